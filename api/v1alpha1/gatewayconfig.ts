@@ -1,0 +1,288 @@
+// GatewayConfig: the contract between the operator and the gateway. The operator compiles every route
+// attached to a gateway into one GatewayConfig (a ConfigMap key); the gateway validates it on load and
+// never replaces its last good config with one that fails this schema. Durations are resolved to
+// milliseconds and every default is filled in, so the gateway reads plain values.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { API_VERSION, dnsLabel, durationMs, objectName, percent } from './common.js';
+import { CohortMatch } from './canary.js';
+import {
+  FALLBACK_CAUSES,
+  LIMIT_SUBJECTS,
+  Provider,
+  SELECTION_POLICIES,
+  modelName,
+  type Backend,
+  type ModelRoute,
+} from './modelroute.js';
+
+export const GATEWAY_CONFIG_KEY = 'config.json';
+
+export const CompiledBackend = z
+  .object({
+    name: dnsLabel(),
+    variant: z.enum(['stable', 'canary']),
+    provider: Provider,
+    url: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\//, 'must be an http(s) URL'),
+    model: modelName(),
+    credentials: z
+      .object({ namespace: dnsLabel(), name: objectName(), key: z.string().min(1).max(253) })
+      .strict()
+      .optional(),
+    pricing: z
+      .object({ inputPerMillionTokens: z.number().min(0), outputPerMillionTokens: z.number().min(0) })
+      .strict(),
+    weight: z.number().int().min(0).max(10_000),
+    quality: z.number().min(0).max(1).optional(),
+    maxConcurrentRequests: z.number().int().min(1).optional(),
+  })
+  .strict();
+export type CompiledBackend = z.infer<typeof CompiledBackend>;
+
+export const CompiledRoute = z
+  .object({
+    namespace: dnsLabel(),
+    name: objectName(),
+    model: modelName(),
+    backends: z.array(CompiledBackend).min(1).max(32),
+    selection: z
+      .object({
+        policy: z.enum(SELECTION_POLICIES),
+        stickiness: z.enum(['user', 'api-key', 'none']),
+        qualityCost: z
+          .object({ strongBackend: dnsLabel(), weakBackend: dnsLabel(), threshold: z.number().min(0).max(1) })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+    fallback: z
+      .object({ on: z.array(z.enum(FALLBACK_CAUSES)), maxAttempts: z.number().int().min(1).max(10) })
+      .strict(),
+    retry: z
+      .object({
+        attempts: z.number().int().min(0).max(5),
+        backoffMs: z.number().min(0),
+        maxBackoffMs: z.number().min(0),
+        maxRetryAfterMs: z.number().min(0),
+      })
+      .strict(),
+    timeouts: z.object({ firstTokenMs: z.number().positive(), totalMs: z.number().positive() }).strict(),
+    cache: z
+      .object({
+        mode: z.enum(['off', 'exact']),
+        ttlMs: z.number().positive(),
+        scope: z.enum(['route', 'team', 'api-key']),
+        cacheNonDeterministic: z.boolean(),
+      })
+      .strict(),
+    rateLimits: z
+      .array(
+        z
+          .object({
+            per: z.enum(LIMIT_SUBJECTS),
+            requestsPerMinute: z.number().int().positive().optional(),
+            tokensPerMinute: z.number().int().positive().optional(),
+          })
+          .strict(),
+      )
+      .max(8),
+    budgets: z
+      .array(
+        z
+          .object({
+            per: z.enum(LIMIT_SUBJECTS),
+            usd: z.number().positive(),
+            window: z.enum(['day', 'month']),
+            onExhausted: z.enum(['reject', 'fallback']),
+            fallbackBackend: dnsLabel().optional(),
+          })
+          .strict(),
+      )
+      .max(8),
+    canary: z
+      .object({
+        backend: dnsLabel().describe('The backend name whose traffic is split between stable and canary'),
+        weight: percent(),
+        revision: z.string().max(64),
+        match: z.array(CohortMatch).max(8).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    const seen = new Set<string>();
+    for (const b of r.backends) {
+      const id = `${b.name}/${b.variant}`;
+      if (seen.has(id))
+        ctx.addIssue({ code: 'custom', message: `duplicate backend ${id}`, path: ['backends'] });
+      seen.add(id);
+    }
+    if (r.canary && !r.backends.some((b) => b.name === r.canary?.backend && b.variant === 'canary')) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `canary backend ${r.canary.backend} has no canary variant`,
+        path: ['canary'],
+      });
+    }
+  });
+export type CompiledRoute = z.infer<typeof CompiledRoute>;
+
+export const GatewayConfig = z
+  .object({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal('GatewayConfig'),
+    revision: z.string().max(64).describe('Hash of the content; reported by the gateway it serves'),
+    gateway: z.object({ namespace: dnsLabel(), name: dnsLabel() }).strict(),
+    auth: z
+      .object({ apiKeysSecretRef: z.object({ namespace: dnsLabel(), name: objectName() }).strict() })
+      .strict()
+      .optional(),
+    redis: z
+      .object({ failurePolicy: z.enum(['local', 'closed']) })
+      .strict()
+      .optional(),
+    cache: z
+      .object({ maxEntries: z.number().int().positive(), maxEntryBytes: z.number().int().positive() })
+      .strict(),
+    limits: z
+      .object({
+        maxRequestBytes: z.number().int().positive(),
+        maxConcurrentRequests: z.number().int().positive(),
+        requestTimeoutSeconds: z.number().int().positive(),
+        headersTimeoutSeconds: z.number().int().positive(),
+      })
+      .strict(),
+    logLevel: z.enum(['error', 'warn', 'info', 'debug']),
+    routes: z.array(CompiledRoute).max(5000),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const models = new Set<string>();
+    for (const r of c.routes) {
+      if (models.has(r.model))
+        ctx.addIssue({ code: 'custom', message: `two routes serve model ${r.model}`, path: ['routes'] });
+      models.add(r.model);
+    }
+  });
+export type GatewayConfig = z.infer<typeof GatewayConfig>;
+
+/** Everything of a GatewayConfig but its revision, which `finishGatewayConfig` computes. */
+export type GatewayConfigDraft = Omit<GatewayConfig, 'revision' | 'apiVersion' | 'kind'>;
+
+/** Stamps the apiVersion, kind and content revision onto a draft. Deterministic: same draft, same bytes. */
+export function finishGatewayConfig(draft: GatewayConfigDraft): GatewayConfig {
+  const body = { apiVersion: API_VERSION as typeof API_VERSION, kind: 'GatewayConfig' as const, ...draft };
+  const revision = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
+  return { apiVersion: body.apiVersion, kind: body.kind, revision, ...draft };
+}
+
+/** The base URL of a backend: its url, or the in-cluster DNS name of its Service. */
+export function backendBaseUrl(backend: Backend, routeNamespace: string): string {
+  if (backend.url !== undefined) return backend.url.replace(/\/+$/, '');
+  const s = backend.service;
+  if (s === undefined) throw new Error(`backend ${backend.name} has neither url nor service`);
+  const ns = s.namespace ?? routeNamespace;
+  const path = (s.basePath ?? '/v1').replace(/\/+$/, '');
+  return `${s.scheme ?? 'http'}://${s.name}.${ns}.svc.cluster.local:${s.port}${path}`;
+}
+
+/** How a canary changes one backend of a route while it rolls out. */
+export interface CanaryOverlay {
+  backend: string;
+  stable: Backend;
+  candidate: Backend;
+  weight: number;
+  revision: string;
+  match?: z.infer<typeof CohortMatch>[];
+}
+
+function compileBackend(b: Backend, variant: 'stable' | 'canary', route: ModelRoute): CompiledBackend {
+  const ns = route.metadata.namespace ?? 'default';
+  return {
+    name: b.name,
+    variant,
+    provider: b.provider ?? 'openai-compatible',
+    url: backendBaseUrl(b, ns),
+    model: b.model ?? route.spec.model,
+    ...(b.credentialsSecretRef ? { credentials: { namespace: ns, ...b.credentialsSecretRef } } : {}),
+    pricing: {
+      inputPerMillionTokens: b.pricing?.inputPerMillionTokens ?? 0,
+      outputPerMillionTokens: b.pricing?.outputPerMillionTokens ?? 0,
+    },
+    weight: b.weight ?? 1,
+    ...(b.quality !== undefined ? { quality: b.quality } : {}),
+    ...(b.maxConcurrentRequests !== undefined ? { maxConcurrentRequests: b.maxConcurrentRequests } : {}),
+  };
+}
+
+/**
+ * Compiles a ModelRoute (already validated, defaults not necessarily applied) into its GatewayConfig form.
+ * With a canary overlay, the overlay's backend is served from `stable`, and `candidate` is added as its
+ * canary variant.
+ */
+export function compileRoute(route: ModelRoute, canary?: CanaryOverlay): CompiledRoute {
+  const s = route.spec;
+  const backends: CompiledBackend[] = [];
+  for (const b of s.backends) {
+    if (canary && b.name === canary.backend) {
+      backends.push(compileBackend({ ...canary.stable, name: b.name }, 'stable', route));
+      backends.push(compileBackend({ ...canary.candidate, name: b.name }, 'canary', route));
+    } else {
+      backends.push(compileBackend(b, 'stable', route));
+    }
+  }
+  const sel = s.selection;
+  const retry = s.retry;
+  return {
+    namespace: route.metadata.namespace ?? 'default',
+    name: route.metadata.name,
+    model: s.model,
+    backends,
+    selection: {
+      policy: sel?.policy ?? 'weighted',
+      stickiness: sel?.stickiness ?? 'user',
+      ...(sel?.qualityCost
+        ? { qualityCost: { ...sel.qualityCost, threshold: sel.qualityCost.threshold ?? 0.5 } }
+        : {}),
+    },
+    fallback: { on: s.fallback?.on ?? [...FALLBACK_CAUSES], maxAttempts: s.fallback?.maxAttempts ?? 3 },
+    retry: {
+      attempts: retry?.attempts ?? 1,
+      backoffMs: durationMs(retry?.backoff ?? '100ms'),
+      maxBackoffMs: durationMs(retry?.maxBackoff ?? '2s'),
+      maxRetryAfterMs: durationMs(retry?.maxRetryAfter ?? '10s'),
+    },
+    timeouts: {
+      firstTokenMs: durationMs(s.timeouts?.firstToken ?? '30s'),
+      totalMs: durationMs(s.timeouts?.total ?? '300s'),
+    },
+    cache: {
+      mode: s.cache?.mode ?? 'off',
+      ttlMs: durationMs(s.cache?.ttl ?? '5m'),
+      scope: s.cache?.scope ?? 'api-key',
+      cacheNonDeterministic: s.cache?.cacheNonDeterministic ?? false,
+    },
+    rateLimits: (s.rateLimits ?? []).map((r) => ({ ...r, per: r.per ?? 'api-key' })),
+    budgets: (s.budgets ?? []).map((b) => ({
+      per: b.per ?? 'api-key',
+      usd: b.usd,
+      window: b.window ?? 'month',
+      onExhausted: b.onExhausted ?? 'reject',
+      ...(b.fallbackBackend !== undefined ? { fallbackBackend: b.fallbackBackend } : {}),
+    })),
+    ...(canary
+      ? {
+          canary: {
+            backend: canary.backend,
+            weight: canary.weight,
+            revision: canary.revision,
+            ...(canary.match ? { match: canary.match } : {}),
+          },
+        }
+      : {}),
+  };
+}

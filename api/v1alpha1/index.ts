@@ -1,0 +1,9 @@
+// The v1alpha1 API of beastmode.dev: schemas, inferred types, kind metadata and the GatewayConfig contract.
+export * from './common.js';
+export * from './conditions.js';
+export * from './modelgateway.js';
+export * from './modelroute.js';
+export * from './canary.js';
+export * from './autoscalingpolicy.js';
+export * from './gatewayconfig.js';
+export * from './kinds.js';

@@ -1,0 +1,294 @@
+// ModelRoute: which backends serve one model name, how a backend is selected per request, and the
+// policies around it (fallback, retries, timeouts, cache, rate limits, budgets).
+import { z } from 'zod';
+import {
+  LocalObjectReference,
+  SecretKeySelector,
+  dnsLabel,
+  duration,
+  objectName,
+  percent,
+  resource,
+  statusBase,
+  withRules,
+} from './common.js';
+
+export const PROVIDERS = ['openai', 'openai-compatible', 'anthropic'] as const;
+export const Provider = z.enum(PROVIDERS);
+export type Provider = z.infer<typeof Provider>;
+
+/** A client-facing or upstream model name. */
+export const modelName = () =>
+  z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/,
+      'must be letters, digits and . _ : / @ -, starting with a letter or digit',
+    );
+
+export const Pricing = z
+  .object({
+    inputPerMillionTokens: z.number().min(0).max(10_000).default(0).describe('USD per million input tokens'),
+    outputPerMillionTokens: z
+      .number()
+      .min(0)
+      .max(10_000)
+      .default(0)
+      .describe('USD per million output tokens'),
+  })
+  .strict();
+export type Pricing = z.infer<typeof Pricing>;
+
+export const ServiceReference = z
+  .object({
+    name: dnsLabel(),
+    namespace: dnsLabel().optional().describe("Defaults to the route's namespace"),
+    port: z.number().int().min(1).max(65535),
+    scheme: z.enum(['http', 'https']).default('http'),
+    basePath: z
+      .string()
+      .max(256)
+      .regex(/^(\/[A-Za-z0-9._~-]+)*\/?$/, 'must be a URL path such as "/v1"')
+      .default('/v1'),
+  })
+  .strict();
+
+export const Backend = withRules(
+  z
+    .object({
+      name: dnsLabel().describe('Unique within the route; shown in metrics and status'),
+      provider: Provider.default('openai-compatible'),
+      url: z
+        .string()
+        .max(2048)
+        .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL')
+        .optional()
+        .describe('Base URL including the API prefix, e.g. https://api.openai.com/v1'),
+      service: ServiceReference.optional().describe('An in-cluster model server'),
+      model: modelName().optional().describe("Model name sent upstream; defaults to the route's model"),
+      credentialsSecretRef: SecretKeySelector.optional().describe('Secret key holding the upstream API key'),
+      pricing: Pricing.optional(),
+      weight: z
+        .number()
+        .int()
+        .min(0)
+        .max(10_000)
+        .default(1)
+        .describe('Relative share under the weighted policy'),
+      quality: z
+        .number()
+        .min(0)
+        .max(1)
+        .optional()
+        .describe('Relative answer quality 0–1, used by the quality-cost policy'),
+      maxConcurrentRequests: z.number().int().min(1).max(100_000).optional(),
+    })
+    .strict(),
+  [
+    {
+      rule: 'has(self.url) != has(self.service)',
+      message: 'a backend needs exactly one of url or service',
+      check: (b) => (b.url === undefined) !== (b.service === undefined),
+    },
+  ],
+);
+export type Backend = z.infer<typeof Backend>;
+
+export const SELECTION_POLICIES = ['weighted', 'least-latency', 'least-cost', 'quality-cost'] as const;
+
+export const Selection = withRules(
+  z
+    .object({
+      policy: z.enum(SELECTION_POLICIES).default('weighted'),
+      stickiness: z
+        .enum(['user', 'api-key', 'none'])
+        .default('user')
+        .describe('Weighted choice is sticky per user (x-user-id header or "user" field) or per API key'),
+      qualityCost: z
+        .object({
+          strongBackend: dnsLabel(),
+          weakBackend: dnsLabel(),
+          threshold: z
+            .number()
+            .min(0)
+            .max(1)
+            .default(0.5)
+            .describe('Prompts scored above this difficulty go to the strong backend'),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict(),
+  [
+    {
+      rule: "self.policy != 'quality-cost' || has(self.qualityCost)",
+      message: 'selection.qualityCost is required when policy is quality-cost',
+      check: (s) => s.policy !== 'quality-cost' || s.qualityCost !== undefined,
+    },
+  ],
+);
+
+export const FALLBACK_CAUSES = ['5xx', '429', 'timeout', 'connect-error'] as const;
+
+export const Fallback = z
+  .object({
+    on: z
+      .array(z.enum(FALLBACK_CAUSES))
+      .min(1)
+      .max(4)
+      .default([...FALLBACK_CAUSES]),
+    maxAttempts: z.number().int().min(1).max(10).default(3).describe('Upstream attempts per request, in all'),
+  })
+  .strict();
+
+export const Retry = z
+  .object({
+    attempts: z
+      .number()
+      .int()
+      .min(0)
+      .max(5)
+      .default(1)
+      .describe('Retries on the same backend before falling over'),
+    backoff: duration().default('100ms'),
+    maxBackoff: duration().default('2s'),
+    maxRetryAfter: duration().default('10s').describe('A longer Retry-After falls over instead of waiting'),
+  })
+  .strict();
+
+export const Timeouts = z
+  .object({
+    firstToken: duration()
+      .default('30s')
+      .describe('Until response headers (non-streaming) or the first chunk'),
+    total: duration().default('300s'),
+  })
+  .strict();
+
+export const RouteCache = z
+  .object({
+    mode: z.enum(['off', 'exact']).default('off'),
+    ttl: duration().default('5m'),
+    scope: z
+      .enum(['route', 'team', 'api-key'])
+      .default('api-key')
+      .describe('Who may share an entry; "route" shares across all callers'),
+    cacheNonDeterministic: z.boolean().default(false).describe('Also cache requests with temperature > 0'),
+  })
+  .strict();
+
+export const LIMIT_SUBJECTS = ['api-key', 'team', 'route'] as const;
+
+export const RateLimit = withRules(
+  z
+    .object({
+      per: z.enum(LIMIT_SUBJECTS).default('api-key'),
+      requestsPerMinute: z.number().int().min(1).max(10_000_000).optional(),
+      tokensPerMinute: z.number().int().min(1).max(1_000_000_000).optional(),
+    })
+    .strict(),
+  [
+    {
+      rule: 'has(self.requestsPerMinute) || has(self.tokensPerMinute)',
+      message: 'a rate limit needs requestsPerMinute or tokensPerMinute',
+      check: (r) => r.requestsPerMinute !== undefined || r.tokensPerMinute !== undefined,
+    },
+  ],
+);
+
+export const Budget = withRules(
+  z
+    .object({
+      per: z.enum(LIMIT_SUBJECTS).default('api-key'),
+      usd: z.number().gt(0).max(10_000_000),
+      window: z.enum(['day', 'month']).default('month').describe('Calendar day or month, UTC'),
+      onExhausted: z.enum(['reject', 'fallback']).default('reject'),
+      fallbackBackend: dnsLabel()
+        .optional()
+        .describe('With onExhausted: fallback, the (cheaper) backend to use'),
+    })
+    .strict(),
+  [
+    {
+      rule: "self.onExhausted != 'fallback' || has(self.fallbackBackend)",
+      message: 'fallbackBackend is required when onExhausted is fallback',
+      check: (b) => b.onExhausted !== 'fallback' || b.fallbackBackend !== undefined,
+    },
+  ],
+);
+
+export const ModelRouteSpec = withRules(
+  z
+    .object({
+      gatewayRef: LocalObjectReference.describe('The ModelGateway in this namespace that serves the route'),
+      model: modelName().describe('What clients send in "model"'),
+      backends: z.array(Backend).min(1).max(16),
+      selection: Selection.optional(),
+      fallback: Fallback.optional(),
+      retry: Retry.optional(),
+      timeouts: Timeouts.optional(),
+      cache: RouteCache.optional(),
+      rateLimits: z.array(RateLimit).max(8).optional(),
+      budgets: z.array(Budget).max(8).optional(),
+    })
+    .strict(),
+  [
+    {
+      rule: 'self.backends.all(b, self.backends.exists_one(x, x.name == b.name))',
+      message: 'backend names must be unique within a route',
+      check: (s) => new Set(s.backends.map((b) => b.name)).size === s.backends.length,
+      path: ['backends'],
+    },
+    {
+      rule: '!has(self.budgets) || self.budgets.all(g, !has(g.fallbackBackend) || self.backends.exists(b, b.name == g.fallbackBackend))',
+      message: 'budgets[].fallbackBackend must name a backend of this route',
+      check: (s) =>
+        (s.budgets ?? []).every(
+          (g) => g.fallbackBackend === undefined || s.backends.some((b) => b.name === g.fallbackBackend),
+        ),
+      path: ['budgets'],
+    },
+    {
+      rule: '!has(self.selection) || !has(self.selection.qualityCost) || (self.backends.exists(b, b.name == self.selection.qualityCost.strongBackend) && self.backends.exists(b, b.name == self.selection.qualityCost.weakBackend))',
+      message: 'selection.qualityCost.strongBackend and weakBackend must name backends of this route',
+      check: (s) => {
+        const qc = s.selection?.qualityCost;
+        const names = new Set(s.backends.map((b) => b.name));
+        return qc === undefined || (names.has(qc.strongBackend) && names.has(qc.weakBackend));
+      },
+      path: ['selection', 'qualityCost'],
+    },
+  ],
+);
+export type ModelRouteSpec = z.infer<typeof ModelRouteSpec>;
+
+export const EffectiveBackend = z
+  .object({
+    name: dnsLabel(),
+    variant: z.enum(['stable', 'canary']),
+    weightPercent: percent().describe('Share of the route traffic this backend receives before fallback'),
+    model: z.string().max(128).optional(),
+    excluded: z
+      .string()
+      .max(512)
+      .optional()
+      .describe('Why the backend receives no traffic, when it does not'),
+  })
+  .strict();
+
+export const ModelRouteStatus = z
+  .object({
+    ...statusBase,
+    gateway: objectName().optional(),
+    backends: z.array(EffectiveBackend).max(32).optional(),
+    backendCount: z.number().int().min(0).optional(),
+    canaryWeight: percent().optional(),
+    policies: z.array(z.string().max(256)).max(16).optional().describe('Policies in force, in words'),
+  })
+  .strict();
+export type ModelRouteStatus = z.infer<typeof ModelRouteStatus>;
+
+export const ModelRoute = resource('ModelRoute', ModelRouteSpec, ModelRouteStatus);
+export type ModelRoute = z.infer<typeof ModelRoute>;

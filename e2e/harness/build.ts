@@ -1,0 +1,271 @@
+// Builds (once per machine) the local control plane's binaries from the Go module in e2e/controlplane:
+// `bmcp` (embedded etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) and `helm`.
+// Binaries are cached under ~/.cache/beastmode/<component>-<version>-<hash of the module's inputs>/, so only
+// the first build on a machine pays; a second call does no Go build at all.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, homedir } from 'node:os';
+import { join, relative } from 'node:path';
+import { controlPlaneModuleDir } from './paths.js';
+
+/** The Kubernetes release the module pins (go.mod requires k8s.io/kubernetes at this version). */
+export const KUBERNETES_VERSION = 'v1.34.4';
+const COMPONENT = 'controlplane';
+const HELM_PACKAGE = 'helm.sh/helm/v3/cmd/helm';
+
+export interface ControlPlaneBinaries {
+  /** Multi-call binary: `bmcp etcd|apiserver|controller-manager|scheduler|kwok|version`. */
+  bmcp: string;
+  helm: string;
+  kubernetesVersion: string;
+  cacheDir: string;
+  /** True when this call ran `go build`; false when the cache already had the binaries. */
+  built: boolean;
+}
+
+export interface BuildOptions {
+  /** Called with human-readable progress lines (what is being built, elapsed time) about every 15 s. */
+  onProgress?: (line: string) => void;
+  /** Overrides ~/.cache/beastmode. */
+  cacheRoot?: string;
+  progressIntervalMs?: number;
+}
+
+export class MissingToolError extends Error {}
+
+/** Throws a MissingToolError with an actionable message when `tool` is not on PATH. */
+export function requireTool(tool: string, why: string, install: string): void {
+  const probe = spawnSync(tool, ['version'], { stdio: 'ignore' });
+  if (probe.error) {
+    throw new MissingToolError(`${tool} not found on PATH: ${why}. ${install}`);
+  }
+}
+
+function versionLdflags(version: string): string {
+  const [major, minor] = version.replace(/^v/, '').split('.');
+  const vars: Record<string, string> = {
+    gitVersion: version,
+    gitMajor: major ?? '',
+    gitMinor: minor ?? '',
+    gitTreeState: 'clean',
+    gitCommit: '0000000000000000000000000000000000000000',
+    buildDate: '1970-01-01T00:00:00Z',
+  };
+  const flags = ['-s', '-w'];
+  for (const pkg of ['k8s.io/client-go/pkg/version', 'k8s.io/component-base/version']) {
+    for (const [key, value] of Object.entries(vars)) flags.push(`-X ${pkg}.${key}=${value}`);
+  }
+  return flags.join(' ');
+}
+
+function listSourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== 'bin') out.push(...listSourceFiles(path));
+    } else if (/\.(go|mod|sum)$/.test(entry.name)) {
+      out.push(path);
+    }
+  }
+  return out.sort();
+}
+
+/** Short hash of everything that determines the binaries: go.mod, go.sum, Go sources and build flags. */
+export function controlPlaneInputsHash(moduleDir = controlPlaneModuleDir): string {
+  const hash = createHash('sha256');
+  hash.update(versionLdflags(KUBERNETES_VERSION));
+  for (const file of listSourceFiles(moduleDir)) {
+    hash.update(relative(moduleDir, file));
+    hash.update('\0');
+    hash.update(readFileSync(file));
+    hash.update('\0');
+  }
+  return hash.digest('hex').slice(0, 12);
+}
+
+export function controlPlaneCacheDir(cacheRoot = defaultCacheRoot()): string {
+  return join(cacheRoot, `${COMPONENT}-${KUBERNETES_VERSION}-${controlPlaneInputsHash()}`);
+}
+
+function defaultCacheRoot(): string {
+  const xdg = process.env.XDG_CACHE_HOME;
+  return join(xdg && xdg !== '' ? xdg : join(homedir(), '.cache'), 'beastmode');
+}
+
+function binariesIn(cacheDir: string, built: boolean): ControlPlaneBinaries {
+  return {
+    bmcp: join(cacheDir, 'bin', 'bmcp'),
+    helm: join(cacheDir, 'bin', 'helm'),
+    kubernetesVersion: KUBERNETES_VERSION,
+    cacheDir,
+    built,
+  };
+}
+
+function formatElapsed(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A lock directory so that `npm run cluster:build` and a test run never compile at the same time. */
+async function withBuildLock<T>(cacheRoot: string, onProgress: (l: string) => void, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(cacheRoot, { recursive: true });
+  const lock = join(cacheRoot, `${COMPONENT}.lock`);
+  let announced = false;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let owner = NaN;
+      try {
+        owner = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+      } catch {
+        // The owner is between mkdir and writeFile; retry below.
+      }
+      if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) {
+        rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (!announced) {
+        onProgress(`Waiting for another control plane build (pid ${owner}) to finish`);
+        announced = true;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Returns the control plane binaries, building them with `go build` on the first call on a machine.
+ * Throws MissingToolError when Go is needed but not installed.
+ */
+export async function buildControlPlane(options: BuildOptions = {}): Promise<ControlPlaneBinaries> {
+  const onProgress = options.onProgress ?? (() => undefined);
+  const cacheRoot = options.cacheRoot ?? defaultCacheRoot();
+  const cacheDir = controlPlaneCacheDir(cacheRoot);
+  const marker = join(cacheDir, 'build.json');
+  if (existsSync(marker)) return binariesIn(cacheDir, false);
+
+  requireTool(
+    'go',
+    `the first run builds Kubernetes ${KUBERNETES_VERSION} from source (e2e/controlplane)`,
+    'Install Go >= 1.24 (https://go.dev/dl), or set E2E_KUBECONFIG to use an existing cluster (see e2e/README.md)',
+  );
+
+  return withBuildLock(cacheRoot, onProgress, async () => {
+    if (existsSync(marker)) return binariesIn(cacheDir, false);
+    const staging = `${cacheDir}.tmp-${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(join(staging, 'bin'), { recursive: true });
+    const started = Date.now();
+    onProgress(
+      `Building the local control plane (Kubernetes ${KUBERNETES_VERSION}: etcd, kube-apiserver, ` +
+        `kube-controller-manager, kube-scheduler, kwok, helm) into ${cacheDir}; ` +
+        'the first build on a machine takes 10-30 minutes',
+    );
+    await runGoBuild(join(staging, 'bin'), onProgress, options.progressIntervalMs ?? 15_000, started);
+    const elapsedMs = Date.now() - started;
+    writeFileSync(
+      join(staging, 'build.json'),
+      JSON.stringify(
+        { kubernetesVersion: KUBERNETES_VERSION, builtAt: new Date().toISOString(), elapsedMs },
+        null,
+        2,
+      ) + '\n',
+    );
+    rmSync(cacheDir, { recursive: true, force: true });
+    renameSync(staging, cacheDir);
+    onProgress(`Built the local control plane in ${formatElapsed(elapsedMs)}`);
+    return binariesIn(cacheDir, true);
+  });
+}
+
+function runGoBuild(outDir: string, onProgress: (l: string) => void, intervalMs: number, started: number): Promise<void> {
+  const parallelism = Math.max(1, Math.min(cpus().length, 4));
+  const args = [
+    'build',
+    '-v',
+    '-trimpath',
+    `-ldflags=${versionLdflags(KUBERNETES_VERSION)}`,
+    '-o',
+    `${outDir}/`,
+    './cmd/bmcp',
+    HELM_PACKAGE,
+  ];
+  const env = {
+    ...process.env,
+    GOFLAGS: `${process.env.GOFLAGS ?? ''} -p=${parallelism} -buildvcs=false -mod=readonly`.trim(),
+    GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? 'local',
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn('go', args, { cwd: controlPlaneModuleDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let compiled = 0;
+    let last = '(resolving modules)';
+    const tail: string[] = [];
+    const onLine = (line: string): void => {
+      if (line === '') return;
+      tail.push(line);
+      if (tail.length > 40) tail.shift();
+      // `go build -v` names each package as it is compiled; anything else is an error or a download.
+      if (/^[\w.-]+(\/[\w.~+-]+)*$/.test(line)) {
+        compiled += 1;
+        last = line;
+      } else if (line.startsWith('go: downloading')) {
+        last = line.slice('go: '.length);
+      }
+    };
+    let buffer = '';
+    const onData = (chunk: Buffer): void => {
+      buffer += chunk.toString('utf8');
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      lines.forEach(onLine);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setInterval(() => {
+      onProgress(`go build: ${compiled} packages compiled, now ${last} (${formatElapsed(Date.now() - started)} elapsed)`);
+    }, intervalMs);
+    const killChild = (): void => {
+      child.kill('SIGKILL');
+    };
+    process.once('exit', killChild);
+    child.on('error', (err) => {
+      clearInterval(timer);
+      process.off('exit', killChild);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearInterval(timer);
+      process.off('exit', killChild);
+      onLine(buffer);
+      if (code === 0) resolve();
+      else
+        reject(
+          new Error(
+            `go build of the local control plane failed (${signal ?? `exit code ${code}`}) in ` +
+              `${controlPlaneModuleDir}:\n${tail.join('\n')}`,
+          ),
+        );
+    });
+  });
+}
