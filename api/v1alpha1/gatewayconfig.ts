@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { API_VERSION, dnsLabel, durationMs, objectName, percent } from './common.js';
-import { CohortMatch } from './canary.js';
+import { CohortMatch, type Canary } from './canary.js';
 import {
   FALLBACK_CAUSES,
   LIMIT_SUBJECTS,
@@ -284,5 +284,26 @@ export function compileRoute(route: ModelRoute, canary?: CanaryOverlay): Compile
           },
         }
       : {}),
+  };
+}
+
+/**
+ * The overlay a Canary's status puts on its route: once a canary has recorded the stable spec of its
+ * backend, that spec is what the route serves as stable (whatever the route's spec now says), and the
+ * candidate is served as the canary variant at the status weight. Without a recorded stable spec, the
+ * route is served as written.
+ */
+export function canaryOverlayFor(canary: Canary): CanaryOverlay | undefined {
+  const st = canary.status;
+  if (!st?.stableBackend) return undefined;
+  const weight = st.canaryWeight ?? 0;
+  const candidate = st.candidateBackend;
+  return {
+    backend: canary.spec.backend,
+    stable: st.stableBackend,
+    candidate: candidate && weight > 0 ? candidate : st.stableBackend,
+    weight: candidate && weight > 0 ? weight : 0,
+    revision: (weight > 0 ? st.candidateRevision : st.stableRevision) ?? '',
+    ...(canary.spec.match ? { match: canary.spec.match } : {}),
   };
 }

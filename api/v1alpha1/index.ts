@@ -7,3 +7,4 @@ export * from './canary.js';
 export * from './autoscalingpolicy.js';
 export * from './gatewayconfig.js';
 export * from './kinds.js';
+export * from './metrics.js';

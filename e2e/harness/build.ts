@@ -1,26 +1,54 @@
-// Builds (once per machine) the local control plane's binaries from the Go module in e2e/controlplane:
-// `bmcp` (embedded etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) and `helm`.
-// Binaries are cached under ~/.cache/beastmode/<component>-<version>-<hash of the module's inputs>/, so only
-// the first build on a machine pays; a second call does no Go build at all.
+// Builds (once per machine) the local control plane's binaries from the Go modules in e2e/controlplane:
+// `bmcp` (embedded etcd, kube-apiserver, kube-controller-manager, kube-scheduler) with `helm`, and `kwok`
+// (its own module, e2e/controlplane/kwok, as v0.7.0 needs the 1.33 libraries). Binaries are cached under
+// ~/.cache/beastmode/<component>-<version>-<hash of the module's inputs>/, so only the first build on a
+// machine pays; a second call does no Go build at all.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
 import { join, relative } from 'node:path';
-import { controlPlaneModuleDir } from './paths.js';
+import { controlPlaneModuleDir, repoRoot } from './paths.js';
 
 /** The Kubernetes release the module pins (go.mod requires k8s.io/kubernetes at this version). */
 export const KUBERNETES_VERSION = 'v1.34.4';
-const COMPONENT = 'controlplane';
-const HELM_PACKAGE = 'helm.sh/helm/v3/cmd/helm';
+/** The kwok release e2e/controlplane/kwok/go.mod requires. */
+export const KWOK_VERSION = 'v0.7.0';
+
+interface Component {
+  name: string;
+  version: string;
+  moduleDir: string;
+  /** Package patterns passed to `go build`, relative to moduleDir. */
+  packages: string[];
+  /** Executables `go build -o dir/` writes. */
+  binaries: string[];
+}
+
+const COMPONENTS: Component[] = [
+  {
+    name: 'controlplane',
+    version: KUBERNETES_VERSION,
+    moduleDir: controlPlaneModuleDir,
+    packages: ['./cmd/bmcp', 'helm.sh/helm/v3/cmd/helm'],
+    binaries: ['bmcp', 'helm'],
+  },
+  {
+    name: 'kwok',
+    version: KWOK_VERSION,
+    moduleDir: join(controlPlaneModuleDir, 'kwok'),
+    packages: ['.'],
+    binaries: ['kwok'],
+  },
+];
 
 export interface ControlPlaneBinaries {
   /** Multi-call binary: `bmcp etcd|apiserver|controller-manager|scheduler|kwok|version`. */
   bmcp: string;
   helm: string;
+  kwok: string;
   kubernetesVersion: string;
-  cacheDir: string;
-  /** True when this call ran `go build`; false when the cache already had the binaries. */
+  /** True when this call ran `go build`; false when the cache already had every binary. */
   built: boolean;
 }
 
@@ -59,12 +87,13 @@ function versionLdflags(version: string): string {
   return flags.join(' ');
 }
 
-function listSourceFiles(dir: string): string[] {
+function listSourceFiles(dir: string, root = dir): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (entry.name !== 'bin') out.push(...listSourceFiles(path));
+      // A nested go.mod starts another module (another component): not an input of this one.
+      if (entry.name !== 'bin' && !existsSync(join(path, 'go.mod'))) out.push(...listSourceFiles(path, root));
     } else if (/\.(go|mod|sum)$/.test(entry.name)) {
       out.push(path);
     }
@@ -72,12 +101,12 @@ function listSourceFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** Short hash of everything that determines the binaries: go.mod, go.sum, Go sources and build flags. */
-export function controlPlaneInputsHash(moduleDir = controlPlaneModuleDir): string {
+/** Short hash of everything that determines a component's binaries: go.mod, go.sum, sources, flags. */
+function inputsHash(component: Component): string {
   const hash = createHash('sha256');
-  hash.update(versionLdflags(KUBERNETES_VERSION));
-  for (const file of listSourceFiles(moduleDir)) {
-    hash.update(relative(moduleDir, file));
+  hash.update(JSON.stringify(goBuildArgs(component, 'OUT')));
+  for (const file of listSourceFiles(component.moduleDir)) {
+    hash.update(relative(component.moduleDir, file));
     hash.update('\0');
     hash.update(readFileSync(file));
     hash.update('\0');
@@ -85,8 +114,13 @@ export function controlPlaneInputsHash(moduleDir = controlPlaneModuleDir): strin
   return hash.digest('hex').slice(0, 12);
 }
 
-export function controlPlaneCacheDir(cacheRoot = defaultCacheRoot()): string {
-  return join(cacheRoot, `${COMPONENT}-${KUBERNETES_VERSION}-${controlPlaneInputsHash()}`);
+function componentCacheDir(component: Component, cacheRoot: string): string {
+  return join(cacheRoot, `${component.name}-${component.version}-${inputsHash(component)}`);
+}
+
+/** The cache directories the current sources map to (one per component). */
+export function controlPlaneCacheDirs(cacheRoot = defaultCacheRoot()): string[] {
+  return COMPONENTS.map((c) => componentCacheDir(c, cacheRoot));
 }
 
 function defaultCacheRoot(): string {
@@ -94,15 +128,6 @@ function defaultCacheRoot(): string {
   return join(xdg && xdg !== '' ? xdg : join(homedir(), '.cache'), 'beastmode');
 }
 
-function binariesIn(cacheDir: string, built: boolean): ControlPlaneBinaries {
-  return {
-    bmcp: join(cacheDir, 'bin', 'bmcp'),
-    helm: join(cacheDir, 'bin', 'helm'),
-    kubernetesVersion: KUBERNETES_VERSION,
-    cacheDir,
-    built,
-  };
-}
 
 function formatElapsed(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -121,7 +146,7 @@ function pidAlive(pid: number): boolean {
 /** A lock directory so that `npm run cluster:build` and a test run never compile at the same time. */
 async function withBuildLock<T>(cacheRoot: string, onProgress: (l: string) => void, fn: () => Promise<T>): Promise<T> {
   mkdirSync(cacheRoot, { recursive: true });
-  const lock = join(cacheRoot, `${COMPONENT}.lock`);
+  const lock = join(cacheRoot, 'build.lock');
   let announced = false;
   for (;;) {
     try {
@@ -161,63 +186,81 @@ async function withBuildLock<T>(cacheRoot: string, onProgress: (l: string) => vo
 export async function buildControlPlane(options: BuildOptions = {}): Promise<ControlPlaneBinaries> {
   const onProgress = options.onProgress ?? (() => undefined);
   const cacheRoot = options.cacheRoot ?? defaultCacheRoot();
-  const cacheDir = controlPlaneCacheDir(cacheRoot);
-  const marker = join(cacheDir, 'build.json');
-  if (existsSync(marker)) return binariesIn(cacheDir, false);
+  const paths: Record<string, string> = {};
+  let built = false;
+  // One component at a time: two concurrent Go builds only fight over the same cores.
+  for (const component of COMPONENTS) {
+    const cacheDir = componentCacheDir(component, cacheRoot);
+    built = (await buildComponent(component, cacheDir, cacheRoot, onProgress, options)) || built;
+    for (const binary of component.binaries) paths[binary] = join(cacheDir, 'bin', binary);
+  }
+  return {
+    bmcp: paths.bmcp!,
+    helm: paths.helm!,
+    kwok: paths.kwok!,
+    kubernetesVersion: KUBERNETES_VERSION,
+    built,
+  };
+}
 
+async function buildComponent(
+  component: Component,
+  cacheDir: string,
+  cacheRoot: string,
+  onProgress: (line: string) => void,
+  options: BuildOptions,
+): Promise<boolean> {
+  const marker = join(cacheDir, 'build.json');
+  if (existsSync(marker)) return false;
   requireTool(
     'go',
-    `the first run builds Kubernetes ${KUBERNETES_VERSION} from source (e2e/controlplane)`,
+    `the first run builds ${component.binaries.join(', ')} ${component.version} from source (${relative(repoRoot, component.moduleDir)})`,
     'Install Go >= 1.24 (https://go.dev/dl), or set E2E_KUBECONFIG to use an existing cluster (see e2e/README.md)',
   );
-
   return withBuildLock(cacheRoot, onProgress, async () => {
-    if (existsSync(marker)) return binariesIn(cacheDir, false);
+    if (existsSync(marker)) return false;
     const staging = `${cacheDir}.tmp-${process.pid}`;
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(join(staging, 'bin'), { recursive: true });
     const started = Date.now();
     onProgress(
-      `Building the local control plane (Kubernetes ${KUBERNETES_VERSION}: etcd, kube-apiserver, ` +
-        `kube-controller-manager, kube-scheduler, kwok, helm) into ${cacheDir}; ` +
-        'the first build on a machine takes 10-30 minutes',
+      `Building ${component.binaries.join(', ')} (${component.name} ${component.version}) into ${cacheDir}` +
+        (component.name === 'controlplane'
+          ? `: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and helm; the first build on a machine takes 10-30 minutes`
+          : ''),
     );
-    await runGoBuild(join(staging, 'bin'), onProgress, options.progressIntervalMs ?? 15_000, started);
+    await runGoBuild(component, join(staging, 'bin'), onProgress, options.progressIntervalMs ?? 15_000, started);
     const elapsedMs = Date.now() - started;
-    writeFileSync(
-      join(staging, 'build.json'),
-      JSON.stringify(
-        { kubernetesVersion: KUBERNETES_VERSION, builtAt: new Date().toISOString(), elapsedMs },
-        null,
-        2,
-      ) + '\n',
-    );
+    const record = { component: component.name, version: component.version, builtAt: new Date().toISOString(), elapsedMs };
+    writeFileSync(join(staging, 'build.json'), JSON.stringify(record, null, 2) + '\n');
     rmSync(cacheDir, { recursive: true, force: true });
     renameSync(staging, cacheDir);
-    onProgress(`Built the local control plane in ${formatElapsed(elapsedMs)}`);
-    return binariesIn(cacheDir, true);
+    onProgress(`Built ${component.binaries.join(', ')} in ${formatElapsed(elapsedMs)}`);
+    return true;
   });
 }
 
-function runGoBuild(outDir: string, onProgress: (l: string) => void, intervalMs: number, started: number): Promise<void> {
+function goBuildArgs(component: Component, outDir: string): string[] {
+  const ldflags = component.name === 'controlplane' ? versionLdflags(component.version) : '-s -w';
+  return ['build', '-v', '-trimpath', `-ldflags=${ldflags}`, '-o', `${outDir}/`, ...component.packages];
+}
+
+function runGoBuild(
+  component: Component,
+  outDir: string,
+  onProgress: (l: string) => void,
+  intervalMs: number,
+  started: number,
+): Promise<void> {
   const parallelism = Math.max(1, Math.min(cpus().length, 4));
-  const args = [
-    'build',
-    '-v',
-    '-trimpath',
-    `-ldflags=${versionLdflags(KUBERNETES_VERSION)}`,
-    '-o',
-    `${outDir}/`,
-    './cmd/bmcp',
-    HELM_PACKAGE,
-  ];
+  const args = goBuildArgs(component, outDir);
   const env = {
     ...process.env,
     GOFLAGS: `${process.env.GOFLAGS ?? ''} -p=${parallelism} -buildvcs=false -mod=readonly`.trim(),
     GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? 'local',
   };
   return new Promise((resolve, reject) => {
-    const child = spawn('go', args, { cwd: controlPlaneModuleDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('go', args, { cwd: component.moduleDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let compiled = 0;
     let last = '(resolving modules)';
     const tail: string[] = [];
@@ -262,8 +305,8 @@ function runGoBuild(outDir: string, onProgress: (l: string) => void, intervalMs:
       else
         reject(
           new Error(
-            `go build of the local control plane failed (${signal ?? `exit code ${code}`}) in ` +
-              `${controlPlaneModuleDir}:\n${tail.join('\n')}`,
+            `go build of ${component.name} failed (${signal ?? `exit code ${code}`}) in ` +
+              `${component.moduleDir}:\n${tail.join('\n')}`,
           ),
         );
     });

@@ -1,0 +1,67 @@
+// The metrics contract between the gateway (which exports them) and the canary analysis, the autoscaler
+// and dashboards (which read them). Names follow Prometheus conventions; labels are bounded sets.
+export const METRICS = {
+  /** Client-visible responses. Labels: namespace, route, backend, variant, code (2xx|4xx|5xx). */
+  requests: 'beastmode_requests_total',
+  /** Every upstream attempt. Labels: namespace, route, backend, variant, outcome (see ATTEMPT_OUTCOMES). */
+  upstreamAttempts: 'beastmode_upstream_attempts_total',
+  /** Duration of successful upstream attempts, seconds. Labels: namespace, route, backend, variant. */
+  upstreamLatency: 'beastmode_upstream_latency_seconds',
+  /** Time to first token (first streamed chunk, or the whole response when not streaming), seconds. */
+  timeToFirstToken: 'beastmode_time_to_first_token_seconds',
+  /** Tokens. Labels: namespace, route, backend, variant, direction (input|output). */
+  tokens: 'beastmode_tokens_total',
+  /** Cost in USD from the backend's pricing. Labels: namespace, route, backend, variant. */
+  cost: 'beastmode_cost_usd_total',
+  /** Cost in USD by caller. Labels: key, team. */
+  costByCaller: 'beastmode_caller_cost_usd_total',
+  /** User feedback scores 0–1 (histogram: _sum/_count give the mean). Labels: namespace, route, backend, variant. */
+  feedbackScore: 'beastmode_feedback_score',
+  /** Fallbacks from one backend to the next. Labels: namespace, route, from, to, cause. */
+  fallbacks: 'beastmode_fallbacks_total',
+  /** Retries on the same backend. Labels: namespace, route, backend, cause. */
+  retries: 'beastmode_retries_total',
+  /** Circuit breaker state per backend: 0 closed, 1 half-open, 2 open. Labels: namespace, route, backend, variant. */
+  breakerState: 'beastmode_circuit_breaker_state',
+  /** Requests in flight (gauge), the autoscaler's inflight-requests signal. */
+  inflight: 'beastmode_inflight_requests',
+  /** Exact cache lookups. Labels: namespace, route, result (hit|miss). */
+  cacheLookups: 'beastmode_cache_lookups_total',
+  /** Refused requests by policy. Labels: reason (unauthenticated|forbidden|rate-limited|budget-exhausted|invalid). */
+  refusals: 'beastmode_refusals_total',
+  /** Config loads. Labels: result (applied|refused|unchanged). */
+  configLoads: 'beastmode_config_loads_total',
+  /** The config revision being served (value 1). Labels: revision. */
+  configInfo: 'beastmode_config_info',
+} as const;
+
+export const ATTEMPT_OUTCOMES = [
+  'ok',
+  '4xx',
+  '5xx',
+  '429',
+  'timeout',
+  'connect-error',
+  'stream-error',
+  'aborted',
+] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** Latency buckets in seconds, fine enough for a p95 bound in the low hundreds of milliseconds. */
+export const LATENCY_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15,
+  30, 60, 120,
+];
+
+export const FEEDBACK_BUCKETS = [0, 0.25, 0.5, 0.75, 1];
+
+/** Response headers the gateway sets on every answer. */
+export const HEADERS = {
+  requestId: 'x-request-id',
+  backend: 'x-beastmode-backend',
+  variant: 'x-beastmode-variant',
+  cache: 'x-beastmode-cache',
+  configRevision: 'x-beastmode-config-revision',
+  /** Request header naming the end user, for sticky assignment when the body has no "user". */
+  user: 'x-user-id',
+} as const;
