@@ -227,10 +227,12 @@ function compileBackend(b: Backend, variant: 'stable' | 'canary', route: ModelRo
 export function compileRoute(route: ModelRoute, canary?: CanaryOverlay): CompiledRoute {
   const s = route.spec;
   const backends: CompiledBackend[] = [];
+  // A weight of 0 (rolled back, not started) serves the stable spec alone.
+  const splits = canary !== undefined && canary.weight > 0;
   for (const b of s.backends) {
     if (canary && b.name === canary.backend) {
       backends.push(compileBackend({ ...canary.stable, name: b.name }, 'stable', route));
-      backends.push(compileBackend({ ...canary.candidate, name: b.name }, 'canary', route));
+      if (splits) backends.push(compileBackend({ ...canary.candidate, name: b.name }, 'canary', route));
     } else {
       backends.push(compileBackend(b, 'stable', route));
     }
@@ -274,7 +276,7 @@ export function compileRoute(route: ModelRoute, canary?: CanaryOverlay): Compile
       onExhausted: b.onExhausted ?? 'reject',
       ...(b.fallbackBackend !== undefined ? { fallbackBackend: b.fallbackBackend } : {}),
     })),
-    ...(canary
+    ...(canary && splits
       ? {
           canary: {
             backend: canary.backend,
