@@ -2,24 +2,26 @@
 import { GROUP, KINDS, VERSION } from '../v1alpha1/index.js';
 import { renderSchema, type Schema } from './crd.js';
 
+const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+
 function typeOf(s: Schema): string {
   if (s['x-kubernetes-int-or-string']) return 'int or string';
   if (s.type === 'array') return `[]${typeOf((s.items as Schema | undefined) ?? {})}`;
   if (s.type === 'object' && s.additionalProperties)
     return `map[string]${typeOf(s.additionalProperties as Schema)}`;
-  return String(s.type ?? 'any');
+  return s.type === undefined ? 'any' : text(s.type);
 }
 
 function constraints(s: Schema): string {
   const parts: string[] = [];
   if (Array.isArray(s.enum))
-    parts.push(`one of ${(s.enum as unknown[]).map((e) => `\`${String(e)}\``).join(', ')}`);
-  if (s.minimum !== undefined) parts.push(`≥ ${String(s.minimum)}`);
-  if (s.maximum !== undefined) parts.push(`≤ ${String(s.maximum)}`);
-  if (s.minLength !== undefined) parts.push(`min length ${String(s.minLength)}`);
-  if (s.maxLength !== undefined) parts.push(`max length ${String(s.maxLength)}`);
-  if (s.minItems !== undefined) parts.push(`min items ${String(s.minItems)}`);
-  if (s.maxItems !== undefined) parts.push(`max items ${String(s.maxItems)}`);
+    parts.push(`one of ${(s.enum as unknown[]).map((e) => `\`${text(e)}\``).join(', ')}`);
+  if (s.minimum !== undefined) parts.push(`≥ ${text(s.minimum)}`);
+  if (s.maximum !== undefined) parts.push(`≤ ${text(s.maximum)}`);
+  if (s.minLength !== undefined) parts.push(`min length ${text(s.minLength)}`);
+  if (s.maxLength !== undefined) parts.push(`max length ${text(s.maxLength)}`);
+  if (s.minItems !== undefined) parts.push(`min items ${text(s.minItems)}`);
+  if (s.maxItems !== undefined) parts.push(`max items ${text(s.maxItems)}`);
   if (s.default !== undefined) parts.push(`default \`${JSON.stringify(s.default)}\``);
   for (const v of (s['x-kubernetes-validations'] as { message: string }[] | undefined) ?? [])
     parts.push(`rule: ${v.message}`);
@@ -27,7 +29,7 @@ function constraints(s: Schema): string {
 }
 
 function rows(s: Schema, path: string, required: boolean, out: string[]): void {
-  const desc = String(s.description ?? '').replace(/\|/g, '\\|');
+  const desc = (s.description === undefined ? '' : text(s.description)).replace(/\|/g, '\\|');
   out.push(
     `| \`${path}\` | ${typeOf(s)}${required ? ' (required)' : ''} | ${[desc, constraints(s)].filter(Boolean).join('. ')} |`,
   );

@@ -24,7 +24,7 @@ export function withRules<S extends z.ZodType>(schema: S, rules: Rule<z.output<S
     for (const r of rules) {
       if (!r.check(value)) ctx.addIssue({ code: 'custom', message: r.message, path: r.path ?? [] });
     }
-  }) as unknown as S;
+  });
   return refined.meta({ 'x-kubernetes-validations': rules.map(({ rule, message }) => ({ rule, message })) });
 }
 

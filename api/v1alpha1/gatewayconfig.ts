@@ -7,10 +7,19 @@ import { z } from 'zod';
 import { API_VERSION, dnsLabel, durationMs, objectName, percent } from './common.js';
 import { CohortMatch, type Canary } from './canary.js';
 import {
+  Backend as BackendSchema,
+  Budget,
   FALLBACK_CAUSES,
+  Fallback,
   LIMIT_SUBJECTS,
+  Pricing,
   Provider,
+  RateLimit,
+  Retry,
+  RouteCache,
   SELECTION_POLICIES,
+  Selection,
+  Timeouts,
   modelName,
   type Backend,
   type ModelRoute,
@@ -200,82 +209,68 @@ export interface CanaryOverlay {
   match?: z.infer<typeof CohortMatch>[];
 }
 
-function compileBackend(b: Backend, variant: 'stable' | 'canary', route: ModelRoute): CompiledBackend {
+function compileBackend(spec: Backend, variant: 'stable' | 'canary', route: ModelRoute): CompiledBackend {
   const ns = route.metadata.namespace ?? 'default';
+  const b = BackendSchema.parse(spec); // fills in the schema's defaults
   return {
     name: b.name,
     variant,
-    provider: b.provider ?? 'openai-compatible',
+    provider: b.provider,
     url: backendBaseUrl(b, ns),
     model: b.model ?? route.spec.model,
     ...(b.credentialsSecretRef ? { credentials: { namespace: ns, ...b.credentialsSecretRef } } : {}),
-    pricing: {
-      inputPerMillionTokens: b.pricing?.inputPerMillionTokens ?? 0,
-      outputPerMillionTokens: b.pricing?.outputPerMillionTokens ?? 0,
-    },
-    weight: b.weight ?? 1,
+    pricing: Pricing.parse(b.pricing ?? {}),
+    weight: b.weight,
     ...(b.quality !== undefined ? { quality: b.quality } : {}),
     ...(b.maxConcurrentRequests !== undefined ? { maxConcurrentRequests: b.maxConcurrentRequests } : {}),
   };
 }
 
+function compileBackends(
+  route: ModelRoute,
+  canary: CanaryOverlay | undefined,
+  splits: boolean,
+): CompiledBackend[] {
+  const out: CompiledBackend[] = [];
+  for (const b of route.spec.backends) {
+    if (canary && b.name === canary.backend) {
+      out.push(compileBackend({ ...canary.stable, name: b.name }, 'stable', route));
+      if (splits) out.push(compileBackend({ ...canary.candidate, name: b.name }, 'canary', route));
+    } else {
+      out.push(compileBackend(b, 'stable', route));
+    }
+  }
+  return out;
+}
+
 /**
- * Compiles a ModelRoute (already validated, defaults not necessarily applied) into its GatewayConfig form.
- * With a canary overlay, the overlay's backend is served from `stable`, and `candidate` is added as its
- * canary variant.
+ * Compiles a ModelRoute into its GatewayConfig form, with every default of the schema filled in. With a
+ * canary overlay, the overlay's backend is served from `stable`, and `candidate` is added as its canary
+ * variant while the weight is above 0 (at 0 — rolled back, not started — stable is served alone).
  */
 export function compileRoute(route: ModelRoute, canary?: CanaryOverlay): CompiledRoute {
   const s = route.spec;
-  const backends: CompiledBackend[] = [];
-  // A weight of 0 (rolled back, not started) serves the stable spec alone.
   const splits = canary !== undefined && canary.weight > 0;
-  for (const b of s.backends) {
-    if (canary && b.name === canary.backend) {
-      backends.push(compileBackend({ ...canary.stable, name: b.name }, 'stable', route));
-      if (splits) backends.push(compileBackend({ ...canary.candidate, name: b.name }, 'canary', route));
-    } else {
-      backends.push(compileBackend(b, 'stable', route));
-    }
-  }
-  const sel = s.selection;
-  const retry = s.retry;
+  const selection = Selection.parse(s.selection ?? {});
+  const retry = Retry.parse(s.retry ?? {});
+  const timeouts = Timeouts.parse(s.timeouts ?? {});
   return {
     namespace: route.metadata.namespace ?? 'default',
     name: route.metadata.name,
     model: s.model,
-    backends,
-    selection: {
-      policy: sel?.policy ?? 'weighted',
-      stickiness: sel?.stickiness ?? 'user',
-      ...(sel?.qualityCost
-        ? { qualityCost: { ...sel.qualityCost, threshold: sel.qualityCost.threshold ?? 0.5 } }
-        : {}),
-    },
-    fallback: { on: s.fallback?.on ?? [...FALLBACK_CAUSES], maxAttempts: s.fallback?.maxAttempts ?? 3 },
+    backends: compileBackends(route, canary, splits),
+    selection,
+    fallback: Fallback.parse(s.fallback ?? {}),
     retry: {
-      attempts: retry?.attempts ?? 1,
-      backoffMs: durationMs(retry?.backoff ?? '100ms'),
-      maxBackoffMs: durationMs(retry?.maxBackoff ?? '2s'),
-      maxRetryAfterMs: durationMs(retry?.maxRetryAfter ?? '10s'),
+      attempts: retry.attempts,
+      backoffMs: durationMs(retry.backoff),
+      maxBackoffMs: durationMs(retry.maxBackoff),
+      maxRetryAfterMs: durationMs(retry.maxRetryAfter),
     },
-    timeouts: {
-      firstTokenMs: durationMs(s.timeouts?.firstToken ?? '30s'),
-      totalMs: durationMs(s.timeouts?.total ?? '300s'),
-    },
-    cache: {
-      mode: s.cache?.mode ?? 'off',
-      ttlMs: durationMs(s.cache?.ttl ?? '5m'),
-      scope: s.cache?.scope ?? 'api-key',
-      cacheNonDeterministic: s.cache?.cacheNonDeterministic ?? false,
-    },
-    rateLimits: (s.rateLimits ?? []).map((r) => ({ ...r, per: r.per ?? 'api-key' })),
-    budgets: (s.budgets ?? []).map((b) => ({
-      per: b.per ?? 'api-key',
-      usd: b.usd,
-      window: b.window ?? 'month',
-      onExhausted: b.onExhausted ?? 'reject',
-      ...(b.fallbackBackend !== undefined ? { fallbackBackend: b.fallbackBackend } : {}),
-    })),
+    timeouts: { firstTokenMs: durationMs(timeouts.firstToken), totalMs: durationMs(timeouts.total) },
+    cache: (({ ttl, ...rest }) => ({ ...rest, ttlMs: durationMs(ttl) }))(RouteCache.parse(s.cache ?? {})),
+    rateLimits: (s.rateLimits ?? []).map((r) => RateLimit.parse(r)),
+    budgets: (s.budgets ?? []).map((b) => Budget.parse(b)),
     ...(canary && splits
       ? {
           canary: {
