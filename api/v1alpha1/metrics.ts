@@ -29,6 +29,8 @@ export const METRICS = {
   cacheLookups: 'beastmode_cache_lookups_total',
   /** Refused requests by policy. Labels: reason (unauthenticated|forbidden|rate-limited|budget-exhausted|invalid). */
   refusals: 'beastmode_refusals_total',
+  /** Whether Redis answers (1) or the gateway enforces limits locally / refuses (0). Labels: component. */
+  redisUp: 'beastmode_redis_up',
   /** Config loads. Labels: result (applied|refused|unchanged). */
   configLoads: 'beastmode_config_loads_total',
   /** The config revision being served (value 1). Labels: revision. */

@@ -1,0 +1,81 @@
+// Token estimates for admission (prompt size, worst-case output) and token counts for responses whose
+// provider did not report usage. Uses gpt-tokenizer's o200k_base encoding (GPT-4o and later); for other
+// model families it is an estimate, which is why admission reserves a worst case and settle corrects it.
+import { countTokens } from 'gpt-tokenizer';
+import type { ChatRequest, Usage } from '../policy/types.js';
+
+/** Special-token text in user content ("<|endoftext|>") is counted as plain text, not refused. */
+const ENCODE_OPTIONS = { disallowedSpecial: new Set<string>() };
+
+/** Per-message framing overhead of the chat format (role markers). */
+const PER_MESSAGE_TOKENS = 4;
+/** Reply priming. */
+const PER_REQUEST_TOKENS = 3;
+/** Upper bound for one image input (high detail, largest tiling of GPT-4o-class models). */
+export const IMAGE_TOKEN_BOUND = 1500;
+
+export interface Pricing {
+  inputPerMillionTokens: number;
+  outputPerMillionTokens: number;
+}
+
+export function countTextTokens(text: string): number {
+  if (text === '') return 0;
+  return countTokens(text, ENCODE_OPTIONS);
+}
+
+function contentTokens(content: unknown): number {
+  if (typeof content === 'string') return countTextTokens(content);
+  if (!Array.isArray(content)) return content == null ? 0 : countTextTokens(JSON.stringify(content));
+  let total = 0;
+  for (const part of content as unknown[]) {
+    if (typeof part !== 'object' || part === null) continue;
+    const p = part as Record<string, unknown>;
+    if (typeof p.text === 'string') total += countTextTokens(p.text);
+    else if (p.type === 'image_url' || p.type === 'image') total += IMAGE_TOKEN_BOUND;
+    // Other parts (audio, files) carry base64 data: a byte-based bound, without tokenizing the payload.
+    else total += Math.ceil(JSON.stringify(p).length / 3);
+  }
+  return total;
+}
+
+/** Prompt tokens of a chat request: messages, names, tool calls and tool definitions. */
+export function estimatePromptTokens(request: ChatRequest): number {
+  let total = PER_REQUEST_TOKENS;
+  const messages = Array.isArray(request.messages) ? (request.messages as unknown[]) : [];
+  for (const m of messages) {
+    if (typeof m !== 'object' || m === null) continue;
+    const msg = m as Record<string, unknown>;
+    total += PER_MESSAGE_TOKENS + contentTokens(msg.content);
+    if (typeof msg.role === 'string') total += countTextTokens(msg.role);
+    if (typeof msg.name === 'string') total += countTextTokens(msg.name);
+    if (msg.tool_calls !== undefined) total += countTextTokens(JSON.stringify(msg.tool_calls));
+  }
+  if (request.tools !== undefined) total += countTextTokens(JSON.stringify(request.tools));
+  if (request.response_format !== undefined)
+    total += countTextTokens(JSON.stringify(request.response_format));
+  return total;
+}
+
+function positiveInt(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined;
+}
+
+/**
+ * The most output tokens a request can produce: max_completion_tokens (or max_tokens, or the bounded
+ * default when neither is set) times n choices.
+ */
+export function maxOutputTokens(request: ChatRequest, defaultMax: number): number {
+  const perChoice =
+    positiveInt(request.max_completion_tokens) ?? positiveInt(request.max_tokens) ?? defaultMax;
+  const n = positiveInt(request.n) ?? 1;
+  return perChoice * n;
+}
+
+export function costUsd(usage: Usage, pricing: Pricing): number {
+  return (
+    (usage.promptTokens * pricing.inputPerMillionTokens +
+      usage.completionTokens * pricing.outputPerMillionTokens) /
+    1_000_000
+  );
+}

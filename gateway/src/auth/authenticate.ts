@@ -1,0 +1,51 @@
+// Turns request headers into a Caller: `Authorization: Bearer <key>` or `x-api-key: <key>`. Without auth
+// configured every request is the anonymous caller; with auth configured a missing or unknown key is a
+// 401, never anonymous.
+import { modelNotAllowed, unauthenticated } from '../policy/errors.js';
+import type { Caller, PolicyRefusal } from '../policy/types.js';
+import type { ApiKeySet } from './key-set.js';
+
+export type Headers = Record<string, string | string[] | undefined>;
+
+export type AuthResult = { ok: true; caller: Caller } | { ok: false; refusal: PolicyRefusal };
+
+export const ANONYMOUS: Caller = Object.freeze({ key: 'anonymous', anonymous: true });
+
+function header(headers: Headers, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The key presented in the headers, if any. */
+export function presentedKey(headers: Headers): string | undefined {
+  const auth = header(headers, 'authorization');
+  if (auth !== undefined) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    if (m?.[1] !== undefined) return m[1];
+  }
+  const apiKey = header(headers, 'x-api-key')?.trim();
+  return apiKey === '' ? undefined : apiKey;
+}
+
+/** `keys` undefined = auth not configured. */
+export function authenticate(headers: Headers, keys: ApiKeySet | undefined): AuthResult {
+  if (keys === undefined) return { ok: true, caller: ANONYMOUS };
+  const presented = presentedKey(headers);
+  if (presented === undefined) {
+    return {
+      ok: false,
+      refusal: unauthenticated(
+        'You didn\'t provide an API key. Send it as "Authorization: Bearer <key>" or "x-api-key: <key>"',
+      ),
+    };
+  }
+  const caller = keys.verify(presented);
+  if (caller === undefined) return { ok: false, refusal: unauthenticated('Incorrect API key provided') };
+  return { ok: true, caller };
+}
+
+/** A 403 when the caller's key is scoped to other models. */
+export function authorizeModel(caller: Caller, model: string): PolicyRefusal | undefined {
+  if (caller.models === undefined || caller.models.includes(model)) return undefined;
+  return modelNotAllowed(caller.key, model);
+}

@@ -1,0 +1,144 @@
+// The exact-match response cache in the request pipeline: lookup (hit | miss | bypass, with the value of
+// the x-beastmode-cache header and the beastmode_cache_lookups_total count) and store. A store error —
+// Redis down — is a miss on lookup and a no-op on store, logged once per outage, never a failed request.
+import { StringDecoder } from 'node:string_decoder';
+import type { Counter, Registry } from 'prom-client';
+import type { Logger } from 'winston';
+import type { CompiledRoute } from '../../../api/v1alpha1/gatewayconfig.js';
+import { METRICS } from '../../../api/v1alpha1/metrics.js';
+import { SseFramer } from '../accounting/sse.js';
+import { counter } from '../policy/metrics.js';
+import type { Caller, ChatRequest } from '../policy/types.js';
+import { bypassReason, cacheKey } from './cache-key.js';
+import { bodyFromEvents, entryBytes, eventsFromBody, type CacheEntry } from './entry.js';
+import type { CacheStore } from './store.js';
+
+/** What the server answers from: a JSON body, or SSE frames to write in order. */
+export type CachedResponse = { stream: false; body: string } | { stream: true; events: string[] };
+
+export type CacheLookup =
+  | { result: 'bypass'; header: 'bypass'; reason: string }
+  | { result: 'miss'; header: 'miss'; key: string; ttlMs: number }
+  | { result: 'hit'; header: 'hit'; key: string; response: CachedResponse };
+
+export interface ResponseCacheOptions {
+  store: CacheStore;
+  registry: Registry;
+  logger: Logger;
+  maxEntryBytes: number;
+}
+
+export class ResponseCache {
+  private readonly lookups: Counter<'namespace' | 'route' | 'result'>;
+  private failing = false;
+
+  constructor(private readonly options: ResponseCacheOptions) {
+    this.lookups = counter(options.registry, METRICS.cacheLookups, 'Exact cache lookups', [
+      'namespace',
+      'route',
+      'result',
+    ]);
+  }
+
+  async lookup(caller: Caller, route: CompiledRoute, request: ChatRequest): Promise<CacheLookup> {
+    const reason = bypassReason(route, request);
+    if (reason !== undefined) return { result: 'bypass', header: 'bypass', reason };
+    const key = cacheKey(route, caller, request);
+    const labels = { namespace: route.namespace, route: route.name };
+    let entry: CacheEntry | undefined;
+    try {
+      entry = await this.options.store.get(key);
+      this.recovered();
+    } catch (err) {
+      this.failed(err);
+    }
+    if (entry === undefined) {
+      this.lookups.inc({ ...labels, result: 'miss' });
+      return { result: 'miss', header: 'miss', key, ttlMs: route.cache.ttlMs };
+    }
+    this.lookups.inc({ ...labels, result: 'hit' });
+    return { result: 'hit', header: 'hit', key, response: respond(entry, request.stream === true) };
+  }
+
+  /** Stores a complete response for a miss. Entries over maxEntryBytes are skipped. */
+  async store(miss: CacheLookup, entry: CacheEntry): Promise<boolean> {
+    if (miss.result !== 'miss' || entryBytes(entry) > this.options.maxEntryBytes) return false;
+    try {
+      await this.options.store.set(miss.key, entry, miss.ttlMs);
+      this.recovered();
+      return true;
+    } catch (err) {
+      this.failed(err);
+      return false;
+    }
+  }
+
+  setMaxEntryBytes(maxEntryBytes: number): void {
+    this.options.maxEntryBytes = maxEntryBytes;
+  }
+
+  /** Records a streamed response frame by frame, for store() once it completes. */
+  recorder(): StreamRecorder {
+    return new StreamRecorder(this.options.maxEntryBytes);
+  }
+
+  private failed(err: unknown): void {
+    if (this.failing) return;
+    this.failing = true;
+    this.options.logger.warn('Cache store unreachable, answering from upstream', {
+      component: 'cache',
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
+
+  private recovered(): void {
+    if (!this.failing) return;
+    this.failing = false;
+    this.options.logger.info('Cache store reachable again', { component: 'cache' });
+  }
+}
+
+function respond(entry: CacheEntry, stream: boolean): CachedResponse {
+  if (entry.kind === 'stream') {
+    return stream
+      ? { stream: true, events: entry.events }
+      : { stream: false, body: bodyFromEvents(entry.events) };
+  }
+  return stream ? { stream: true, events: eventsFromBody(entry.body) } : { stream: false, body: entry.body };
+}
+
+/**
+ * Collects the SSE frames of a streamed response exactly as sent. `entry()` is defined only for a stream
+ * that ended with `data: [DONE]` and stayed within maxEntryBytes: aborted or failed streams are never
+ * cached.
+ */
+export class StreamRecorder {
+  private readonly framer = new SseFramer();
+  // Decodes across chunk boundaries, so a multi-byte character split between chunks survives intact.
+  private readonly decoder = new StringDecoder('utf8');
+  private readonly events: string[] = [];
+  private bytes = 0;
+  private done = false;
+  private overflow = false;
+
+  constructor(private readonly maxBytes: number) {}
+
+  push(chunk: string | Buffer): void {
+    if (this.overflow) return;
+    for (const f of this.framer.push(typeof chunk === 'string' ? chunk : this.decoder.write(chunk))) {
+      this.bytes += Buffer.byteLength(f);
+      if (this.bytes > this.maxBytes) {
+        this.overflow = true;
+        this.events.length = 0;
+        return;
+      }
+      this.events.push(f);
+      if (/^data: ?\[DONE\]/m.test(f)) this.done = true;
+    }
+  }
+
+  entry(): CacheEntry | undefined {
+    if (!this.done || this.overflow || this.framer.rest !== '') return undefined;
+    return { kind: 'stream', events: [...this.events] };
+  }
+}
