@@ -260,7 +260,7 @@ export function compileRoute(route: ModelRoute, canary?: CanaryOverlay): Compile
     model: s.model,
     backends: compileBackends(route, canary, splits),
     selection,
-    fallback: Fallback.parse(s.fallback ?? {}),
+    fallback: (({ when, maxAttempts }) => ({ on: when, maxAttempts }))(Fallback.parse(s.fallback ?? {})),
     retry: {
       attempts: retry.attempts,
       backoffMs: durationMs(retry.backoff),

@@ -134,11 +134,13 @@ export const FALLBACK_CAUSES = ['5xx', '429', 'timeout', 'connect-error'] as con
 
 export const Fallback = z
   .object({
-    on: z
+    // Not "on": YAML 1.1 (kubectl) reads a bare `on` key as the boolean true.
+    when: z
       .array(z.enum(FALLBACK_CAUSES))
       .min(1)
       .max(4)
-      .default([...FALLBACK_CAUSES]),
+      .default([...FALLBACK_CAUSES])
+      .describe('Which upstream failures move a request to the next backend'),
     maxAttempts: z.number().int().min(1).max(10).default(3).describe('Upstream attempts per request, in all'),
   })
   .strict();
