@@ -1,0 +1,251 @@
+// Canary controller: ticks each Canary every analysis interval. It reads the Canary and its route from the
+// cache, asks the metric provider for the window that closed (if one did), steps the pure canary machine
+// (rollout/engine.ts), writes the status in one patch and emits the machine's events. The gateway
+// controller turns that status into GatewayConfig weights (canaryOverlayFor).
+import { z } from 'zod';
+import type { V1Pod } from '@kubernetes/client-node';
+import {
+  CanarySpec,
+  Reason,
+  type Canary,
+  type ModelGateway,
+  type ModelRoute,
+} from '../../../api/v1alpha1/index.js';
+import type { KubeObject } from '../kube/client.js';
+import type { ResourceType } from '../kube/resources.js';
+import { CANARY_CONDITIONS, canaryConditions, setConditions } from '../rollout/conditions.js';
+import { advanceCanary, dueWindow } from '../rollout/engine.js';
+import {
+  ChainedGatewayEndpoints,
+  KubeGatewayEndpoints,
+  StaticGatewayEndpoints,
+  parseGatewayMetricsUrls,
+  type PodSource,
+} from '../rollout/providers/endpoints.js';
+import { createMetricProvider, type ProviderDeps } from '../rollout/providers/factory.js';
+import { GatewayMetricProvider } from '../rollout/providers/gateway.js';
+import type { AnalysisResult } from '../rollout/types.js';
+import {
+  registerController,
+  splitKey,
+  type ControllerContext,
+  type ControllerDefinition,
+  type ReconcileOutcome,
+} from './framework.js';
+import type { ControllerEnv } from './index.js';
+import { CANARIES_BY_ROUTE } from './snapshot.js';
+
+export interface CanaryControllerDeps extends ProviderDeps {
+  /** Called with the controller context before each reconcile (binds the cluster endpoint resolver). */
+  bind?: (ctx: ControllerContext) => void;
+}
+
+const POD: ResourceType = { kind: 'Pod', group: '', version: 'v1', plural: 'pods', namespaced: true };
+
+/** `--gateway-metrics-url <gateway>=<url>[,…]` from the operator's arguments, else the environment. */
+export function gatewayMetricsUrlsFrom(argv: string[], env: NodeJS.ProcessEnv): string | undefined {
+  const i = argv.findIndex((a) => a === '--gateway-metrics-url' || a.startsWith('--gateway-metrics-url='));
+  if (i >= 0) {
+    const arg = argv[i] ?? '';
+    return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[i + 1];
+  }
+  return env.BEASTMODE_GATEWAY_METRICS_URLS;
+}
+
+/**
+ * The operator's dependencies: one gateway provider for every canary (it keeps each instance's last scrape),
+ * finding instances in the static map first (local processes), then as the gateway's pods.
+ */
+export function defaultCanaryDeps(argv = process.argv.slice(2), env = process.env): CanaryControllerDeps {
+  let pods: PodSource | undefined;
+  const urls = gatewayMetricsUrlsFrom(argv, env);
+  const endpoints = new ChainedGatewayEndpoints([
+    new StaticGatewayEndpoints(urls ? parseGatewayMetricsUrls(urls) : new Map<string, string[]>()),
+    new KubeGatewayEndpoints(() => pods),
+  ]);
+  return {
+    gateway: new GatewayMetricProvider({ endpoints }),
+    bind: (ctx) => {
+      pods ??= {
+        gatewaySelector: (g) =>
+          ctx.cache.get<ModelGateway>('ModelGateway', g.namespace, g.name)?.status?.selector,
+        listPods: async (ns, labelSelector) =>
+          (await ctx.client.list(POD, ns, { labelSelector })).items as unknown as V1Pod[],
+      };
+    },
+  };
+}
+
+/** How long to wait for the cache to show our own last status write before trusting it again. */
+const STALE_CACHE_WAIT_MS = 100;
+const STALE_CACHE_MAX_MS = 3000;
+
+interface Written {
+  fromVersion: string | undefined;
+  at: number;
+}
+
+function invalidSpecStatus(live: Canary, error: z.ZodError, now: Date): Record<string, unknown> {
+  const message = `Invalid spec: ${error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.')}: ${i.message}`)
+    .join('; ')}`;
+  const generation = live.metadata.generation;
+  return {
+    ...(live.status ?? {}),
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    message,
+    conditions: setConditions(
+      live.status?.conditions,
+      canaryConditions('stalled', Reason.InvalidSpec, message),
+      CANARY_CONDITIONS,
+      now,
+      generation,
+    ),
+  };
+}
+
+async function analyseWindow(
+  ctx: ControllerContext,
+  deps: CanaryControllerDeps,
+  canary: Canary,
+  route: ModelRoute,
+  window: { since: Date; until: Date },
+): Promise<AnalysisResult | undefined> {
+  const { namespace = '', name } = canary.metadata;
+  try {
+    const provider = createMetricProvider(canary.spec.analysis.provider, deps);
+    return await provider.analyse({
+      namespace,
+      route: route.metadata.name,
+      backend: canary.spec.backend,
+      gateway: route.spec.gatewayRef.name,
+      ...window,
+    });
+  } catch (e) {
+    ctx.log.warn('Canary analysis failed', { kind: 'Canary', namespace, name, error: (e as Error).message });
+    return undefined;
+  }
+}
+
+/** A baseline scrape where a new window starts, for providers that take deltas between scrapes. */
+async function markWindowStart(
+  ctx: ControllerContext,
+  deps: CanaryControllerDeps,
+  canary: Canary,
+  route: ModelRoute,
+  at: Date,
+): Promise<void> {
+  if ((canary.spec.analysis.provider?.type ?? 'gateway') !== 'gateway') return;
+  const { namespace = '', name } = canary.metadata;
+  try {
+    await deps.gateway.startWindow({
+      namespace,
+      route: route.metadata.name,
+      backend: canary.spec.backend,
+      gateway: route.spec.gatewayRef.name,
+      at,
+    });
+  } catch (e) {
+    ctx.log.warn('Canary baseline scrape failed', {
+      kind: 'Canary',
+      namespace,
+      name,
+      error: (e as Error).message,
+    });
+  }
+}
+
+export function createCanaryReconciler(deps: CanaryControllerDeps) {
+  const written = new Map<string, Written>();
+
+  return async function reconcileCanary(
+    key: string,
+    ctx: ControllerContext,
+  ): Promise<ReconcileOutcome | void> {
+    deps.bind?.(ctx);
+    const { namespace, name } = splitKey(key);
+    const live = ctx.cache.get<Canary>('Canary', namespace, name);
+    if (!live || live.metadata.deletionTimestamp) {
+      written.delete(key);
+      return;
+    }
+    // The cache may not show our last status write yet: stepping from a stale status could repeat a step.
+    const last = written.get(key);
+    if (
+      last &&
+      live.metadata.resourceVersion === last.fromVersion &&
+      ctx.now() - last.at < STALE_CACHE_MAX_MS
+    ) {
+      return { requeueAfterMs: STALE_CACHE_WAIT_MS };
+    }
+    written.delete(key);
+
+    const now = new Date(ctx.now());
+    const obj = live as unknown as KubeObject;
+    const parsed = CanarySpec.safeParse(live.spec);
+    if (!parsed.success) {
+      await ctx.patchStatus('Canary', obj, invalidSpecStatus(live, parsed.error, now));
+      return;
+    }
+    const canary: Canary = { ...live, spec: parsed.data };
+    const route = ctx.cache.get<ModelRoute>('ModelRoute', namespace, canary.spec.routeRef.name);
+    const window = route ? dueWindow(canary, now) : undefined;
+    const metrics = window && route ? await analyseWindow(ctx, deps, canary, route, window) : undefined;
+
+    const result = advanceCanary({ canary, route, metrics, now });
+    const wrote = await ctx.patchStatus('Canary', obj, result.status);
+    if (wrote) written.set(key, { fromVersion: live.metadata.resourceVersion, at: ctx.now() });
+    for (const e of result.events) {
+      ctx.events.emit(obj, e.type, e.reason, 'Rollout', e.message);
+      const log = e.type === 'Warning' ? ctx.log.warn.bind(ctx.log) : ctx.log.info.bind(ctx.log);
+      log(e.message, {
+        kind: 'Canary',
+        namespace,
+        name,
+        reason: e.reason,
+        phase: result.status.phase,
+        weight: result.status.canaryWeight,
+      });
+    }
+    if (route && !window && result.status.lastAnalysisAt === now.toISOString()) {
+      await markWindowStart(ctx, deps, canary, route, now);
+    }
+    return { requeueAfterMs: result.requeueAfterMs };
+  };
+}
+
+const ownsGeneration = (type: string, o: KubeObject, old?: KubeObject): boolean =>
+  type !== 'update' || o.metadata.generation !== old?.metadata.generation;
+
+export function createCanaryController(deps: CanaryControllerDeps): ControllerDefinition {
+  return {
+    name: 'canary',
+    kind: 'Canary',
+    concurrency: 4,
+    indexes: [
+      {
+        kind: 'Canary',
+        name: CANARIES_BY_ROUTE,
+        fn: (o) => [`${o.metadata.namespace ?? ''}/${(o as unknown as Canary).spec.routeRef.name}`],
+      },
+    ],
+    watches: [
+      // GitOps flow: a change of the route's backend spec is a new candidate.
+      {
+        kind: 'ModelRoute',
+        predicate: ownsGeneration,
+        mapToKeys: (o, ctx) =>
+          ctx.cache
+            .byIndex<Canary>('Canary', CANARIES_BY_ROUTE, `${o.metadata.namespace ?? ''}/${o.metadata.name}`)
+            .map((c) => `${c.metadata.namespace ?? ''}/${c.metadata.name}`),
+      },
+    ],
+    reconcile: createCanaryReconciler(deps),
+  };
+}
+
+/** Called by loadControllers() (controllers/index.ts): the operator runs the Canary controller. */
+export function register(_env: ControllerEnv): void {
+  registerController(createCanaryController(defaultCanaryDeps()));
+}

@@ -1,0 +1,38 @@
+// The plain data the canary engine and its metric providers exchange: analysis figures per variant, the
+// query a provider answers, and what one tick of the engine returns.
+import type { CanaryStatus, VariantFigures } from '../../../api/v1alpha1/index.js';
+
+export const VARIANTS = ['stable', 'canary'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+/** Figures of one analysis window, per variant of the canary's backend. */
+export type AnalysisResult = Record<Variant, VariantFigures>;
+
+/** One analysis window of one backend of one route. */
+export interface MetricQuery {
+  namespace: string;
+  route: string;
+  backend: string;
+  /** The ModelGateway serving the route: where the gateway provider finds instances to scrape. */
+  gateway: string;
+  since: Date;
+  until: Date;
+}
+
+/** The narrow interface every metric source implements (one file per implementation). */
+export interface MetricProvider {
+  analyse(query: MetricQuery): Promise<AnalysisResult>;
+}
+
+export interface CanaryEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface CanaryTickResult {
+  status: CanaryStatus;
+  events: CanaryEvent[];
+  /** When to tick again; 0 means at once (a phase that completes on the next tick). */
+  requeueAfterMs: number;
+}
