@@ -7,6 +7,8 @@ const common = {
 };
 
 export default {
+  // jest 30 reads testTimeout only at the top level; e2e suites need minutes, unit suites override per test.
+  testTimeout: 180000,
   projects: [
     {
       ...common,
@@ -19,7 +21,6 @@ export default {
       testMatch: ['<rootDir>/e2e/**/*.e2e.test.ts'],
       globalSetup: '<rootDir>/e2e/harness/global-setup.ts',
       globalTeardown: '<rootDir>/e2e/harness/global-teardown.ts',
-      testTimeout: 180000,
     },
   ],
 };

@@ -14,6 +14,8 @@ import { controlPlaneModuleDir, repoRoot } from './paths.js';
 export const KUBERNETES_VERSION = 'v1.34.4';
 /** The kwok release e2e/controlplane/kwok/go.mod requires. */
 export const KWOK_VERSION = 'v0.7.0';
+/** The helm release e2e/controlplane/go.mod requires. */
+export const HELM_VERSION = 'v3.19.5';
 
 interface Component {
   name: string;
@@ -84,6 +86,11 @@ function versionLdflags(version: string): string {
   for (const pkg of ['k8s.io/client-go/pkg/version', 'k8s.io/component-base/version']) {
     for (const [key, value] of Object.entries(vars)) flags.push(`-X ${pkg}.${key}=${value}`);
   }
+  // As helm's Makefile does: its default capabilities (`helm template`) and lint rules use this release.
+  flags.push(`-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}`);
+  for (const pkg of ['helm.sh/helm/v3/pkg/chartutil', 'helm.sh/helm/v3/pkg/lint/rules']) {
+    flags.push(`-X ${pkg}.k8sVersionMajor=${major ?? ''}`, `-X ${pkg}.k8sVersionMinor=${minor ?? ''}`);
+  }
   return flags.join(' ');
 }
 
@@ -128,7 +135,6 @@ function defaultCacheRoot(): string {
   return join(xdg && xdg !== '' ? xdg : join(homedir(), '.cache'), 'beastmode');
 }
 
-
 function formatElapsed(ms: number): string {
   const s = Math.round(ms / 1000);
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
@@ -144,7 +150,11 @@ function pidAlive(pid: number): boolean {
 }
 
 /** A lock directory so that `npm run cluster:build` and a test run never compile at the same time. */
-async function withBuildLock<T>(cacheRoot: string, onProgress: (l: string) => void, fn: () => Promise<T>): Promise<T> {
+async function withBuildLock<T>(
+  cacheRoot: string,
+  onProgress: (l: string) => void,
+  fn: () => Promise<T>,
+): Promise<T> {
   mkdirSync(cacheRoot, { recursive: true });
   const lock = join(cacheRoot, 'build.lock');
   let announced = false;
@@ -186,6 +196,7 @@ async function withBuildLock<T>(cacheRoot: string, onProgress: (l: string) => vo
 export async function buildControlPlane(options: BuildOptions = {}): Promise<ControlPlaneBinaries> {
   const onProgress = options.onProgress ?? (() => undefined);
   const cacheRoot = options.cacheRoot ?? defaultCacheRoot();
+  checkPinnedVersions();
   const paths: Record<string, string> = {};
   let built = false;
   // One component at a time: two concurrent Go builds only fight over the same cores.
@@ -229,15 +240,44 @@ async function buildComponent(
           ? `: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and helm; the first build on a machine takes 10-30 minutes`
           : ''),
     );
-    await runGoBuild(component, join(staging, 'bin'), onProgress, options.progressIntervalMs ?? 15_000, started);
+    await runGoBuild(
+      component,
+      join(staging, 'bin'),
+      onProgress,
+      options.progressIntervalMs ?? 15_000,
+      started,
+    );
     const elapsedMs = Date.now() - started;
-    const record = { component: component.name, version: component.version, builtAt: new Date().toISOString(), elapsedMs };
+    const record = {
+      component: component.name,
+      version: component.version,
+      builtAt: new Date().toISOString(),
+      elapsedMs,
+    };
     writeFileSync(join(staging, 'build.json'), JSON.stringify(record, null, 2) + '\n');
     rmSync(cacheDir, { recursive: true, force: true });
     renameSync(staging, cacheDir);
     onProgress(`Built ${component.binaries.join(', ')} in ${formatElapsed(elapsedMs)}`);
     return true;
   });
+}
+
+/** The versions named here must be the ones the go.mod files require (they name the cache and ldflags). */
+function checkPinnedVersions(): void {
+  for (const [dir, module, version] of [
+    [controlPlaneModuleDir, 'k8s.io/kubernetes', KUBERNETES_VERSION],
+    [controlPlaneModuleDir, 'helm.sh/helm/v3', HELM_VERSION],
+    [join(controlPlaneModuleDir, 'kwok'), 'sigs.k8s.io/kwok', KWOK_VERSION],
+  ] as const) {
+    const gomod = readFileSync(join(dir, 'go.mod'), 'utf8');
+    if (
+      !new RegExp(`^\\s*${module.replace(/\./g, '\\.')} ${version.replace(/\./g, '\\.')}\\b`, 'm').test(gomod)
+    ) {
+      throw new Error(
+        `${join(dir, 'go.mod')} does not require ${module} ${version}, which e2e/harness/build.ts pins`,
+      );
+    }
+  }
 }
 
 function goBuildArgs(component: Component, outDir: string): string[] {
@@ -286,7 +326,9 @@ function runGoBuild(
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     const timer = setInterval(() => {
-      onProgress(`go build: ${compiled} packages compiled, now ${last} (${formatElapsed(Date.now() - started)} elapsed)`);
+      onProgress(
+        `go build: ${compiled} packages compiled, now ${last} (${formatElapsed(Date.now() - started)} elapsed)`,
+      );
     }, intervalMs);
     const killChild = (): void => {
       child.kill('SIGKILL');

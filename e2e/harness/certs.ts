@@ -1,6 +1,6 @@
 // Generates the PKI of a throwaway control plane with openssl: one CA, a serving certificate for the API
-// server, an admin client certificate (O=system:masters) used by every component and by tests, and the
-// service-account signing key pair.
+// server, an admin client certificate (O=system:masters) used by every component and by tests, the front
+// proxy client certificate (aggregated APIs), and the service-account signing key pair.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -17,6 +17,9 @@ export interface ControlPlaneCerts {
   serverKey: string;
   adminCert: string;
   adminKey: string;
+  /** Client cert the API server presents to aggregated API servers (front proxy). */
+  proxyClientCert: string;
+  proxyClientKey: string;
   serviceAccountKey: string;
   serviceAccountPub: string;
 }
@@ -51,11 +54,37 @@ async function signedCert(
   const cert = join(dir, `${name}.crt`);
   const ext = join(dir, `${name}.ext`);
   writeFileSync(ext, extensions.join('\n') + '\n');
-  await openssl(dir, ['req', '-new', '-nodes', '-newkey', 'rsa:2048', '-keyout', key, '-out', csr, '-subj', subject]);
   await openssl(dir, [
-    'x509', '-req', '-in', csr, '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'), '-set_serial',
+    'req',
+    '-new',
+    '-nodes',
+    '-newkey',
+    'rsa:2048',
+    '-keyout',
+    key,
+    '-out',
+    csr,
+    '-subj',
+    subject,
+  ]);
+  await openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    join(dir, 'ca.crt'),
+    '-CAkey',
+    join(dir, 'ca.key'),
+    '-set_serial',
     `0x${randomBytes(8).toString('hex')}`,
-    '-days', '365', '-sha256', '-extfile', ext, '-out', cert,
+    '-days',
+    '365',
+    '-sha256',
+    '-extfile',
+    ext,
+    '-out',
+    cert,
   ]);
   return { cert, key };
 }
@@ -70,21 +99,52 @@ export async function generateCerts(dir: string): Promise<ControlPlaneCerts> {
   const caKey = join(dir, 'ca.key');
   const caCert = join(dir, 'ca.crt');
   await openssl(dir, [
-    'req', '-x509', '-new', '-nodes', '-newkey', 'rsa:2048', '-keyout', caKey, '-out', caCert,
-    '-days', '3650', '-sha256', '-subj', '/CN=beastmode-e2e-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-new',
+    '-nodes',
+    '-newkey',
+    'rsa:2048',
+    '-keyout',
+    caKey,
+    '-out',
+    caCert,
+    '-days',
+    '3650',
+    '-sha256',
+    '-subj',
+    '/CN=beastmode-e2e-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   const common = ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment'];
   const serviceAccountKey = join(dir, 'sa.key');
   const serviceAccountPub = join(dir, 'sa.pub');
-  const [server, admin] = await Promise.all([
+  const [server, admin, proxyClient] = await Promise.all([
     signedCert(dir, 'apiserver', '/CN=kube-apiserver', [
       ...common,
       'extendedKeyUsage=serverAuth',
       `subjectAltName=${SERVER_SANS.join(',')}`,
     ]),
-    signedCert(dir, 'admin', '/O=system:masters/CN=beastmode-admin', [...common, 'extendedKeyUsage=clientAuth']),
-    openssl(dir, ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', serviceAccountKey]),
+    signedCert(dir, 'admin', '/O=system:masters/CN=beastmode-admin', [
+      ...common,
+      'extendedKeyUsage=clientAuth',
+    ]),
+    signedCert(dir, 'front-proxy-client', '/CN=front-proxy-client', [
+      ...common,
+      'extendedKeyUsage=clientAuth',
+    ]),
+    openssl(dir, [
+      'genpkey',
+      '-algorithm',
+      'RSA',
+      '-pkeyopt',
+      'rsa_keygen_bits:2048',
+      '-out',
+      serviceAccountKey,
+    ]),
   ]);
   await openssl(dir, ['pkey', '-in', serviceAccountKey, '-pubout', '-out', serviceAccountPub]);
   return {
@@ -94,6 +154,8 @@ export async function generateCerts(dir: string): Promise<ControlPlaneCerts> {
     serverKey: server.key,
     adminCert: admin.cert,
     adminKey: admin.key,
+    proxyClientCert: proxyClient.cert,
+    proxyClientKey: proxyClient.key,
     serviceAccountKey,
     serviceAccountPub,
   };
