@@ -1,0 +1,306 @@
+// A thin REST client for the Kubernetes API: get/list/watch, server-side apply, merge patches and creates.
+// It borrows authentication from client-node's KubeConfig but keeps one connection pool for its lifetime
+// (client-node 2.0.1 builds a new undici Agent, hence a new TLS handshake, for every request), and it
+// speaks the content types we need directly (apply-patch, merge-patch, PartialObjectMetadata).
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { fetch, type Dispatcher } from 'undici';
+import { collectionPath, objectPath, apiVersionOf, type ResourceType } from './resources.js';
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface ObjectMetaLike {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  managedFields?: unknown[];
+}
+
+/** Any Kubernetes object as JSON. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMetaLike;
+  [field: string]: unknown;
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: KubeObject & { code?: number; reason?: string; message?: string };
+}
+
+export class KubeApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KubeApiError';
+  }
+}
+
+export const isNotFound = (e: unknown): boolean => e instanceof KubeApiError && e.status === 404;
+export const isConflict = (e: unknown): boolean => e instanceof KubeApiError && e.status === 409;
+export const isGone = (e: unknown): boolean => e instanceof KubeApiError && e.status === 410;
+
+/** Called after every mutating request: the benchmark and `/metrics` count API writes by verb and kind. */
+export type WriteObserver = (verb: string, kind: string) => void;
+
+interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  accept?: string;
+  signal?: AbortSignal;
+}
+
+const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+const METADATA_ONLY_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+const AUTH_REFRESH_MS = 60_000;
+
+export class KubeClient {
+  private auth:
+    { headers: Record<string, string>; dispatcher: Dispatcher | undefined; at: number } | undefined;
+  private readonly server: string;
+  writeObserver: WriteObserver = () => undefined;
+
+  constructor(private readonly kc: KubeConfig) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    this.server = cluster.server.replace(/\/+$/, '');
+  }
+
+  static fromFile(path?: string): KubeClient {
+    const kc = new KubeConfig();
+    if (path) kc.loadFromFile(path);
+    else kc.loadFromDefault();
+    return new KubeClient(kc);
+  }
+
+  /** Headers are refreshed every minute (exec/OIDC tokens expire); the dispatcher is kept. */
+  private async authFor(url: string): Promise<{ headers: Record<string, string>; dispatcher?: Dispatcher }> {
+    const now = Date.now();
+    if (this.auth && now - this.auth.at < AUTH_REFRESH_MS) return this.auth;
+    const ctx = new RequestContext(url, HttpMethod.GET);
+    await this.kc.applySecurityAuthentication(ctx);
+    const dispatcher = this.auth?.dispatcher ?? ctx.getDispatcher();
+    this.auth = { headers: ctx.getHeaders(), dispatcher, at: now };
+    return this.auth;
+  }
+
+  private url(path: string, query?: RequestOptions['query']): string {
+    const u = new URL(this.server + path);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
+    return u.toString();
+  }
+
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const url = this.url(path, opts.query);
+    const auth = await this.authFor(url);
+    const headers: Record<string, string> = { ...auth.headers, Accept: opts.accept ?? 'application/json' };
+    if (opts.body !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
+    const res = await fetch(url, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      dispatcher: auth.dispatcher,
+      signal: opts.signal,
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      let reason = res.statusText;
+      let message = text;
+      try {
+        const status = JSON.parse(text) as { reason?: string; message?: string };
+        reason = status.reason ?? reason;
+        message = status.message ?? message;
+      } catch {
+        // not a Status object
+      }
+      throw new KubeApiError(res.status, reason, `${method} ${path}: ${res.status} ${message}`);
+    }
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  get<T extends KubeObject = KubeObject>(r: ResourceType, namespace: string, name: string): Promise<T> {
+    return this.request<T>('GET', objectPath(r, namespace, name));
+  }
+
+  async list(
+    r: ResourceType,
+    namespace: string | undefined,
+    opts: { labelSelector?: string; metadataOnly?: boolean; limit?: number } = {},
+  ): Promise<{ items: KubeObject[]; resourceVersion: string }> {
+    const items: KubeObject[] = [];
+    let cont: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = await this.request<{
+        items: KubeObject[] | null;
+        metadata: { resourceVersion: string; continue?: string };
+      }>('GET', collectionPath(r, namespace), {
+        query: { labelSelector: opts.labelSelector, limit: opts.limit ?? 500, continue: cont },
+        accept: opts.metadataOnly ? METADATA_ONLY : undefined,
+      });
+      for (const item of page.items ?? []) items.push(item);
+      resourceVersion = page.metadata.resourceVersion;
+      cont = page.metadata.continue || undefined;
+    } while (cont);
+    return { items, resourceVersion };
+  }
+
+  /**
+   * Streams watch events until the server ends the watch (resolves), the signal aborts or the connection
+   * stays silent for `idleTimeoutMs` (rejects with a TimeoutError).
+   */
+  async watch(
+    r: ResourceType,
+    namespace: string | undefined,
+    opts: {
+      resourceVersion: string;
+      labelSelector?: string;
+      metadataOnly?: boolean;
+      timeoutSeconds: number;
+      idleTimeoutMs: number;
+    },
+    onEvent: (e: WatchEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const url = this.url(collectionPath(r, namespace), {
+      watch: true,
+      allowWatchBookmarks: true,
+      resourceVersion: opts.resourceVersion,
+      labelSelector: opts.labelSelector,
+      timeoutSeconds: opts.timeoutSeconds,
+    });
+    const auth = await this.authFor(url);
+    const controller = new AbortController();
+    const abortOuter = (): void => controller.abort(signal.reason);
+    signal.addEventListener('abort', abortOuter);
+    let idle: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    const resetIdle = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, opts.idleTimeoutMs);
+      idle.unref();
+    };
+    try {
+      resetIdle();
+      const res = await fetch(url, {
+        headers: { ...auth.headers, Accept: opts.metadataOnly ? METADATA_ONLY_WATCH : 'application/json' },
+        dispatcher: auth.dispatcher,
+        signal: controller.signal,
+      });
+      if (!res.ok || !res.body) {
+        const text = await res.text();
+        throw new KubeApiError(res.status, res.statusText, `watch ${r.plural}: ${res.status} ${text}`);
+      }
+      const decoder = new TextDecoder();
+      let buffer = '';
+      for await (const chunk of res.body) {
+        resetIdle();
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let nl: number;
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, nl).trim();
+          buffer = buffer.slice(nl + 1);
+          if (line !== '') onEvent(JSON.parse(line) as WatchEvent);
+        }
+      }
+    } catch (e) {
+      if (timedOut) {
+        const err = new Error(`watch ${r.plural} silent for ${opts.idleTimeoutMs}ms`);
+        err.name = 'TimeoutError';
+        throw err;
+      }
+      if (signal.aborted) return;
+      throw e;
+    } finally {
+      clearTimeout(idle);
+      signal.removeEventListener('abort', abortOuter);
+      controller.abort();
+    }
+  }
+
+  /** Server-side apply of a whole object under one field manager, forcing ownership of the fields sent. */
+  async apply<T extends KubeObject>(
+    r: ResourceType,
+    obj: KubeObject,
+    fieldManager: string,
+    subresource?: 'status',
+  ): Promise<T> {
+    const ns = obj.metadata.namespace ?? '';
+    const path = objectPath(r, ns, obj.metadata.name) + (subresource ? `/${subresource}` : '');
+    const body = { ...obj, apiVersion: apiVersionOf(r), kind: r.kind };
+    const out = await this.request<T>('PATCH', path, {
+      query: { fieldManager, force: true },
+      body,
+      contentType: 'application/apply-patch+yaml',
+    });
+    this.writeObserver(subresource ? 'apply-status' : 'apply', r.kind);
+    return out;
+  }
+
+  async mergePatch<T extends KubeObject>(
+    r: ResourceType,
+    namespace: string,
+    name: string,
+    patch: unknown,
+    opts: { subresource?: 'status'; fieldManager?: string } = {},
+  ): Promise<T> {
+    const path = objectPath(r, namespace, name) + (opts.subresource ? `/${opts.subresource}` : '');
+    const out = await this.request<T>('PATCH', path, {
+      query: { fieldManager: opts.fieldManager },
+      body: patch,
+      contentType: 'application/merge-patch+json',
+    });
+    this.writeObserver(opts.subresource ? 'patch-status' : 'patch', r.kind);
+    return out;
+  }
+
+  async create<T extends KubeObject>(r: ResourceType, obj: KubeObject, fieldManager?: string): Promise<T> {
+    const out = await this.request<T>('POST', collectionPath(r, obj.metadata.namespace), {
+      query: { fieldManager },
+      body: { ...obj, apiVersion: apiVersionOf(r), kind: r.kind },
+    });
+    this.writeObserver('create', r.kind);
+    return out;
+  }
+
+  async replace<T extends KubeObject>(r: ResourceType, obj: KubeObject, fieldManager?: string): Promise<T> {
+    const out = await this.request<T>('PUT', objectPath(r, obj.metadata.namespace ?? '', obj.metadata.name), {
+      query: { fieldManager },
+      body: { ...obj, apiVersion: apiVersionOf(r), kind: r.kind },
+    });
+    this.writeObserver('update', r.kind);
+    return out;
+  }
+
+  async delete(r: ResourceType, namespace: string, name: string): Promise<void> {
+    try {
+      await this.request('DELETE', objectPath(r, namespace, name), {
+        body: { propagationPolicy: 'Background' },
+      });
+      this.writeObserver('delete', r.kind);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+}

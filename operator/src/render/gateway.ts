@@ -1,0 +1,269 @@
+// Renders what a ModelGateway owns: ServiceAccount, Deployment, Service, PodDisruptionBudget, a Role and
+// RoleBinding that let its pods read only their own ConfigMap and the Secrets they need, and the
+// GatewayConfig ConfigMap. Pure: plain objects in, plain objects out.
+import {
+  API_VERSION,
+  GATEWAY_CONFIG_KEY,
+  type GatewayConfig,
+  type ModelGateway,
+} from '../../../api/v1alpha1/index.js';
+import type { KubeObject, OwnerReference } from '../kube/client.js';
+
+export const GATEWAY_PORT = 8080;
+/** Who sets Deployment.spec.replicas: the operator, or an HPA (then the operator never sends it). */
+export const REPLICAS_OWNER_ANNOTATION = 'beastmode.dev/replicas-owner';
+export const MANAGED_BY = 'beastmode-operator';
+
+export const gatewayObjectName = (gw: string): string => `${gw}-gateway`;
+export const gatewayConfigMapName = (gw: string): string => `${gw}-gateway-config`;
+
+export function gatewaySelector(gw: string): Record<string, string> {
+  return { 'app.kubernetes.io/name': 'beastmode-gateway', 'app.kubernetes.io/instance': gw };
+}
+
+export function gatewayLabels(gw: string): Record<string, string> {
+  return {
+    ...gatewaySelector(gw),
+    'app.kubernetes.io/component': 'gateway',
+    'app.kubernetes.io/managed-by': MANAGED_BY,
+    'beastmode.dev/gateway': gw,
+  };
+}
+
+export function controllerRef(
+  owner: { metadata: { name: string; uid?: string } },
+  kind: string,
+): OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+export interface GatewayRenderInput {
+  gateway: ModelGateway;
+  config: GatewayConfig;
+  /** Secrets the pods may read (API keys, Redis URL, route credentials). */
+  secrets: string[];
+  defaultImage: string;
+  /** An AutoscalingPolicy targets this gateway: spec.replicas is the HPA's, never ours. */
+  autoscaled: boolean;
+}
+
+export interface GatewayObjects {
+  serviceAccount: KubeObject;
+  role: KubeObject;
+  roleBinding: KubeObject;
+  configMap: KubeObject;
+  deployment: KubeObject;
+  service: KubeObject;
+  podDisruptionBudget: KubeObject;
+}
+
+function meta(
+  gw: ModelGateway,
+  name: string,
+  extra: Partial<KubeObject['metadata']> = {},
+): KubeObject['metadata'] {
+  return {
+    name,
+    namespace: gw.metadata.namespace ?? 'default',
+    labels: gatewayLabels(gw.metadata.name),
+    ownerReferences: [controllerRef(gw, 'ModelGateway')],
+    ...extra,
+  };
+}
+
+function renderPodSpec(input: GatewayRenderInput): Record<string, unknown> {
+  const { gateway: gw } = input;
+  const ns = gw.metadata.namespace ?? 'default';
+  const name = gw.metadata.name;
+  const spec = gw.spec;
+  const env: Record<string, unknown>[] = [
+    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: 'LOG_LEVEL', value: spec.logLevel ?? 'info' },
+  ];
+  if (spec.redis) {
+    env.push({
+      name: 'REDIS_URL',
+      valueFrom: { secretKeyRef: { name: spec.redis.urlSecretRef.name, key: spec.redis.urlSecretRef.key } },
+    });
+  }
+  const volumes: Record<string, unknown>[] = [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }];
+  const mounts: Record<string, unknown>[] = [{ name: 'tmp', mountPath: '/tmp' }];
+  if (spec.auth) {
+    env.push({ name: 'BEASTMODE_API_KEYS_FILE', value: '/etc/beastmode/api-keys/keys.yaml' });
+    volumes.push({ name: 'api-keys', secret: { secretName: spec.auth.apiKeysSecretRef.name } });
+    mounts.push({ name: 'api-keys', mountPath: '/etc/beastmode/api-keys', readOnly: true });
+  }
+  const resources = {
+    requests: {
+      cpu: spec.resources?.requests?.cpu ?? '100m',
+      memory: spec.resources?.requests?.memory ?? '128Mi',
+    },
+    limits: {
+      memory: spec.resources?.limits?.memory ?? '512Mi',
+      ...(spec.resources?.limits?.cpu !== undefined ? { cpu: spec.resources.limits.cpu } : {}),
+    },
+  };
+  const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
+    httpGet: { path, port: 'http', scheme: 'HTTP' },
+    periodSeconds,
+    timeoutSeconds: 2,
+    failureThreshold,
+  });
+  const selector = gatewaySelector(name);
+  return {
+    serviceAccountName: gatewayObjectName(name),
+    automountServiceAccountToken: true,
+    enableServiceLinks: false,
+    // Long enough for the preStop pause and for in-flight streams to finish after the endpoint is removed.
+    terminationGracePeriodSeconds: 60,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      fsGroup: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
+    topologySpreadConstraints: [
+      {
+        maxSkew: 1,
+        topologyKey: 'topology.kubernetes.io/zone',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: selector },
+      },
+      {
+        maxSkew: 1,
+        topologyKey: 'kubernetes.io/hostname',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: selector },
+      },
+    ],
+    containers: [
+      {
+        name: 'gateway',
+        image: spec.image ?? input.defaultImage,
+        ...(spec.imagePullPolicy ? { imagePullPolicy: spec.imagePullPolicy } : {}),
+        args: ['gateway', '--configmap', `${ns}/${gatewayConfigMapName(name)}`],
+        ports: [{ name: 'http', containerPort: GATEWAY_PORT, protocol: 'TCP' }],
+        env,
+        resources,
+        readinessProbe: probe('/readyz', 5, 2),
+        livenessProbe: probe('/healthz', 10, 3),
+        lifecycle: { preStop: { sleep: { seconds: 5 } } },
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          runAsUser: 65532,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        volumeMounts: mounts,
+      },
+    ],
+    volumes,
+  };
+}
+
+export function renderGatewayDeployment(input: GatewayRenderInput): KubeObject {
+  const gw = input.gateway;
+  const name = gw.metadata.name;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta(gw, gatewayObjectName(name), {
+      annotations: { [REPLICAS_OWNER_ANNOTATION]: input.autoscaled ? 'autoscaler' : 'operator' },
+    }),
+    spec: {
+      ...(input.autoscaled ? {} : { replicas: gw.spec.replicas ?? 2 }),
+      selector: { matchLabels: gatewaySelector(name) },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: {
+          labels: gatewayLabels(name),
+          ...(gw.spec.podAnnotations ? { annotations: gw.spec.podAnnotations } : {}),
+        },
+        spec: renderPodSpec(input),
+      },
+    },
+  };
+}
+
+export function renderGatewayObjects(input: GatewayRenderInput): GatewayObjects {
+  const gw = input.gateway;
+  const name = gw.metadata.name;
+  const ns = gw.metadata.namespace ?? 'default';
+  const objName = gatewayObjectName(name);
+  const cmName = gatewayConfigMapName(name);
+  const rules: Record<string, unknown>[] = [
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: [cmName], verbs: ['get', 'list', 'watch'] },
+  ];
+  // An empty resourceNames would grant every Secret in the namespace: the rule exists only with names.
+  if (input.secrets.length > 0) {
+    rules.push({
+      apiGroups: [''],
+      resources: ['secrets'],
+      resourceNames: input.secrets,
+      verbs: ['get', 'list', 'watch'],
+    });
+  }
+  const svc = gw.spec.service ?? { type: 'ClusterIP', port: 8080 };
+  return {
+    serviceAccount: {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: meta(gw, objName),
+      automountServiceAccountToken: true,
+    },
+    role: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta(gw, objName), rules },
+    roleBinding: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: meta(gw, objName),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: objName },
+      subjects: [{ kind: 'ServiceAccount', name: objName, namespace: ns }],
+    },
+    configMap: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: meta(gw, cmName, {
+        labels: { ...gatewayLabels(name), 'beastmode.dev/config': 'gateway' },
+        annotations: { 'beastmode.dev/config-revision': input.config.revision },
+      }),
+      data: { [GATEWAY_CONFIG_KEY]: JSON.stringify(input.config) },
+    },
+    deployment: renderGatewayDeployment(input),
+    service: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: meta(gw, objName, svc.annotations ? { annotations: svc.annotations } : {}),
+      spec: {
+        type: svc.type ?? 'ClusterIP',
+        selector: gatewaySelector(name),
+        ports: [{ name: 'http', port: svc.port ?? 8080, targetPort: 'http', protocol: 'TCP' }],
+      },
+    },
+    podDisruptionBudget: {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: meta(gw, objName),
+      spec: {
+        maxUnavailable: gw.spec.podDisruptionBudget?.maxUnavailable ?? 1,
+        selector: { matchLabels: gatewaySelector(name) },
+      },
+    },
+  };
+}
+
+export function gatewayAddress(gw: ModelGateway): string {
+  const ns = gw.metadata.namespace ?? 'default';
+  return `http://${gatewayObjectName(gw.metadata.name)}.${ns}.svc.cluster.local:${gw.spec.service?.port ?? 8080}`;
+}
