@@ -1,0 +1,434 @@
+// Gateway benchmark: direct-to-upstream (baseline), nginx proxy_pass, @portkey-ai/gateway and ours (on
+// bare node:http, and through express for the decision recorded in gateway/README.md), side by side:
+// (a) added latency at concurrency 1 (median of per-round medians, rounds interleaved across targets);
+// (b) the highest fixed request rate with p99 < 10 ms and zero errors. Each server runs in its own
+// process; ours runs with --cpu-prof and the profile is summarised at the end.
+// Usage: npm run bench:gateway [-- --quick]
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { Pool } from 'undici';
+import { compiledRoute, gatewayConfig } from '../../gateway/src/server/testkit.js';
+import { closedLoop, fixedRate, medianLatency, type Target } from './loadgen.js';
+
+const quick = process.argv.includes('--quick');
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const NODE = process.execPath;
+const tmp = mkdtempSync(path.join(tmpdir(), 'bench-gateway-'));
+const children: ChildProcess[] = [];
+const PORTS = {
+  sim: 19301,
+  nginx: 19302,
+  portkey: 19303,
+  ours: 19304,
+  express: 19305,
+  bare: 19306,
+  nopolicy: 19307,
+};
+
+function start(name: string, cmd: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const c = spawn(cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  c.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+  c.on('error', (e) => process.stderr.write(`${name} failed to start: ${e.message}\n`));
+  c.on('exit', (code) => {
+    if (code !== 0 && code !== null) process.stderr.write(`${name} exited ${code}: ${err}\n`);
+  });
+  children.push(c);
+  return c;
+}
+
+async function waitFor(url: string, init: RequestInit = {}): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const r = await fetch(url, init);
+      await r.text();
+      if (r.status < 500) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+function stop(c: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (c.exitCode !== null) return resolve();
+    c.once('exit', () => resolve());
+    c.kill('SIGTERM');
+    setTimeout(() => c.kill('SIGKILL'), 5000).unref();
+  });
+}
+
+const upstream = `http://127.0.0.1:${PORTS.sim}`;
+const body = { 'content-type': 'application/json' };
+// nginx comes from Debian's nginx-light (apt-get install -y nginx-light); without it, its column is skipped.
+const hasNginx = spawnSync('nginx', ['-v']).error === undefined;
+const allTargets: Target[] = [
+  { name: 'direct', origin: upstream, path: '/v1/chat/completions', headers: body },
+  {
+    name: 'bare-node-proxy',
+    origin: `http://127.0.0.1:${PORTS.bare}`,
+    path: '/v1/chat/completions',
+    headers: body,
+  },
+  { name: 'nginx', origin: `http://127.0.0.1:${PORTS.nginx}`, path: '/v1/chat/completions', headers: body },
+  {
+    name: 'portkey',
+    origin: `http://127.0.0.1:${PORTS.portkey}`,
+    path: '/v1/chat/completions',
+    headers: {
+      ...body,
+      authorization: 'Bearer bench',
+      'x-portkey-provider': 'openai',
+      'x-portkey-custom-host': `${upstream}/v1`,
+    },
+  },
+  {
+    name: 'beastmode',
+    origin: `http://127.0.0.1:${PORTS.ours}`,
+    path: '/v1/chat/completions',
+    headers: body,
+  },
+  {
+    name: 'beastmode-no-policy',
+    origin: `http://127.0.0.1:${PORTS.nopolicy}`,
+    path: '/v1/chat/completions',
+    headers: body,
+  },
+  {
+    name: 'beastmode-express',
+    origin: `http://127.0.0.1:${PORTS.express}`,
+    path: '/v1/chat/completions',
+    headers: body,
+  },
+];
+const targets = allTargets.filter((t) => t.name !== 'nginx' || hasNginx);
+
+function nginxConf(): string {
+  return `worker_processes 1;
+daemon off;
+pid ${tmp}/nginx.pid;
+error_log ${tmp}/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${tmp}/nginx-body;
+  proxy_temp_path ${tmp}/nginx-proxy;
+  fastcgi_temp_path ${tmp}/nginx-fastcgi;
+  uwsgi_temp_path ${tmp}/nginx-uwsgi;
+  scgi_temp_path ${tmp}/nginx-scgi;
+  upstream sim { server 127.0.0.1:${PORTS.sim}; keepalive 128; }
+  server {
+    listen 127.0.0.1:${PORTS.nginx};
+    location / {
+      proxy_pass http://sim;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+  }
+}
+`;
+}
+
+interface Frame {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  id: number;
+  children?: number[];
+}
+
+const STARTUP = /\/tsx\/|esbuild|node:internal\/modules/;
+
+/** Node ids whose stack includes module loading (tsx, esbuild, the ESM loader): startup, not serving. */
+function startupNodes(nodes: Frame[]): Set<number> {
+  const parent = new Map<number, number>();
+  for (const n of nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const out = new Set<number>();
+  for (const n of nodes) {
+    for (let id: number | undefined = n.id; id !== undefined; id = parent.get(id)) {
+      if (STARTUP.test(byId.get(id)?.callFrame.url ?? '')) {
+        out.add(n.id);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** Self time by function and by area (our code, undici, node http, prom-client, GC…). */
+function summariseProfile(file: string): string {
+  const prof = JSON.parse(readFileSync(file, 'utf8')) as {
+    nodes: Frame[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const startup = startupNodes(prof.nodes);
+  const self = new Map<string, number>();
+  const area = new Map<string, number>();
+  let total = 0;
+  prof.samples.forEach((id, i) => {
+    const dt = prof.timeDeltas[i] ?? 0;
+    const n = byId.get(id);
+    if (n === undefined || startup.has(id)) return;
+    total += dt;
+    const { functionName, url, lineNumber } = n.callFrame;
+    const short = url.replace(/^file:\/\/\/work\/main\//, '').replace(/.*node_modules\//, '');
+    const key = `${functionName || '(anonymous)'} ${short}:${lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + dt);
+    const a =
+      functionName === '(idle)'
+        ? 'idle'
+        : functionName === '(garbage collector)'
+          ? 'GC'
+          : url.includes('/gateway/src/')
+            ? 'beastmode code'
+            : url.includes('undici')
+              ? 'undici (upstream client)'
+              : url.includes('prom-client')
+                ? 'prom-client'
+                : url.startsWith('node:') || url === ''
+                  ? functionName === '(program)'
+                    ? 'native/program'
+                    : 'node core (http, net, streams)'
+                  : 'other libraries';
+    area.set(a, (area.get(a) ?? 0) + dt);
+  });
+  const busy = total - (area.get('idle') ?? 0);
+  const pct = (v: number, of: number) => `${((100 * v) / of).toFixed(1)}%`;
+  const lines = ['CPU profile of beastmode while serving (self time, share of busy time; startup excluded):'];
+  for (const [k, v] of [...area].filter(([k]) => k !== 'idle').sort((x, y) => y[1] - x[1])) {
+    lines.push(`  ${k.padEnd(34)} ${pct(v, busy)}`);
+  }
+  lines.push('  top functions:');
+  for (const [k, v] of [...self]
+    .filter(([k]) => !k.startsWith('(idle)'))
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, 12)) {
+    lines.push(`    ${pct(v, busy).padStart(6)}  ${k}`);
+  }
+  return lines.join('\n');
+}
+
+interface Results {
+  rounds: number;
+  perRound: number;
+  seconds: number;
+  steps: number[];
+  load0: string;
+  direct: number[];
+  added: Map<string, number[]>;
+  best: Map<string, { rate: number; p50: number; p99: number }>;
+  failedAt: Map<string, string>;
+  throughput: Map<string, number>;
+  profDir: string;
+}
+
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+function report(r: Results): string {
+  const { rounds, perRound, seconds, steps, load0, direct, added, best, failedAt, throughput, profDir } = r;
+  const out: string[] = [];
+  out.push(
+    `Gateway benchmark${quick ? ' (quick)' : ''}: ${rounds} rounds × ${perRound} sequential requests; rate steps of ${seconds}s`,
+  );
+  out.push(
+    `load average before/after: ${load0} / ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} on ${cpus().length} cores`,
+  );
+  out.push(`direct upstream median latency at concurrency 1: ${med(direct).toFixed(3)} ms`);
+  out.push('');
+  out.push(
+    `${'target'.padEnd(20)} ${'added latency c=1'.padStart(18)} ${'max rate (p99<10ms, 0 err)'.padStart(28)} ${'closed loop c=16'.padStart(17)}   first failing step`,
+  );
+  for (const t of targets) {
+    const a = t.name === 'direct' ? '(baseline)' : `${med(added.get(t.name) ?? []).toFixed(3)} ms`;
+    const b = best.get(t.name);
+    const rate = b ? `${b.rate}/s (p99 ${b.p99.toFixed(1)} ms)` : 'none';
+    const tp = `${Math.round(throughput.get(t.name) ?? 0)}/s`;
+    out.push(
+      `${t.name.padEnd(20)} ${a.padStart(18)} ${rate.padStart(28)} ${tp.padStart(17)}   ${failedAt.get(t.name) ?? `above ${steps[steps.length - 1]}/s`}`,
+    );
+  }
+  const ratio = (a: string, b: string) => {
+    const x = best.get(a)?.rate;
+    const y = best.get(b)?.rate;
+    const tx = throughput.get(a);
+    const ty = throughput.get(b);
+    const fixed = x && y ? `${(x / y).toFixed(2)}×` : 'n/a';
+    return `${fixed} (closed loop ${tx && ty ? `${(tx / ty).toFixed(2)}×` : 'n/a'})`;
+  };
+  out.push('');
+  out.push(
+    `beastmode max rate vs portkey: ${ratio('beastmode', 'portkey')}, vs nginx: ${ratio('beastmode', 'nginx')}, node:http vs express (both without policy): ${ratio('beastmode-no-policy', 'beastmode-express')}, vs the bare node proxy: ${ratio('beastmode', 'bare-node-proxy')}, without policy vs the bare node proxy: ${ratio('beastmode-no-policy', 'bare-node-proxy')}`,
+  );
+  const prof = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
+  if (prof[0] !== undefined) out.push('', summariseProfile(path.join(profDir, prof[0])));
+  return out.join('\n');
+}
+
+async function main(): Promise<void> {
+  const load0 = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  const tsx = ['--import', 'tsx'];
+  start('simulator', NODE, [
+    ...tsx,
+    'gateway/src/simulator/main.ts',
+    '--port',
+    String(PORTS.sim),
+    '--model',
+    'sim-model',
+  ]);
+  start('bare-node-proxy', NODE, [...tsx, 'bench/gateway/bare-proxy.ts', String(PORTS.bare), upstream]);
+  writeFileSync(path.join(tmp, 'nginx.conf'), nginxConf());
+  if (hasNginx) start('nginx', 'nginx', ['-c', path.join(tmp, 'nginx.conf'), '-p', tmp]);
+  else process.stderr.write('nginx not found (apt-get install -y nginx-light): skipping the nginx column\n');
+  start(
+    'portkey',
+    NODE,
+    ['node_modules/@portkey-ai/gateway/build/start-server.js', `--port=${PORTS.portkey}`, '--headless'],
+    {
+      NODE_ENV: 'production',
+    },
+  );
+  const cfg = gatewayConfig([compiledRoute('chat', [{ name: 'sim', url: `${upstream}/v1` }])]);
+  cfg.logLevel = 'warn';
+  const cfgFile = path.join(tmp, 'gateway.json');
+  writeFileSync(cfgFile, JSON.stringify(cfg));
+  const profDir = path.join(tmp, 'prof');
+  const ours = start('beastmode', NODE, [
+    '--cpu-prof',
+    '--cpu-prof-dir',
+    profDir,
+    ...tsx,
+    'gateway/src/main.ts',
+    '--port',
+    String(PORTS.ours),
+    '--host',
+    '127.0.0.1',
+    '--config',
+    cfgFile,
+  ]);
+  start(
+    'beastmode-no-policy',
+    NODE,
+    [
+      ...tsx,
+      'gateway/src/main.ts',
+      '--port',
+      String(PORTS.nopolicy),
+      '--host',
+      '127.0.0.1',
+      '--config',
+      cfgFile,
+    ],
+    { BEASTMODE_POLICY: 'off' },
+  );
+  start(
+    'beastmode-express',
+    NODE,
+    [
+      ...tsx,
+      'gateway/src/main.ts',
+      '--port',
+      String(PORTS.express),
+      '--host',
+      '127.0.0.1',
+      '--config',
+      cfgFile,
+    ],
+    {
+      // Without the policy modules, like beastmode-no-policy: the pair isolates what express costs.
+      BEASTMODE_V1_VIA_EXPRESS: '1',
+      BEASTMODE_POLICY: 'off',
+    },
+  );
+  for (const t of targets) {
+    await waitFor(`${t.origin}${t.path}`, {
+      method: 'POST',
+      headers: t.headers,
+      body: '{"model":"chat","messages":[]}',
+    });
+  }
+  const pools = new Map(
+    targets.map((t) => [t.name, new Pool(t.origin, { connections: 128, pipelining: 1 })]),
+  );
+  const pool = (t: Target) => pools.get(t.name) as Pool;
+  for (const t of targets) await medianLatency(pool(t), t, quick ? 100 : 500); // warm-up, JIT
+
+  // (a) Added latency at concurrency 1.
+  const rounds = quick ? 3 : 7;
+  const perRound = quick ? 100 : 300;
+  const added = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  const direct: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const m = new Map<string, number>();
+    for (const t of targets) m.set(t.name, await medianLatency(pool(t), t, perRound));
+    const d = m.get('direct') as number;
+    direct.push(d);
+    for (const t of targets) added.get(t.name)?.push((m.get(t.name) as number) - d);
+  }
+  // (b) Highest fixed rate with p99 < 10 ms and zero errors.
+  const steps = [250, 500, 1000, 1500, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10000, 12000, 15000];
+  const seconds = quick ? 1 : 1.5;
+  const best = new Map<string, { rate: number; p50: number; p99: number }>();
+  const failedAt = new Map<string, string>();
+  for (const t of targets) {
+    for (const rate of steps) {
+      let r = await fixedRate(pool(t), t, rate, seconds);
+      // One retry per step: on a shared 2-core machine a single stall of another process can spoil a step.
+      if (r.errors > 0 || r.p99 >= 10) {
+        await new Promise((res) => setTimeout(res, 500));
+        r = await fixedRate(pool(t), t, rate, seconds);
+      }
+      if (r.errors > 0 || r.p99 >= 10) {
+        failedAt.set(t.name, `${rate}/s: p99 ${r.p99.toFixed(1)} ms, ${r.errors} errors`);
+        break;
+      }
+      best.set(t.name, { rate, p50: r.p50, p99: r.p99 });
+      await new Promise((res) => setTimeout(res, 300));
+    }
+  }
+
+  // (c) Closed-loop throughput at concurrency 16: CPU cost per request, less sensitive to latency spikes.
+  const throughput = new Map<string, number>();
+  for (const t of targets) {
+    const r = await closedLoop(pool(t), t, 16, quick ? 1 : 3);
+    throughput.set(t.name, r.errors > 0 ? Number.NaN : r.rps);
+  }
+
+  await Promise.all([...pools.values()].map((p) => p.close()));
+  await stop(ours);
+  await Promise.all(children.map(stop));
+
+  const text = report({
+    rounds,
+    perRound,
+    seconds,
+    steps,
+    load0,
+    direct,
+    added,
+    best,
+    failedAt,
+    throughput,
+    profDir,
+  });
+  process.stdout.write(`${text}\n`);
+}
+
+main().catch(async (err: unknown) => {
+  process.stderr.write(`benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  await Promise.all(children.map(stop));
+  process.exit(1);
+});

@@ -1,0 +1,132 @@
+// Turning configuration text into a validated GatewayConfig, and a GatewayConfig into the runtime form
+// the request path reads (routes by model name, provider adapters, upstream origins). Pure apart from
+// reading the routes directory in `loadRoutesDir`.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { z } from 'zod';
+import {
+  GatewayConfig,
+  ModelGateway,
+  ModelRoute,
+  compileRoute,
+  finishGatewayConfig,
+  type CompiledBackend,
+  type CompiledRoute,
+  type GatewayConfigDraft,
+} from '../../../api/v1alpha1/index.js';
+import { providerAdapter, type ProviderAdapter } from '../providers/provider.js';
+
+export interface RuntimeBackend {
+  spec: CompiledBackend;
+  adapter: ProviderAdapter;
+  /** scheme://host:port, the key of the connection pool. */
+  origin: string;
+  /** The URL path prefix, e.g. "/v1". */
+  basePath: string;
+  /** namespace/route/backend/variant: the key of its breaker and statistics. */
+  key: string;
+}
+
+export interface RuntimeRoute {
+  spec: CompiledRoute;
+  backends: Map<string, RuntimeBackend>;
+}
+
+export interface RuntimeConfig {
+  config: GatewayConfig;
+  routes: Map<string, RuntimeRoute>;
+}
+
+/** Parses JSON or YAML text (JSON is YAML) into a validated GatewayConfig; throws with readable issues. */
+export function parseGatewayConfig(text: string): GatewayConfig {
+  const docs = parseAllDocuments(text);
+  const first = Array.isArray(docs) ? docs[0] : docs;
+  if (first === undefined) throw new Error('config is empty');
+  if (first.errors.length > 0) throw new Error(`config is not valid JSON/YAML: ${first.errors[0]?.message}`);
+  return validateGatewayConfig(first.toJS());
+}
+
+export function validateGatewayConfig(value: unknown): GatewayConfig {
+  const r = GatewayConfig.safeParse(value);
+  if (!r.success) throw new Error(`config fails validation: ${z.prettifyError(r.error)}`);
+  return r.data;
+}
+
+/** Builds the runtime form; throws for a backend whose provider has no adapter or whose URL is invalid. */
+export function compileRuntime(config: GatewayConfig): RuntimeConfig {
+  const routes = new Map<string, RuntimeRoute>();
+  for (const route of config.routes) {
+    const backends = new Map<string, RuntimeBackend>();
+    for (const b of route.backends) {
+      const url = new URL(b.url);
+      const key = `${route.namespace}/${route.name}/${b.name}/${b.variant}`;
+      backends.set(`${b.name}/${b.variant}`, {
+        spec: b,
+        adapter: providerAdapter(b.provider),
+        origin: url.origin,
+        basePath: url.pathname.replace(/\/+$/, ''),
+        key,
+      });
+    }
+    routes.set(route.model, { spec: route, backends });
+  }
+  return { config, routes };
+}
+
+const GATEWAY_DEFAULTS: Omit<GatewayConfigDraft, 'routes'> = {
+  gateway: { namespace: 'default', name: 'standalone' },
+  cache: { maxEntries: 10_000, maxEntryBytes: 1_048_576 },
+  limits: {
+    maxRequestBytes: 4_194_304,
+    maxConcurrentRequests: 4096,
+    requestTimeoutSeconds: 600,
+    headersTimeoutSeconds: 30,
+  },
+  logLevel: 'info',
+};
+
+/**
+ * Builds a GatewayConfig from ModelRoute manifests (and optionally one ModelGateway for limits), as
+ * texts keyed by file name. Every document must be valid; other kinds are ignored.
+ */
+export function gatewayConfigFromManifests(files: { name: string; text: string }[]): GatewayConfig {
+  const routes: CompiledRoute[] = [];
+  let base = GATEWAY_DEFAULTS;
+  for (const f of files) {
+    for (const doc of parseAllDocuments(f.text)) {
+      if (doc.errors.length > 0) throw new Error(`${f.name}: ${doc.errors[0]?.message}`);
+      const obj: unknown = doc.toJS();
+      if (obj === null || typeof obj !== 'object') continue;
+      const kind = (obj as { kind?: unknown }).kind;
+      if (kind === 'ModelRoute') {
+        const r = ModelRoute.safeParse(obj);
+        if (!r.success)
+          throw new Error(`${f.name}: ModelRoute fails validation: ${z.prettifyError(r.error)}`);
+        routes.push(compileRoute(r.data));
+      } else if (kind === 'ModelGateway') {
+        const g = ModelGateway.safeParse(obj);
+        if (!g.success)
+          throw new Error(`${f.name}: ModelGateway fails validation: ${z.prettifyError(g.error)}`);
+        const s = g.data.spec;
+        base = {
+          gateway: { namespace: g.data.metadata.namespace ?? 'default', name: g.data.metadata.name },
+          cache: { ...GATEWAY_DEFAULTS.cache, ...(s.cache ?? {}) },
+          limits: { ...GATEWAY_DEFAULTS.limits, ...(s.limits ?? {}) },
+          logLevel: s.logLevel,
+        };
+      }
+    }
+  }
+  routes.sort((a, b) => a.model.localeCompare(b.model));
+  return validateGatewayConfig(finishGatewayConfig({ ...base, routes }));
+}
+
+/** Reads every *.yaml, *.yml and *.json file of a directory (not recursive) into a GatewayConfig. */
+export async function loadRoutesDir(dir: string): Promise<GatewayConfig> {
+  const names = (await readdir(dir)).filter((n) => /\.(ya?ml|json)$/.test(n)).sort();
+  const files = await Promise.all(
+    names.map(async (name) => ({ name, text: await readFile(path.join(dir, name), 'utf8') })),
+  );
+  return gatewayConfigFromManifests(files);
+}

@@ -1,0 +1,409 @@
+// Acceptance tests of the data plane over real HTTP: the official openai client against the gateway, the
+// gateway against simulator upstreams, all on 127.0.0.1 ephemeral ports.
+import OpenAI from 'openai';
+import { HEADERS, type CompiledRoute } from '../../../api/v1alpha1/index.js';
+import { createLogger } from '../log.js';
+import { startSimulator, type Simulator } from '../simulator/simulator.js';
+import { startGateway, type Gateway } from './gateway.js';
+import { compiledRoute, gatewayConfig, type BackendSketch } from './testkit.js';
+
+const silent = createLogger('error', true);
+const sims: Simulator[] = [];
+const gateways: Gateway[] = [];
+
+async function sim(opts: Parameters<typeof startSimulator>[0] = {}): Promise<Simulator> {
+  const s = await startSimulator(opts);
+  sims.push(s);
+  return s;
+}
+
+async function gateway(routes: CompiledRoute[], limits = {}): Promise<Gateway> {
+  // random 0: "stickiness: none" picks the first backend of the route, so plans are deterministic.
+  const g = await startGateway({
+    source: { config: gatewayConfig(routes, limits) },
+    logger: silent,
+    random: () => 0,
+  });
+  gateways.push(g);
+  return g;
+}
+
+const client = (g: Gateway) => new OpenAI({ baseURL: `${g.url}/v1`, apiKey: 'test', maxRetries: 0 });
+const b = (name: string, s: Simulator, extra: Partial<BackendSketch> = {}): BackendSketch => ({
+  name,
+  url: `${s.url}/v1`,
+  ...extra,
+});
+const ask = { model: 'chat', messages: [{ role: 'user' as const, content: 'hello there' }] };
+
+afterEach(async () => {
+  await Promise.all(gateways.splice(0).map((g) => g.close(1000)));
+  await Promise.all(sims.splice(0).map((s) => s.close()));
+});
+
+describe('gateway over HTTP', () => {
+  test('serves non-streaming chat with the served-by headers', async () => {
+    const s = await sim();
+    const g = await gateway([compiledRoute('chat', [b('primary', s)])]);
+    const { data, response } = await client(g).chat.completions.create(ask).withResponse();
+    expect(data.choices[0]?.message.content).toMatch(/\w+/);
+    expect(data.usage?.completion_tokens).toBeGreaterThan(0);
+    expect(response.headers.get(HEADERS.requestId)).toBeTruthy();
+    expect(response.headers.get(HEADERS.backend)).toBe('primary');
+    expect(response.headers.get(HEADERS.variant)).toBe('stable');
+    expect(response.headers.get(HEADERS.configRevision)).toBe(g.state.store.current()?.config.revision);
+  });
+
+  test('streams chat completions chunk by chunk', async () => {
+    const s = await sim();
+    const g = await gateway([compiledRoute('chat', [b('primary', s)])]);
+    const stream = await client(g).chat.completions.create({ ...ask, stream: true });
+    let text = '';
+    let chunks = 0;
+    for await (const c of stream) {
+      text += c.choices[0]?.delta.content ?? '';
+      chunks++;
+    }
+    const plain = await client(g).chat.completions.create(ask);
+    expect(chunks).toBeGreaterThan(3);
+    expect(text).toBe(plain.choices[0]?.message.content);
+    // The gateway asked upstream for usage on the client's behalf and did not pass the usage chunk on.
+    expect((s.stats().last?.body as { stream_options?: unknown }).stream_options).toBeUndefined();
+  });
+
+  test('counts tokens from the usage chunk it requests upstream', async () => {
+    const s = await sim();
+    const g = await gateway([compiledRoute('chat', [b('primary', s)])]);
+    const stream = await client(g).chat.completions.create({ ...ask, stream: true });
+    for await (const _ of stream) {
+      /* drain */
+    }
+    const text = await g.state.metrics.registry.getSingleMetricAsString('beastmode_tokens_total');
+    expect(text).toMatch(/direction="output"[^\n]* [1-9]/);
+  });
+
+  test('serves completions, embeddings and the model list', async () => {
+    const s = await sim();
+    const g = await gateway([compiledRoute('chat', [b('primary', s)]), compiledRoute('embed', [b('e', s)])]);
+    const c = client(g);
+    const comp = await c.completions.create({ model: 'chat', prompt: 'say something' });
+    expect(comp.choices[0]?.text).toMatch(/\w/);
+    const emb = await c.embeddings.create({ model: 'embed', input: ['a', 'b'], encoding_format: 'float' });
+    expect(emb.data).toHaveLength(2);
+    const again = await c.embeddings.create({ model: 'embed', input: ['a', 'b'], encoding_format: 'float' });
+    expect(again.data[0]?.embedding).toEqual(emb.data[0]?.embedding);
+    const models = await c.models.list();
+    expect(models.data.map((m) => m.id)).toEqual(['chat', 'embed']);
+  });
+
+  test('answers errors as OpenAI errors the client types', async () => {
+    const s = await sim();
+    const g = await gateway([compiledRoute('chat', [b('primary', s)])], { maxRequestBytes: 2048 });
+    await expect(client(g).chat.completions.create({ ...ask, model: 'nope' })).rejects.toBeInstanceOf(
+      OpenAI.NotFoundError,
+    );
+    const bad = await fetch(`${g.url}/v1/chat/completions`, { method: 'POST', body: '{"model":' });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get(HEADERS.requestId)).toBeTruthy();
+    expect(await bad.json()).toEqual({
+      error: {
+        message: expect.any(String),
+        type: 'invalid_request_error',
+        param: null,
+        code: 'invalid_json',
+      },
+    });
+    const big = await fetch(`${g.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ ...ask, messages: [{ role: 'user', content: 'x'.repeat(5000) }] }),
+    });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: { code: string } }).error.code).toBe('request_too_large');
+  });
+
+  test('refuses requests beyond the concurrency limit with 503 and frees slots', async () => {
+    const s = await sim({ faults: { latencyMs: 300 } });
+    const g = await gateway([compiledRoute('chat', [b('primary', s)])], { maxConcurrentRequests: 2 });
+    const c = client(g);
+    const results = await Promise.allSettled([1, 2, 3].map(() => c.chat.completions.create(ask)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    const rejected = results.find((r) => r.status === 'rejected');
+    expect((rejected?.reason as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect(g.state.inflight()).toBe(0);
+    await expect(c.chat.completions.create(ask)).resolves.toBeDefined();
+  });
+});
+
+describe('resilience', () => {
+  test('a primary answering 500 to everything costs the client nothing while a fallback is healthy', async () => {
+    const bad = await sim({ faults: { errorRate: 1, errorStatus: 500 } });
+    const good = await sim();
+    const g = await gateway([
+      compiledRoute('chat', [b('primary', bad, { weight: 100 }), b('secondary', good, { weight: 1 })], {
+        selection: { policy: 'weighted', stickiness: 'none' },
+      }),
+    ]);
+    const c = client(g);
+    const n = 30;
+    for (let i = 0; i < n; i++) {
+      const { response } = await c.chat.completions.create(ask).withResponse();
+      expect(response.headers.get(HEADERS.backend)).toBe('secondary');
+    }
+    const attempts = bad.stats().requests + good.stats().requests;
+    expect(good.stats().ok).toBe(n);
+    expect(attempts).toBeLessThanOrEqual(3 * n);
+    // The breaker opened: later requests skipped the primary.
+    expect(bad.stats().requests).toBeLessThan(2 * n);
+    const m = await g.state.metrics.registry.getSingleMetricAsString('beastmode_upstream_attempts_total');
+    expect(m).toMatch(/backend="primary"[^\n]*outcome="5xx"/);
+  });
+
+  test('honours Retry-After on a 429 before retrying the same backend', async () => {
+    const s = await sim({ faults: { errorCount: 1, errorStatus: 429, retryAfterSeconds: 1 } });
+    const g = await gateway([compiledRoute('chat', [b('only', s)])]);
+    const t0 = Date.now();
+    await client(g).chat.completions.create(ask);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
+    expect(s.stats().requests).toBe(2);
+  });
+
+  test('falls over instead of waiting when Retry-After is longer than maxRetryAfter', async () => {
+    const limited = await sim({ faults: { errorRate: 1, errorStatus: 429, retryAfterSeconds: 30 } });
+    const good = await sim();
+    const g = await gateway([
+      compiledRoute('chat', [b('a', limited, { weight: 10 }), b('b', good)], {
+        selection: { policy: 'weighted', stickiness: 'none' },
+      }),
+    ]);
+    const t0 = Date.now();
+    const { response } = await client(g).chat.completions.create(ask).withResponse();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(response.headers.get(HEADERS.backend)).toBe('b');
+  });
+
+  test('never retries a 429 insufficient_quota on the same backend', async () => {
+    const broke = await sim({ faults: { errorRate: 1, errorStatus: 429, errorCode: 'insufficient_quota' } });
+    const good = await sim();
+    const g = await gateway([
+      compiledRoute('chat', [b('a', broke, { weight: 10 }), b('b', good)], {
+        selection: { policy: 'weighted', stickiness: 'none' },
+        retry: { attempts: 3, backoffMs: 1, maxBackoffMs: 1, maxRetryAfterMs: 10_000 },
+      }),
+    ]);
+    await client(g).chat.completions.create(ask);
+    expect(broke.stats().requests).toBe(1);
+    expect(good.stats().ok).toBe(1);
+  });
+
+  test('a stream broken before its first byte fails over to the next backend', async () => {
+    const broken = await sim({ faults: { breakAfterChunks: 0 } });
+    const good = await sim();
+    const g = await gateway([
+      compiledRoute('chat', [b('a', broken, { weight: 10 }), b('b', good)], {
+        selection: { policy: 'weighted', stickiness: 'none' },
+        retry: { attempts: 0, backoffMs: 1, maxBackoffMs: 1, maxRetryAfterMs: 1 },
+      }),
+    ]);
+    const stream = await client(g).chat.completions.create({ ...ask, stream: true });
+    let text = '';
+    for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+    expect(text).toMatch(/\.$/);
+    expect(broken.stats().broken).toBe(1);
+  });
+
+  test('a connection dropped before the first byte fails over', async () => {
+    const dropping = await sim({ faults: { dropRate: 1 } });
+    const good = await sim();
+    const g = await gateway([
+      compiledRoute('chat', [b('a', dropping, { weight: 10 }), b('b', good)], {
+        selection: { policy: 'weighted', stickiness: 'none' },
+        retry: { attempts: 0, backoffMs: 1, maxBackoffMs: 1, maxRetryAfterMs: 1 },
+      }),
+    ]);
+    const { response } = await client(g).chat.completions.create(ask).withResponse();
+    expect(response.headers.get(HEADERS.backend)).toBe('b');
+    expect(dropping.stats().drops).toBe(1);
+    const m = await g.state.metrics.registry.getSingleMetricAsString('beastmode_upstream_attempts_total');
+    expect(m).toMatch(/backend="a"[^\n]*outcome="connect-error"/);
+  });
+
+  test('a stream broken after its first byte ends with an SSE error event', async () => {
+    const broken = await sim({ faults: { breakAfterChunks: 3 } });
+    const g = await gateway([compiledRoute('chat', [b('a', broken)])]);
+    const stream = await client(g).chat.completions.create({ ...ask, stream: true });
+    let chunks = 0;
+    const consume = async () => {
+      for await (const _ of stream) chunks++;
+    };
+    await expect(consume()).rejects.toBeInstanceOf(OpenAI.APIError);
+    expect(chunks).toBe(3);
+    expect(broken.stats().requests).toBe(1);
+  });
+
+  test('a client that disconnects aborts the upstream call within a second', async () => {
+    const slow = await sim({ faults: { tokenDelayMs: 50 } });
+    const g = await gateway([compiledRoute('chat', [b('a', slow)])]);
+    const ac = new AbortController();
+    const stream = await client(g).chat.completions.create(
+      { ...ask, stream: true, max_tokens: 200 },
+      { signal: ac.signal },
+    );
+    const consume = async () => {
+      for await (const _ of stream) ac.abort();
+    };
+    await consume().catch(() => {});
+    const t0 = Date.now();
+    while (slow.stats().aborted === 0 && Date.now() - t0 < 1000) await new Promise((r) => setTimeout(r, 10));
+    expect(slow.stats().aborted).toBe(1);
+    expect(slow.stats().inflight).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    while (g.state.inflight() > 0 && Date.now() - t0 < 1000) await new Promise((r) => setTimeout(r, 10));
+    expect(g.state.inflight()).toBe(0);
+  });
+
+  test('a timed-out first token falls over and counts a timeout attempt', async () => {
+    const slow = await sim({ faults: { latencyMs: 2000 } });
+    const good = await sim();
+    const g = await gateway([
+      compiledRoute('chat', [b('a', slow, { weight: 10 }), b('b', good)], {
+        selection: { policy: 'weighted', stickiness: 'none' },
+        retry: { attempts: 0, backoffMs: 1, maxBackoffMs: 1, maxRetryAfterMs: 1 },
+        timeouts: { firstTokenMs: 200, totalMs: 5000 },
+      }),
+    ]);
+    const { response } = await client(g).chat.completions.create(ask).withResponse();
+    expect(response.headers.get(HEADERS.backend)).toBe('b');
+    const m = await g.state.metrics.registry.getSingleMetricAsString('beastmode_upstream_attempts_total');
+    expect(m).toMatch(/backend="a"[^\n]*outcome="timeout"/);
+  });
+
+  test('a failing canary falls back to stable and the failure counts against the canary', async () => {
+    const stable = await sim();
+    const canary = await sim({ faults: { errorRate: 1, errorStatus: 503 } });
+    const g = await gateway([
+      compiledRoute('chat', [b('api', stable), b('api', canary, { variant: 'canary' })], {
+        canary: { backend: 'api', weight: 100, revision: 'r2' },
+        retry: { attempts: 0, backoffMs: 1, maxBackoffMs: 1, maxRetryAfterMs: 1 },
+      }),
+    ]);
+    const { response } = await client(g).chat.completions.create(ask).withResponse();
+    expect(response.headers.get(HEADERS.variant)).toBe('stable');
+    const m = await g.state.metrics.registry.getSingleMetricAsString('beastmode_upstream_attempts_total');
+    expect(m).toMatch(/variant="canary",outcome="5xx"\} 1/);
+  });
+});
+
+describe('shutdown', () => {
+  test('finishes requests in flight, then refuses new connections', async () => {
+    const slow = await sim({ faults: { latencyMs: 300 } });
+    const g = await startGateway({
+      source: { config: gatewayConfig([compiledRoute('chat', [b('a', slow)])]) },
+      logger: silent,
+    });
+    const inflight = client(g).chat.completions.create(ask);
+    await new Promise((r) => setTimeout(r, 50));
+    const closed = g.close(5000);
+    await expect(inflight).resolves.toBeDefined();
+    await closed;
+    await expect(fetch(`${g.url}/healthz`)).rejects.toThrow();
+  });
+});
+
+describe('config reload', () => {
+  test('drops no request across 20 reloads, refusing the invalid ones', async () => {
+    const s1 = await sim();
+    const s2 = await sim();
+    const cfg = (w: number) =>
+      gatewayConfig([compiledRoute('chat', [b('one', s1, { weight: w }), b('two', s2, { weight: 10 - w })])]);
+    const g = await startGateway({ source: { config: cfg(5) }, logger: silent });
+    gateways.push(g);
+    const c = client(g);
+    let stop = false;
+    let ok = 0;
+    const errors: unknown[] = [];
+    const worker = async () => {
+      while (!stop) {
+        try {
+          await c.chat.completions.create(ask);
+          ok++;
+        } catch (e) {
+          errors.push(e);
+        }
+      }
+    };
+    const workers = [worker(), worker(), worker(), worker()];
+    let refused = 0;
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      if (i % 4 === 3) {
+        const invalid = { ...cfg(1), routes: [{ model: 'chat' }] };
+        if (g.state.store.apply(invalid, 'test') === 'refused') refused++;
+      } else {
+        g.state.store.apply(cfg(i % 10), 'test');
+      }
+    }
+    stop = true;
+    await Promise.all(workers);
+    expect(errors).toEqual([]);
+    expect(ok).toBeGreaterThan(20);
+    expect(refused).toBe(5);
+    const m = await g.state.metrics.registry.getSingleMetricAsString('beastmode_config_loads_total');
+    expect(m).toMatch(/result="refused"\} 5/);
+  });
+});
+
+describe('anthropic adapter', () => {
+  test('chat and streaming through the Anthropic Messages API', async () => {
+    process.env.BEASTMODE_SECRET_DEFAULT_ANTHROPIC_API_KEY = 'sk-ant-test';
+    const s = await sim({ provider: 'anthropic', apiKey: 'sk-ant-test' });
+    const g = await gateway([
+      compiledRoute('chat', [
+        b('claude', s, {
+          provider: 'anthropic',
+          model: 'claude-test',
+          credentials: { namespace: 'default', name: 'anthropic', key: 'api-key' },
+        }),
+      ]),
+    ]);
+    const c = client(g);
+    const res = await c.chat.completions.create({
+      model: 'chat',
+      messages: [
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'hello' },
+      ],
+      stop: 'END',
+    });
+    expect(res.object).toBe('chat.completion');
+    expect(res.choices[0]?.message.content).toMatch(/\w/);
+    expect(res.choices[0]?.finish_reason).toBe('stop');
+    expect(res.usage?.prompt_tokens).toBeGreaterThan(0);
+    const last = s.stats().last;
+    expect(last?.path).toBe('/v1/messages');
+    expect(last?.headers['anthropic-version']).toBe('2023-06-01');
+    expect(last?.body).toMatchObject({
+      system: 'be brief',
+      max_tokens: 4096,
+      stop_sequences: ['END'],
+      model: 'claude-test',
+    });
+
+    const stream = await c.chat.completions.create({
+      model: 'chat',
+      messages: [
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'hello' },
+      ],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | undefined | null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      usage = chunk.usage ?? usage;
+    }
+    expect(text).toBe(res.choices[0]?.message.content);
+    expect(usage?.completion_tokens).toBe(res.usage?.completion_tokens);
+  });
+});

@@ -1,0 +1,196 @@
+// The gateway's Prometheus metrics, named and labelled exactly as api/v1alpha1/metrics.ts says: canary
+// analysis, the autoscaler and dashboards read them. One registry per gateway instance, so tests can run
+// several gateways in one process.
+import client from 'prom-client';
+import {
+  FEEDBACK_BUCKETS,
+  LATENCY_BUCKETS,
+  METRICS,
+  type AttemptOutcome,
+} from '../../../api/v1alpha1/index.js';
+import type { BreakerState } from '../resilience/breaker.js';
+
+const BACKEND = ['namespace', 'route', 'backend', 'variant'] as const;
+
+/** Who served a request, as metric labels. */
+export interface ServedBy {
+  namespace: string;
+  route: string;
+  backend: string;
+  variant: string;
+}
+
+export class GatewayMetrics {
+  readonly registry = new client.Registry();
+  readonly requests;
+  readonly upstreamAttempts;
+  readonly upstreamLatency;
+  readonly timeToFirstToken;
+  readonly tokens;
+  readonly cost;
+  readonly costByCaller;
+  readonly feedbackScore;
+  readonly fallbacks;
+  readonly retries;
+  readonly breakerState;
+  readonly inflight;
+  readonly cacheLookups;
+  readonly refusals;
+  readonly configLoads;
+  readonly configInfo;
+
+  constructor() {
+    const registers = [this.registry];
+    this.requests = new client.Counter({
+      name: METRICS.requests,
+      help: 'Client-visible responses',
+      labelNames: [...BACKEND, 'code'],
+      registers,
+    });
+    this.upstreamAttempts = new client.Counter({
+      name: METRICS.upstreamAttempts,
+      help: 'Every upstream attempt by outcome',
+      labelNames: [...BACKEND, 'outcome'],
+      registers,
+    });
+    this.upstreamLatency = new client.Histogram({
+      name: METRICS.upstreamLatency,
+      help: 'Duration of successful upstream attempts, seconds',
+      labelNames: BACKEND,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.timeToFirstToken = new client.Histogram({
+      name: METRICS.timeToFirstToken,
+      help: 'Time to the first streamed chunk, or the whole response when not streaming, seconds',
+      labelNames: BACKEND,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.tokens = new client.Counter({
+      name: METRICS.tokens,
+      help: 'Tokens by direction',
+      labelNames: [...BACKEND, 'direction'],
+      registers,
+    });
+    this.cost = new client.Counter({
+      name: METRICS.cost,
+      help: "Cost in USD from the backend's pricing",
+      labelNames: BACKEND,
+      registers,
+    });
+    this.costByCaller = new client.Counter({
+      name: METRICS.costByCaller,
+      help: 'Cost in USD by caller',
+      labelNames: ['key', 'team'],
+      registers,
+    });
+    this.feedbackScore = new client.Histogram({
+      name: METRICS.feedbackScore,
+      help: 'User feedback scores 0-1',
+      labelNames: BACKEND,
+      buckets: FEEDBACK_BUCKETS,
+      registers,
+    });
+    this.fallbacks = new client.Counter({
+      name: METRICS.fallbacks,
+      help: 'Fallbacks from one backend to the next',
+      labelNames: ['namespace', 'route', 'from', 'to', 'cause'],
+      registers,
+    });
+    this.retries = new client.Counter({
+      name: METRICS.retries,
+      help: 'Retries on the same backend',
+      labelNames: ['namespace', 'route', 'backend', 'cause'],
+      registers,
+    });
+    this.breakerState = new client.Gauge({
+      name: METRICS.breakerState,
+      help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open',
+      labelNames: BACKEND,
+      registers,
+    });
+    this.inflight = new client.Gauge({ name: METRICS.inflight, help: 'Requests in flight', registers });
+    this.cacheLookups = new client.Counter({
+      name: METRICS.cacheLookups,
+      help: 'Exact cache lookups',
+      labelNames: ['namespace', 'route', 'result'],
+      registers,
+    });
+    this.refusals = new client.Counter({
+      name: METRICS.refusals,
+      help: 'Refused requests by policy',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.configLoads = new client.Counter({
+      name: METRICS.configLoads,
+      help: 'Config loads by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.configInfo = new client.Gauge({
+      name: METRICS.configInfo,
+      help: 'The config revision being served',
+      labelNames: ['revision'],
+      registers,
+    });
+    client.collectDefaultMetrics({ register: this.registry });
+  }
+
+  // prom-client hashes a label object on every call; the hot path reuses labelled children instead.
+  private readonly counters = new Map<string, { inc(v?: number): void }>();
+  private readonly histograms = new Map<string, { observe(v: number): void }>();
+
+  private static key(by: ServedBy, extra = ''): string {
+    return `${by.namespace}\u0000${by.route}\u0000${by.backend}\u0000${by.variant}\u0000${extra}`;
+  }
+
+  private counter(map: string, key: string, make: () => { inc(v?: number): void }) {
+    const k = `${map}${key}`;
+    let c = this.counters.get(k);
+    if (c === undefined) this.counters.set(k, (c = make()));
+    return c;
+  }
+
+  private histogram(map: string, key: string, make: () => { observe(v: number): void }) {
+    const k = `${map}${key}`;
+    let h = this.histograms.get(k);
+    if (h === undefined) this.histograms.set(k, (h = make()));
+    return h;
+  }
+
+  request(by: ServedBy, status: number): void {
+    const code = status >= 500 ? '5xx' : status >= 400 ? '4xx' : '2xx';
+    this.counter('r', GatewayMetrics.key(by, code), () => this.requests.labels({ ...by, code })).inc();
+  }
+
+  attempt(by: ServedBy, outcome: AttemptOutcome): void {
+    this.counter('a', GatewayMetrics.key(by, outcome), () =>
+      this.upstreamAttempts.labels({ ...by, outcome }),
+    ).inc();
+  }
+
+  /** A successful attempt's duration, seconds. */
+  latency(by: ServedBy, seconds: number): void {
+    this.histogram('l', GatewayMetrics.key(by), () => this.upstreamLatency.labels({ ...by })).observe(
+      seconds,
+    );
+  }
+
+  /** Time to the first chunk (or the whole response), seconds. */
+  ttft(by: ServedBy, seconds: number): void {
+    this.histogram('t', GatewayMetrics.key(by), () => this.timeToFirstToken.labels({ ...by })).observe(
+      seconds,
+    );
+  }
+
+  breaker(by: ServedBy, state: BreakerState): void {
+    this.breakerState.set({ ...by }, state === 'closed' ? 0 : state === 'half-open' ? 1 : 2);
+  }
+
+  configRevision(revision: string): void {
+    this.configInfo.reset();
+    this.configInfo.set({ revision }, 1);
+  }
+}

@@ -1,0 +1,41 @@
+// Which route, backend and variant served each recent request, by request id, in a bounded LRU: the
+// feedback endpoint (issue #6) attributes a user's score to the variant that produced the answer.
+
+export interface ServedRecord {
+  namespace: string;
+  route: string;
+  model: string;
+  backend: string;
+  variant: 'stable' | 'canary';
+  /** Caller identity when the policy authenticated one (key name), for feedback authorisation. */
+  caller?: string | undefined;
+}
+
+/** A bounded least-recently-used map from request id to who served it. */
+export class RecentRequests {
+  private readonly map = new Map<string, ServedRecord>();
+
+  constructor(readonly capacity = 100_000) {}
+
+  record(requestId: string, served: ServedRecord): void {
+    this.map.delete(requestId);
+    this.map.set(requestId, served);
+    if (this.map.size > this.capacity) {
+      const oldest = this.map.keys().next();
+      if (oldest.done !== true) this.map.delete(oldest.value);
+    }
+  }
+
+  get(requestId: string): ServedRecord | undefined {
+    const v = this.map.get(requestId);
+    if (v !== undefined) {
+      this.map.delete(requestId);
+      this.map.set(requestId, v);
+    }
+    return v;
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}
