@@ -237,7 +237,15 @@ describe('operator on a real control plane', () => {
     'a forced resync of unchanged objects makes zero writes',
     async () => {
       const op = operators[0] as OperatorProcess;
-      await new Promise((r) => setTimeout(r, 2500)); // let the last edit settle (debounce, kwok status churn)
+      // Wait until nothing changes any more (debounced recompiles, kwok pod status churn feeding the gateway
+      // status): the claim is about a resync of *unchanged* objects.
+      let settled = await op.writes();
+      for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setTimeout(r, 2500));
+        const now = await op.writes();
+        if (now === settled) break;
+        settled = now;
+      }
       const kinds: [(typeof R)[keyof typeof R], string][] = [
         [R.ModelGateway, 'main'],
         [R.ModelRoute, 'chat'],
