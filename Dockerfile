@@ -13,13 +13,16 @@ COPY gateway/src ./gateway/src
 RUN npx tsc -p tsconfig.build.json \
  && npm prune --omit=dev --no-audit --no-fund \
  && rm -rf node_modules/node node_modules/.bin/node
-# The entrypoint: the first argument picks the component and is removed before its main module runs.
+# The entrypoint: the first argument picks the component; argv then looks as if its main module had been run
+# directly (`node dist/<component>/src/main.js flags…`), which is how the gateway's main module knows to start.
 RUN printf '%s\n' \
+  "import { fileURLToPath } from 'node:url';" \
   "const component = process.argv[2];" \
   "const mains = { operator: './dist/operator/src/main.js', gateway: './dist/gateway/src/main.js' };" \
-  "if (!(component in mains)) { process.stderr.write('usage: beastmode operator|gateway [flags]\\n'); process.exit(2); }" \
-  "process.argv.splice(2, 1);" \
-  "await import(mains[component]);" > beastmode.mjs
+  "if (!Object.hasOwn(mains, component)) { process.stderr.write('usage: beastmode operator|gateway [flags]\\n'); process.exit(2); }" \
+  "const main = new URL(mains[component], import.meta.url);" \
+  "process.argv.splice(1, 2, fileURLToPath(main));" \
+  "await import(main.href);" > beastmode.mjs
 
 FROM gcr.io/distroless/nodejs24-debian12:nonroot
 WORKDIR /app

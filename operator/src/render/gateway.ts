@@ -10,6 +10,13 @@ import {
 import type { KubeObject, OwnerReference } from '../kube/client.js';
 
 export const GATEWAY_PORT = 8080;
+/**
+ * The gateway process's side of this contract lives in gateway/src/config/deployment.ts (environment
+ * names) and gateway/src/main.ts (flags); gateway/src/config/contract.test.ts renders these objects and
+ * checks the gateway accepts them.
+ */
+export const GATEWAY_API_KEYS_DIR = '/etc/beastmode/api-keys';
+export const GATEWAY_API_KEYS_FILE = `${GATEWAY_API_KEYS_DIR}/keys.yaml`;
 /** Who sets Deployment.spec.replicas: the operator, or an HPA (then the operator never sends it). */
 export const REPLICAS_OWNER_ANNOTATION = 'beastmode.dev/replicas-owner';
 export const MANAGED_BY = 'beastmode-operator';
@@ -86,20 +93,20 @@ function renderPodSpec(input: GatewayRenderInput): Record<string, unknown> {
   const env: Record<string, unknown>[] = [
     { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-    { name: 'LOG_LEVEL', value: spec.logLevel ?? 'info' },
+    { name: 'BEASTMODE_LOG_LEVEL', value: spec.logLevel ?? 'info' },
   ];
   if (spec.redis) {
     env.push({
-      name: 'REDIS_URL',
+      name: 'BEASTMODE_REDIS_URL',
       valueFrom: { secretKeyRef: { name: spec.redis.urlSecretRef.name, key: spec.redis.urlSecretRef.key } },
     });
   }
   const volumes: Record<string, unknown>[] = [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }];
   const mounts: Record<string, unknown>[] = [{ name: 'tmp', mountPath: '/tmp' }];
   if (spec.auth) {
-    env.push({ name: 'BEASTMODE_API_KEYS_FILE', value: '/etc/beastmode/api-keys/keys.yaml' });
+    env.push({ name: 'BEASTMODE_API_KEYS_FILE', value: GATEWAY_API_KEYS_FILE });
     volumes.push({ name: 'api-keys', secret: { secretName: spec.auth.apiKeysSecretRef.name } });
-    mounts.push({ name: 'api-keys', mountPath: '/etc/beastmode/api-keys', readOnly: true });
+    mounts.push({ name: 'api-keys', mountPath: GATEWAY_API_KEYS_DIR, readOnly: true });
   }
   const resources = {
     requests: {
@@ -151,7 +158,15 @@ function renderPodSpec(input: GatewayRenderInput): Record<string, unknown> {
         name: 'gateway',
         image: spec.image ?? input.defaultImage,
         ...(spec.imagePullPolicy ? { imagePullPolicy: spec.imagePullPolicy } : {}),
-        args: ['gateway', '--configmap', `${ns}/${gatewayConfigMapName(name)}`],
+        // The image's entrypoint dispatches on the first argument (Dockerfile); the port is explicit so the
+        // container port, the probes and the Service's targetPort (all by the name "http") agree with it.
+        args: [
+          'gateway',
+          '--configmap',
+          `${ns}/${gatewayConfigMapName(name)}`,
+          '--port',
+          String(GATEWAY_PORT),
+        ],
         ports: [{ name: 'http', containerPort: GATEWAY_PORT, protocol: 'TCP' }],
         env,
         resources,

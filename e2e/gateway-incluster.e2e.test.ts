@@ -1,0 +1,264 @@
+// The gateway as the operator deploys it, against a real API server: the operator renders a gateway's
+// ConfigMap, Role and RoleBinding; the gateway runs as a local process with `--configmap` and a kubeconfig
+// holding its own ServiceAccount's token (so the Role's resourceNames rules are what let it read), takes
+// its backend credential from the referenced Secret through the API server, keeps working when the Secret
+// and the upstream's key rotate (no restart), and follows a route change in its ConfigMap within ~1 s.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { kubectl, kubeconfigPath, repoRoot } from './harness/env.js';
+import { startOperator, type OperatorProcess } from '../bench/operator/process.js';
+import { KubeClient } from '../operator/src/kube/client.js';
+import { R } from '../operator/src/kube/resources.js';
+import { GATEWAY_CONFIG_KEY, type GatewayConfig } from '../api/v1alpha1/index.js';
+import { startSimulator, type Simulator } from '../gateway/src/simulator/simulator.js';
+
+const TIMEOUT_MS = 180_000;
+const ns = `e2e-gwic-${Date.now().toString(36)}`;
+const KEY_1 = 'sk-e2e-first-key-0000000000';
+const KEY_2 = 'sk-e2e-rotated-key-111111111';
+let client: KubeClient;
+let operator: OperatorProcess | undefined;
+let sim: Simulator | undefined;
+let gateway: ChildProcess | undefined;
+const gatewayOutput: string[] = [];
+let gatewayUrl = '';
+
+async function ok(args: string[], input?: string): Promise<string> {
+  const res = await kubectl(args, input);
+  if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${res.code}): ${res.stderr}`);
+  return res.stdout;
+}
+
+async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}\n${gatewayOutput.join('')}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+const apply = (
+  obj: { metadata: { name: string; namespace?: string } } & Record<string, unknown>,
+  r: (typeof R)[keyof typeof R],
+) => client.apply(r, obj, 'e2e');
+
+const secret = (key: string) => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name: 'sim-creds', namespace: ns },
+  stringData: { apiKey: key },
+});
+
+const route = (name: string, model: string, simUrl: string) => ({
+  apiVersion: 'beastmode.dev/v1alpha1',
+  kind: 'ModelRoute',
+  metadata: { name, namespace: ns },
+  spec: {
+    gatewayRef: { name: 'main' },
+    model,
+    backends: [
+      {
+        name: 'sim',
+        url: `${simUrl}/v1`,
+        provider: 'openai-compatible',
+        model: 'sim-model',
+        credentialsSecretRef: { name: 'sim-creds', key: 'apiKey' },
+        weight: 1,
+      },
+    ],
+  },
+});
+
+async function chat(model: string): Promise<number> {
+  const res = await fetch(`${gatewayUrl}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hello' }], max_tokens: 4 }),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+async function configMapRoutes(): Promise<string[]> {
+  const cm = await client.get(R.ConfigMap, ns, 'main-gateway-config').catch(() => undefined);
+  const data = (cm?.data as Record<string, string> | undefined)?.[GATEWAY_CONFIG_KEY];
+  return data ? (JSON.parse(data) as GatewayConfig).routes.map((r) => r.model) : [];
+}
+
+/** A kubeconfig for the gateway's ServiceAccount: the cluster of the admin kubeconfig, a bound token. */
+async function serviceAccountKubeconfig(): Promise<string> {
+  const token = (await ok(['create', 'token', 'main-gateway', '-n', ns, '--duration', '1h'])).trim();
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath());
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('no current cluster');
+  const file = join(mkdtempSync(join(tmpdir(), 'gw-sa-')), 'kubeconfig');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        {
+          name: 'c',
+          cluster: {
+            server: cluster.server,
+            ...(cluster.caData ? { 'certificate-authority-data': cluster.caData } : {}),
+            ...(cluster.caFile ? { 'certificate-authority': cluster.caFile } : {}),
+            ...(cluster.skipTLSVerify ? { 'insecure-skip-tls-verify': true } : {}),
+          },
+        },
+      ],
+      users: [{ name: 'sa', user: { token } }],
+      contexts: [{ name: 'sa', context: { cluster: 'c', user: 'sa', namespace: ns } }],
+      'current-context': 'sa',
+    }),
+  );
+  return file;
+}
+
+beforeAll(async () => {
+  client = KubeClient.fromFile(kubeconfigPath());
+  await ok(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
+  await ok(['wait', '--for=condition=Established', '--timeout=60s', '-f', join(repoRoot, 'crds')]);
+  await ok(['create', 'namespace', ns]);
+  operator = await startOperator({
+    repoRoot,
+    kubeconfig: kubeconfigPath(),
+    port: 18091,
+    identity: 'op-gwic',
+    args: ['--no-leader-elect', '--namespaces', ns, '--log-level', 'info'],
+  });
+}, TIMEOUT_MS);
+
+afterAll(async () => {
+  if (gateway && gateway.exitCode === null) {
+    const exited = new Promise((r) => gateway?.once('exit', r));
+    gateway.kill('SIGTERM');
+    await exited;
+  }
+  await sim?.close();
+  await operator?.stop('SIGTERM');
+  await kubectl(['delete', 'namespace', ns, '--wait=false']);
+}, TIMEOUT_MS);
+
+test(
+  'the gateway reads its ConfigMap and credentials through the API server, and follows rotations',
+  async () => {
+    sim = await startSimulator({ port: 0, apiKey: KEY_1 });
+    const simPort = new URL(sim.url).port;
+    await apply(secret(KEY_1), R.Secret);
+    await apply(
+      {
+        apiVersion: 'beastmode.dev/v1alpha1',
+        kind: 'ModelGateway',
+        metadata: { name: 'main', namespace: ns },
+        spec: { replicas: 1 },
+      },
+      R.ModelGateway,
+    );
+    await apply(route('chat', 'chat', sim.url), R.ModelRoute);
+    await eventually('the ConfigMap to hold the route', async () =>
+      (await configMapRoutes()).includes('chat') ? true : undefined,
+    );
+    // The Role names the Secret; its binding gives the ServiceAccount exactly that.
+    const role = await client.get(R.Role, ns, 'main-gateway');
+    expect(JSON.stringify(role?.rules)).toContain('sim-creds');
+    await eventually('the RoleBinding', () =>
+      client.get(R.RoleBinding, ns, 'main-gateway').catch(() => undefined),
+    );
+
+    const kubeconfig = await serviceAccountKubeconfig();
+    const port = 18000 + Math.floor(Math.random() * 1000);
+    gatewayUrl = `http://127.0.0.1:${port}`;
+    gateway = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'gateway/src/main.ts',
+        '--configmap',
+        `${ns}/main-gateway-config`,
+        '--kubeconfig',
+        kubeconfig,
+        '--port',
+        String(port),
+        '--host',
+        '127.0.0.1',
+      ],
+      // No secrets dir and no BEASTMODE_SECRET_* variables: the API server is the only source.
+      { cwd: repoRoot, env: { ...process.env, BEASTMODE_POLICY: 'off' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const keep = (b: Buffer) => gatewayOutput.push(b.toString());
+    gateway.stdout?.on('data', keep);
+    gateway.stderr?.on('data', keep);
+    await eventually('the gateway to be ready', async () =>
+      (await fetch(`${gatewayUrl}/readyz`)).ok ? true : undefined,
+    );
+
+    // The credential comes from the Secret.
+    expect(await chat('chat')).toBe(200);
+    expect(sim.stats().last?.headers.authorization).toBe(`Bearer ${KEY_1}`);
+
+    // Rotation: the upstream's key changes (now the old one is refused), then the Secret follows.
+    await sim.close();
+    sim = await startSimulator({ port: Number(simPort), apiKey: KEY_2 });
+    expect(await chat('chat')).toBe(401);
+    const rotated = Date.now();
+    await apply(secret(KEY_2), R.Secret);
+    await eventually(
+      'the rotated key to be used',
+      async () => ((await chat('chat')) === 200 ? true : undefined),
+      10_000,
+      50,
+    );
+    const rotationMs = Date.now() - rotated;
+    expect(sim.stats().last?.headers.authorization).toBe(`Bearer ${KEY_2}`);
+    expect(gatewayOutput.join('')).not.toContain(KEY_1);
+    expect(gatewayOutput.join('')).not.toContain(KEY_2);
+
+    // A route change: ConfigMap written by the operator → served by the gateway.
+    expect(await chat('chat-2')).toBe(404);
+    const applied = Date.now();
+    await apply(route('chat-2', 'chat-2', sim.url), R.ModelRoute);
+    let cmAt = 0;
+    let gwAt = 0;
+    await eventually(
+      'the new route in the ConfigMap and the gateway',
+      async () => {
+        const [routes, status] = await Promise.all([configMapRoutes(), chat('chat-2')]);
+        const now = Date.now();
+        if (cmAt === 0 && routes.includes('chat-2')) cmAt = now;
+        if (gwAt === 0 && status === 200) gwAt = now;
+        return cmAt > 0 && gwAt > 0 ? true : undefined;
+      },
+      30_000,
+      20,
+    );
+    const cmToGatewayMs = Math.max(0, gwAt - cmAt);
+    process.stdout.write(
+      `gateway-incluster: secret rotation → served ${rotationMs} ms; route apply → ConfigMap ${cmAt - applied} ms, ` +
+        `→ gateway ${gwAt - applied} ms (ConfigMap → gateway ≤ ${cmToGatewayMs} ms)\n`,
+    );
+    expect(cmToGatewayMs).toBeLessThan(1000);
+    expect(rotationMs).toBeLessThan(5000);
+    expect(gateway.exitCode).toBeNull();
+  },
+  TIMEOUT_MS,
+);

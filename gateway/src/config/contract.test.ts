@@ -1,0 +1,197 @@
+// The contract between the operator's rendering of a gateway (operator/src/render/gateway.ts) and the
+// gateway process (main.ts, config/deployment.ts) and image (Dockerfile): the Deployment's arguments and
+// environment parse, name the ConfigMap the operator writes, the keys file is where the Secret is mounted,
+// ports and probes match what the gateway serves, the Role covers every Secret the gateway reads, and the
+// example keys.yaml parses with the gateway's parser.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { ModelGateway, ModelRoute } from '../../../api/v1alpha1/index.js';
+import { GATEWAY_CONFIG_KEY } from '../../../api/v1alpha1/index.js';
+import {
+  GATEWAY_PORT,
+  gatewayConfigMapName,
+  renderGatewayObjects,
+} from '../../../operator/src/render/gateway.js';
+import {
+  compileGatewayConfig,
+  evaluateRoutes,
+  referencedSecrets,
+} from '../../../operator/src/render/translate.js';
+import { parseKeysFile, KEYS_FILE_KEY } from '../auth/keys-file.js';
+import { createLogger } from '../log.js';
+import { parseFlags } from '../main.js';
+import { startGateway } from '../server/gateway.js';
+import { authKeysProblem, ENV, KEYS_FILE_NAME, keysFileFor } from './deployment.js';
+import { referencedSecrets as gatewayReferencedSecrets } from './kube-secrets.js';
+
+const root = process.cwd();
+
+const gateway: ModelGateway = {
+  apiVersion: 'beastmode.dev/v1alpha1',
+  kind: 'ModelGateway',
+  metadata: { name: 'main', namespace: 'llm', uid: 'u1' },
+  spec: {
+    auth: { apiKeysSecretRef: { name: 'gateway-keys' } },
+    redis: { urlSecretRef: { name: 'redis', key: 'url' }, failurePolicy: 'local' },
+  },
+} as ModelGateway;
+
+const route: ModelRoute = {
+  apiVersion: 'beastmode.dev/v1alpha1',
+  kind: 'ModelRoute',
+  metadata: { name: 'chat', namespace: 'llm', uid: 'r1', creationTimestamp: '2025-01-01T00:00:00Z' },
+  spec: {
+    gatewayRef: { name: 'main' },
+    model: 'chat',
+    backends: [
+      {
+        name: 'a',
+        url: 'https://a.example.com/v1',
+        credentialsSecretRef: { name: 'openai', key: 'apiKey' },
+        weight: 1,
+      },
+    ],
+  },
+} as unknown as ModelRoute;
+
+function render() {
+  const verdicts = evaluateRoutes({
+    namespace: 'llm',
+    gatewayName: 'main',
+    gateway,
+    routes: [route],
+    canaries: [],
+    secretExists: () => true,
+    serviceExists: () => true,
+  });
+  const config = compileGatewayConfig(gateway, verdicts);
+  const objs = renderGatewayObjects({
+    gateway,
+    config,
+    secrets: referencedSecrets(gateway, verdicts),
+    defaultImage: 'ghcr.io/beastmode/beastmode:test',
+    autoscaled: false,
+  });
+  return { config, objs };
+}
+
+interface Container {
+  args: string[];
+  env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  ports: { name: string; containerPort: number }[];
+  readinessProbe: { httpGet: { path: string; port: string } };
+  livenessProbe: { httpGet: { path: string; port: string } };
+  volumeMounts: { name: string; mountPath: string }[];
+  securityContext: { readOnlyRootFilesystem?: boolean };
+}
+
+function podOf(objs: ReturnType<typeof render>['objs']) {
+  const spec = (objs.deployment.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+  const container = (spec.containers as Container[])[0] as Container;
+  const volumes = spec.volumes as { name: string; secret?: { secretName: string }; emptyDir?: unknown }[];
+  return { container, volumes };
+}
+
+describe('the Deployment the operator renders runs the gateway', () => {
+  const { config, objs } = render();
+  const { container, volumes } = podOf(objs);
+
+  test('the image entrypoint dispatches the first argument to the gateway', () => {
+    const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+    expect(container.args[0]).toBe('gateway');
+    expect(dockerfile).toMatch(/gateway: '\.\/dist\/gateway\/src\/main\.js'/);
+    // tsconfig.build.json compiles gateway/src into dist/gateway/src.
+    const build = JSON.parse(readFileSync(path.join(root, 'tsconfig.build.json'), 'utf8')) as {
+      include: string[];
+    };
+    expect(build.include).toContain('gateway/src');
+  });
+
+  test('its arguments and environment parse, and name the ConfigMap the operator writes', () => {
+    const env: Record<string, string> = {};
+    for (const e of container.env) env[e.name] = e.value ?? `from-secret:${e.valueFrom?.secretKeyRef?.key}`;
+    // Every variable the Deployment sets is one the gateway reads (or the pod's identity).
+    const known = new Set<string>([...Object.values(ENV), 'POD_NAME', 'POD_NAMESPACE']);
+    for (const name of Object.keys(env)) expect(known).toContain(name);
+    expect(env[ENV.redisUrl]).toBe('from-secret:url');
+
+    const parsed = parseFlags(container.args.slice(1), env);
+    if (!parsed.ok) throw new Error(parsed.error);
+    const f = parsed.flags;
+    expect(f.configmap).toBe(`llm/${gatewayConfigMapName('main')}`);
+    expect(objs.configMap.metadata.name).toBe(gatewayConfigMapName('main'));
+    expect(Object.keys(objs.configMap.data as object)).toEqual([GATEWAY_CONFIG_KEY]);
+    expect(f.kubeconfig).toBeUndefined(); // in-cluster credentials
+    expect(f.port).toBe(GATEWAY_PORT);
+    expect(f.host).toBe('0.0.0.0');
+    expect(f['log-level']).toBe('info');
+
+    // keys.yaml is read where the Secret of auth.apiKeysSecretRef is mounted.
+    const keysFile = keysFileFor(config, { apiKeysFile: f['api-keys-file'], secretsDir: f['secrets-dir'] });
+    expect(keysFile).toBeDefined();
+    const mount = container.volumeMounts.find((m) => keysFile?.startsWith(`${m.mountPath}/`));
+    const volume = volumes.find((v) => v.name === mount?.name);
+    expect(volume?.secret?.secretName).toBe('gateway-keys');
+    expect(keysFile).toBe(`${mount?.mountPath}/${KEYS_FILE_NAME}`);
+    expect(KEYS_FILE_NAME).toBe(KEYS_FILE_KEY);
+  });
+
+  test('ports and probes match what the gateway serves', async () => {
+    const http = container.ports.find((p) => p.name === 'http');
+    expect(http?.containerPort).toBe(GATEWAY_PORT);
+    expect(container.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 'http' });
+    expect(container.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 'http' });
+    const svc = objs.service.spec as { ports: { targetPort: string }[] };
+    expect(svc.ports[0]?.targetPort).toBe('http');
+    // The canary provider scrapes the port named "metrics", else "http": /metrics is on the http port.
+    const gw = await startGateway({ source: { config }, port: 0, logger: createLogger('info', true) });
+    try {
+      for (const p of ['/healthz', '/readyz', '/metrics'])
+        expect((await fetch(`${gw.url}${p}`)).status).toBe(200);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('the root filesystem is read-only and /tmp is writable', () => {
+    expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
+    const tmp = container.volumeMounts.find((m) => m.mountPath === '/tmp');
+    expect(volumes.find((v) => v.name === tmp?.name)?.emptyDir).toBeDefined();
+  });
+
+  test('the Role covers every Secret the gateway reads, by name', () => {
+    const rules = objs.role.rules as { resources: string[]; resourceNames: string[]; verbs: string[] }[];
+    const secrets = rules.find((r) => r.resources.includes('secrets'));
+    expect(secrets?.verbs).toEqual(['get', 'list', 'watch']);
+    for (const s of gatewayReferencedSecrets(config)) {
+      expect(s.namespace).toBe('llm');
+      expect(secrets?.resourceNames).toContain(s.name);
+    }
+    const cm = rules.find((r) => r.resources.includes('configmaps'));
+    expect(cm?.resourceNames).toEqual([gatewayConfigMapName('main')]);
+  });
+
+  test('auth on without a readable keys file is refused with a message saying what to set', () => {
+    expect(authKeysProblem(config, {})).toMatch(/--api-keys-file or BEASTMODE_API_KEYS_FILE/);
+    expect(authKeysProblem(config, { apiKeysFile: '/nonexistent/keys.yaml' })).toMatch(
+      /keys file \/nonexistent\/keys.yaml cannot be read \(ENOENT\)/,
+    );
+    const examples = path.join(root, 'manifests', 'examples');
+    expect(authKeysProblem(config, { apiKeysFile: path.join(examples, '00-secrets.yaml') })).toBeUndefined();
+    // Standalone: the secrets-dir derivation still works when no file is given.
+    expect(keysFileFor(config, { secretsDir: '/s' })).toBe('/s/llm/gateway-keys/keys.yaml');
+    expect(keysFileFor(config, { secretsDir: '/s', apiKeysFile: '/k.yaml' })).toBe('/k.yaml');
+    expect(authKeysProblem({ ...config, auth: undefined }, {})).toBeUndefined();
+  });
+});
+
+test("the example Secret's keys.yaml parses with the gateway's parser", () => {
+  const text = readFileSync(path.join(root, 'manifests', 'examples', '00-secrets.yaml'), 'utf8');
+  const docs = parseAllDocuments(text).map(
+    (d) => d.toJS() as { kind?: string; stringData?: Record<string, string> },
+  );
+  const keys = docs.find((d) => d.kind === 'Secret' && d.stringData?.[KEYS_FILE_KEY] !== undefined);
+  const parsed = parseKeysFile(keys?.stringData?.[KEYS_FILE_KEY] ?? '');
+  expect(parsed.map((k) => k.caller.key)).toEqual(['search-service', 'support-bot']);
+});

@@ -1,0 +1,70 @@
+// The contract between the gateway process and the Deployment the operator renders
+// (operator/src/render/gateway.ts): environment variable names, where keys.yaml is read from, and the
+// refusal to serve when a config turns auth on but no keys file can be read. contract.test.ts renders the
+// operator's Deployment and checks the gateway accepts it.
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import type { GatewayConfig } from '../../../api/v1alpha1/index.js';
+
+export const ENV = {
+  port: 'BEASTMODE_PORT',
+  host: 'BEASTMODE_HOST',
+  config: 'BEASTMODE_CONFIG',
+  configmap: 'BEASTMODE_CONFIGMAP',
+  kubeconfig: 'KUBECONFIG',
+  routes: 'BEASTMODE_ROUTES',
+  secretsDir: 'BEASTMODE_SECRETS_DIR',
+  drainSeconds: 'BEASTMODE_DRAIN_SECONDS',
+  logLevel: 'BEASTMODE_LOG_LEVEL',
+  /** keys.yaml of the Secret in auth.apiKeysSecretRef, mounted by the operator. */
+  apiKeysFile: 'BEASTMODE_API_KEYS_FILE',
+  /** redis:// URL from the Secret in the ModelGateway's redis.urlSecretRef. */
+  redisUrl: 'BEASTMODE_REDIS_URL',
+} as const;
+
+/** The file name inside the API keys Secret (same as auth/keys-file.ts KEYS_FILE_KEY). */
+export const KEYS_FILE_NAME = 'keys.yaml';
+
+export interface KeysFileOptions {
+  /** --api-keys-file / BEASTMODE_API_KEYS_FILE: preferred when set (the operator's Deployment sets it). */
+  apiKeysFile?: string | undefined;
+  /** --secrets-dir: standalone use, keys.yaml at <dir>/<namespace>/<name>/keys.yaml of the config's ref. */
+  secretsDir?: string | undefined;
+}
+
+/** Where keys.yaml is read from for this config; undefined when auth is off or nothing says where. */
+export function keysFileFor(config: GatewayConfig, o: KeysFileOptions): string | undefined {
+  const ref = config.auth?.apiKeysSecretRef;
+  if (ref === undefined) return undefined;
+  if (o.apiKeysFile !== undefined) return o.apiKeysFile;
+  if (o.secretsDir !== undefined) return path.join(o.secretsDir, ref.namespace, ref.name, KEYS_FILE_NAME);
+  return undefined;
+}
+
+/**
+ * Why this config cannot be served safely (auth on, but no readable keys file), or undefined. The policy
+ * itself never lets a request through anonymously while auth is on; this turns a certain 401-for-everyone
+ * into a clear start-up failure.
+ */
+export function authKeysProblem(config: GatewayConfig, o: KeysFileOptions): string | undefined {
+  const ref = config.auth?.apiKeysSecretRef;
+  if (ref === undefined) return undefined;
+  const secret = `${ref.namespace}/${ref.name}`;
+  const file = keysFileFor(config, o);
+  if (file === undefined) {
+    return (
+      `the config turns auth on (API keys Secret ${secret}) but no keys file is given: ` +
+      `set --api-keys-file or ${ENV.apiKeysFile}, or --secrets-dir with ${secret}/${KEYS_FILE_NAME} in it`
+    );
+  }
+  try {
+    accessSync(file, constants.R_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    return (
+      `the config turns auth on (API keys Secret ${secret}) but the keys file ${file} cannot be read (${code}): ` +
+      `does the Secret have the key ${KEYS_FILE_NAME}?`
+    );
+  }
+  return undefined;
+}
