@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { API_VERSION, dnsLabel, durationMs, objectName, percent } from './common.js';
 import { CohortMatch, type Canary } from './canary.js';
+import { GatewayCacheSpec, GatewayLimitsSpec, ModelGatewaySpec } from './modelgateway.js';
 import {
   Backend as BackendSchema,
   Budget,
@@ -181,6 +182,26 @@ export type GatewayConfig = z.infer<typeof GatewayConfig>;
 
 /** Everything of a GatewayConfig but its revision, which `finishGatewayConfig` computes. */
 export type GatewayConfigDraft = Omit<GatewayConfig, 'revision' | 'apiVersion' | 'kind'>;
+
+/**
+ * The gateway-wide part of a GatewayConfig from a ModelGateway's spec (or none, for a standalone gateway),
+ * every default taken from the ModelGateway schema.
+ */
+export function compileGatewaySettings(
+  gateway: { namespace: string; name: string },
+  spec: z.input<typeof ModelGatewaySpec> = {},
+): Omit<GatewayConfigDraft, 'routes'> {
+  const s = ModelGatewaySpec.parse(spec);
+  const ns = gateway.namespace;
+  return {
+    gateway: { namespace: ns, name: gateway.name },
+    ...(s.auth ? { auth: { apiKeysSecretRef: { namespace: ns, name: s.auth.apiKeysSecretRef.name } } } : {}),
+    ...(s.redis ? { redis: { failurePolicy: s.redis.failurePolicy } } : {}),
+    cache: GatewayCacheSpec.parse(s.cache ?? {}),
+    limits: GatewayLimitsSpec.parse(s.limits ?? {}),
+    logLevel: s.logLevel,
+  };
+}
 
 /** Stamps the apiVersion, kind and content revision onto a draft. Deterministic: same draft, same bytes. */
 export function finishGatewayConfig(draft: GatewayConfigDraft): GatewayConfig {

@@ -9,11 +9,11 @@ import {
   GatewayConfig,
   ModelGateway,
   ModelRoute,
+  compileGatewaySettings,
   compileRoute,
   finishGatewayConfig,
   type CompiledBackend,
   type CompiledRoute,
-  type GatewayConfigDraft,
 } from '../../../api/v1alpha1/index.js';
 import { providerAdapter, type ProviderAdapter } from '../providers/provider.js';
 
@@ -74,25 +74,13 @@ export function compileRuntime(config: GatewayConfig): RuntimeConfig {
   return { config, routes };
 }
 
-const GATEWAY_DEFAULTS: Omit<GatewayConfigDraft, 'routes'> = {
-  gateway: { namespace: 'default', name: 'standalone' },
-  cache: { maxEntries: 10_000, maxEntryBytes: 1_048_576 },
-  limits: {
-    maxRequestBytes: 4_194_304,
-    maxConcurrentRequests: 4096,
-    requestTimeoutSeconds: 600,
-    headersTimeoutSeconds: 30,
-  },
-  logLevel: 'info',
-};
-
 /**
  * Builds a GatewayConfig from ModelRoute manifests (and optionally one ModelGateway for limits), as
  * texts keyed by file name. Every document must be valid; other kinds are ignored.
  */
 export function gatewayConfigFromManifests(files: { name: string; text: string }[]): GatewayConfig {
   const routes: CompiledRoute[] = [];
-  let base = GATEWAY_DEFAULTS;
+  let base = compileGatewaySettings({ namespace: 'default', name: 'standalone' });
   for (const f of files) {
     for (const doc of parseAllDocuments(f.text)) {
       if (doc.errors.length > 0) throw new Error(`${f.name}: ${doc.errors[0]?.message}`);
@@ -108,13 +96,10 @@ export function gatewayConfigFromManifests(files: { name: string; text: string }
         const g = ModelGateway.safeParse(obj);
         if (!g.success)
           throw new Error(`${f.name}: ModelGateway fails validation: ${z.prettifyError(g.error)}`);
-        const s = g.data.spec;
-        base = {
-          gateway: { namespace: g.data.metadata.namespace ?? 'default', name: g.data.metadata.name },
-          cache: { ...GATEWAY_DEFAULTS.cache, ...(s.cache ?? {}) },
-          limits: { ...GATEWAY_DEFAULTS.limits, ...(s.limits ?? {}) },
-          logLevel: s.logLevel,
-        };
+        base = compileGatewaySettings(
+          { namespace: g.data.metadata.namespace ?? 'default', name: g.data.metadata.name },
+          g.data.spec,
+        );
       }
     }
   }

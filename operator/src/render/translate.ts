@@ -6,6 +6,7 @@ import {
   CompiledRoute,
   Reason,
   canaryOverlayFor,
+  compileGatewaySettings,
   compileRoute,
   finishGatewayConfig,
   type Canary,
@@ -171,27 +172,11 @@ export function compileGatewayConfig(
   verdicts: Map<string, RouteVerdict>,
 ): GatewayConfig {
   const ns = gateway.metadata.namespace ?? 'default';
-  const spec = gateway.spec;
   const routes: CompiledRoute[] = [];
   for (const v of verdicts.values()) if (v.accepted) routes.push(v.compiled);
   routes.sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
   return finishGatewayConfig({
-    gateway: { namespace: ns, name: gateway.metadata.name },
-    ...(spec.auth
-      ? { auth: { apiKeysSecretRef: { namespace: ns, name: spec.auth.apiKeysSecretRef.name } } }
-      : {}),
-    ...(spec.redis ? { redis: { failurePolicy: spec.redis.failurePolicy ?? 'local' } } : {}),
-    cache: {
-      maxEntries: spec.cache?.maxEntries ?? 10_000,
-      maxEntryBytes: spec.cache?.maxEntryBytes ?? 1_048_576,
-    },
-    limits: {
-      maxRequestBytes: spec.limits?.maxRequestBytes ?? 4_194_304,
-      maxConcurrentRequests: spec.limits?.maxConcurrentRequests ?? 4096,
-      requestTimeoutSeconds: spec.limits?.requestTimeoutSeconds ?? 600,
-      headersTimeoutSeconds: spec.limits?.headersTimeoutSeconds ?? 30,
-    },
-    logLevel: spec.logLevel ?? 'info',
+    ...compileGatewaySettings({ namespace: ns, name: gateway.metadata.name }, gateway.spec),
     routes,
   });
 }
