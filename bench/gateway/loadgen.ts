@@ -8,6 +8,8 @@ export interface Target {
   origin: string;
   path: string;
   headers: Record<string, string>;
+  /** The request body; default BODY. */
+  body?: string;
 }
 
 export const BODY = JSON.stringify({
@@ -32,7 +34,7 @@ export function percentile(sorted: number[], p: number): number {
 
 async function once(pool: Pool, t: Target): Promise<boolean> {
   try {
-    const r = await pool.request({ path: t.path, method: 'POST', headers: t.headers, body: BODY });
+    const r = await pool.request({ path: t.path, method: 'POST', headers: t.headers, body: t.body ?? BODY });
     await r.body.text();
     return r.statusCode === 200;
   } catch {

@@ -46,10 +46,15 @@ function choicesText(body: unknown, field: 'message' | 'delta'): string {
 }
 
 /** Usage of a complete (non-streamed) response body: reported, else counted from its choices. */
-export function usageOfBody(body: unknown, promptEstimate: number): Usage {
+/** A prompt estimate, or something that computes it on read (a ticket of a route without limits). */
+export type PromptEstimate = number | { readonly promptTokens: number };
+
+const estimateOf = (e: PromptEstimate): number => (typeof e === 'number' ? e : e.promptTokens);
+
+export function usageOfBody(body: unknown, promptEstimate: PromptEstimate): Usage {
   return (
     reportedUsage(body) ?? {
-      promptTokens: promptEstimate,
+      promptTokens: estimateOf(promptEstimate),
       completionTokens: countTextTokens(choicesText(body, 'message')),
     }
   );
@@ -66,7 +71,7 @@ export class StreamUsageCounter {
   private delivered = '';
   private reported: Usage | undefined;
 
-  constructor(private readonly promptEstimate: number) {}
+  constructor(private readonly promptEstimate: PromptEstimate) {}
 
   push(chunk: string | Buffer): void {
     const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
@@ -89,7 +94,7 @@ export class StreamUsageCounter {
   usage(): Usage {
     return (
       this.reported ?? {
-        promptTokens: this.promptEstimate,
+        promptTokens: estimateOf(this.promptEstimate),
         completionTokens: countTextTokens(this.delivered),
       }
     );

@@ -190,12 +190,18 @@ export function createPolicy(initial: GatewayConfig, deps: PolicyDeps = {}): Pol
       if (forbidden) return refuse(forbidden);
       const d = await limiter.admit(caller, route, request);
       if (!d.ok) return refuse(d.refusal);
+      const limits = d.ticket;
+      // Getters: the limiter computes the estimates lazily for routes without limits or budgets.
       const ticket: PolicyTicket = {
         caller,
         route,
-        promptTokens: d.ticket.promptTokens,
-        worstCaseUsd: d.ticket.worstCaseUsd,
-        limits: d.ticket,
+        get promptTokens() {
+          return limits.promptTokens;
+        },
+        get worstCaseUsd() {
+          return limits.worstCaseUsd;
+        },
+        limits,
         ...(d.pinnedBackend !== undefined ? { pinnedBackend: d.pinnedBackend } : {}),
       };
       return { ok: true, ticket };
@@ -204,10 +210,10 @@ export function createPolicy(initial: GatewayConfig, deps: PolicyDeps = {}): Pol
     lookupCache: (caller, route, request) => cache.lookup(caller, route, request),
     storeCache: (lookup, entry) => cache.store(lookup, entry),
     recordStream: () => cache.recorder(),
-    meterStream: (ticket) => new StreamUsageCounter(ticket.promptTokens),
+    meterStream: (ticket) => new StreamUsageCounter(ticket),
 
     async settle(ticket, outcome) {
-      const usage = outcomeUsage(outcome, ticket.promptTokens);
+      const usage = outcomeUsage(outcome, ticket);
       const pricing =
         outcome.kind === 'none'
           ? { inputPerMillionTokens: 0, outputPerMillionTokens: 0 }
@@ -251,12 +257,13 @@ export function createPolicy(initial: GatewayConfig, deps: PolicyDeps = {}): Pol
 /** The key set while auth is configured but no keys file is: every key is refused. */
 const emptyKeys = new ApiKeySet([]);
 
-function outcomeUsage(outcome: SettleOutcome, promptTokens: number): Usage {
+/** Reads ticket.promptTokens (counted lazily on routes without limits) only when the body lacks usage. */
+function outcomeUsage(outcome: SettleOutcome, ticket: PolicyTicket): Usage {
   switch (outcome.kind) {
     case 'none':
       return { promptTokens: 0, completionTokens: 0 };
     case 'body':
-      return usageOfBody(outcome.body, promptTokens);
+      return usageOfBody(outcome.body, ticket);
     case 'stream':
       return outcome.meter.usage();
     case 'usage':

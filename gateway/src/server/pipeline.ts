@@ -153,6 +153,8 @@ export class Pipeline {
 
   private refuse(res: ServerResponse, e: GatewayError, by = NONE): void {
     this.deps.metrics.request(by, e.status);
+    // A 401 names the scheme it wants (RFC 9110 §11.6.1); the seam's refusal carries no other headers.
+    if (e.status === 401 && !res.headersSent) res.setHeader('www-authenticate', 'Bearer');
     sendErrorWithServedHeaders(res, e);
   }
 
