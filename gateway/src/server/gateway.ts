@@ -211,6 +211,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       server.closeAllConnections();
       await closed;
       await pools.close();
+      await opts.policy?.close?.();
     },
   };
 }

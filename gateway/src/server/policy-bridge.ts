@@ -54,6 +54,9 @@ interface PerRequest {
   meter?: StreamUsageCounter;
 }
 
+/** A feedback body holds an id, a score and a comment of at most 2,000 characters. */
+const MAX_FEEDBACK_BYTES = 16_384;
+
 export class PolicyBridge implements RequestPolicy {
   readonly ownsMetrics = { refusals: true, cacheLookups: true, tokensAndCost: true };
   private policy: Policy | undefined;
@@ -62,6 +65,10 @@ export class PolicyBridge implements RequestPolicy {
   private readonly perRequest = new WeakMap<RequestInfo, PerRequest>();
 
   constructor(private readonly make: PolicyFactory) {}
+
+  async close(): Promise<void> {
+    await this.policy?.close();
+  }
 
   /** Adds POST /v1/feedback and gives the policy the gateway's registry and recent requests. */
   readonly configureApp = (app: Express, state: GatewayState): void => {
@@ -81,8 +88,23 @@ export class PolicyBridge implements RequestPolicy {
         return;
       }
       const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= MAX_FEEDBACK_BYTES) chunks.push(c);
+      });
       req.on('end', () => {
+        if (size > MAX_FEEDBACK_BYTES) {
+          res.status(413).json({
+            error: {
+              message: `feedback bodies are limited to ${MAX_FEEDBACK_BYTES} bytes`,
+              type: 'invalid_request_error',
+              param: null,
+              code: 'request_too_large',
+            },
+          });
+          return;
+        }
         let body: unknown;
         try {
           body = JSON.parse(Buffer.concat(chunks).toString('utf8'));

@@ -100,6 +100,8 @@ export interface RequestPolicy {
   observeStream?(info: RequestInfo, admission: Admission): StreamObserver | undefined;
   /** Always called once per admitted request, success or not (release reservations, account cost). */
   settle(info: RequestInfo, admission: Admission, settlement: Settlement): void;
+  /** Optional: releases connections (Redis) when the gateway stops. */
+  close?(): Promise<void>;
 }
 
 /** Lets everything through, caches nothing, accounts nothing. */
