@@ -275,9 +275,10 @@ export class Pipeline {
   ): Promise<boolean> {
     const { policy, metrics } = this.deps;
     const by0 = { namespace: route.spec.namespace, route: route.spec.name };
-    const hit = await policy.lookupCache(info);
+    const found = await policy.lookupCache(info);
+    const hit = found === 'bypass' ? undefined : found;
     if (!policy.ownsMetrics?.cacheLookups) metrics.cacheLookups.inc({ ...by0, result: hit ? 'hit' : 'miss' });
-    res.setHeader(HEADERS.cache, hit ? 'hit' : 'miss');
+    res.setHeader(HEADERS.cache, found === 'bypass' ? 'bypass' : hit ? 'hit' : 'miss');
     if (hit !== undefined) {
       res.setHeader(HEADERS.backend, hit.backend);
       res.setHeader(HEADERS.variant, hit.variant);

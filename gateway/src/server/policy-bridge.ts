@@ -176,11 +176,12 @@ export class PolicyBridge implements RequestPolicy {
     return { pinnedBackend: r.ticket.pinnedBackend, state: r.ticket };
   }
 
-  async lookupCache(info: RequestInfo): Promise<CachedResponse | undefined> {
+  async lookupCache(info: RequestInfo): Promise<CachedResponse | 'bypass' | undefined> {
     const lookup = await this.policyFor(info.config).lookupCache(PolicyBridge.caller(info), info.route, {
       ...info.body,
     });
     this.perRequest.set(info, { lookup });
+    if (lookup.result === 'bypass') return 'bypass';
     if (lookup.result !== 'hit') return undefined;
     const r = lookup.response;
     return r.stream

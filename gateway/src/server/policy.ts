@@ -92,8 +92,11 @@ export interface RequestPolicy {
   ): MaybePromise<Caller | undefined | PolicyRefusal>;
   /** Rate limits, budgets, model permissions. */
   admit(info: RequestInfo): MaybePromise<Admission | PolicyRefusal>;
-  /** Called only when the route's cache mode is not "off". */
-  lookupCache(info: RequestInfo): MaybePromise<CachedResponse | undefined>;
+  /**
+   * Called only when the route's cache mode is not "off": a hit, a miss (undefined), or "bypass" when this
+   * request may not use the cache (e.g. temperature > 0 on a route that caches only deterministic requests).
+   */
+  lookupCache(info: RequestInfo): MaybePromise<CachedResponse | 'bypass' | undefined>;
   /** Called for complete non-streaming 2xx responses when the route's cache mode is not "off". */
   storeCache(info: RequestInfo, response: CachedResponse): void;
   /** Optional: called before a streamed request is proxied; its observer sees what the client receives. */
