@@ -1,7 +1,8 @@
 // Runs the operator as a child process (its own RSS, killable with SIGKILL) and reads its /metrics.
 // Shared by the operator benchmark and the operator e2e suite.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface OperatorProcess {
   child: ChildProcess;
@@ -14,6 +15,8 @@ export interface OperatorProcess {
   isLeader(): Promise<boolean>;
   /** Peak resident set (VmHWM) in bytes, from /proc. */
   peakRss(): number;
+  /** Current resident set (VmRSS) in bytes, from /proc. */
+  rss(): number;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -26,6 +29,31 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Node flags, e.g. a heap bound (the chart sets the same through NODE_OPTIONS). */
   nodeArgs?: string[];
+  /**
+   * How the operator runs: `tsx` (the TypeScript sources through the tsx loader, the default: no build
+   * step) or `dist` (the compiled JavaScript under dist/, what the image ships; see buildOperator()).
+   * The tsx loader (esbuild, source maps) costs tens of MiB of RSS on its own.
+   */
+  runtime?: OperatorRuntime;
+}
+
+export type OperatorRuntime = 'tsx' | 'dist';
+
+/** The operator's entry point for a runtime, relative to the repository root. */
+export const operatorEntry = (runtime: OperatorRuntime): string[] =>
+  runtime === 'dist' ? ['dist/operator/src/main.js'] : ['--import', 'tsx', 'operator/src/main.ts'];
+
+/** Compiles the operator (and api/) into dist/ like the image build does, without touching the gateway. */
+export function buildOperator(repoRoot: string): void {
+  execFileSync(
+    process.execPath,
+    [
+      join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      'bench/operator/tsconfig.operator.json',
+    ],
+    { cwd: repoRoot, stdio: 'inherit' },
+  );
 }
 
 /** Sums a Prometheus text-format counter over the series whose labels pass `keep`. */
@@ -44,15 +72,19 @@ export function sumMetric(
   return sum;
 }
 
+function procStatusBytes(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1];
+  return Number(kb ?? 0) * 1024;
+}
+
 export async function startOperator(o: StartOptions): Promise<OperatorProcess> {
   const output: string[] = [];
   const child = spawn(
     process.execPath,
     [
       ...(o.nodeArgs ?? []),
-      '--import',
-      'tsx',
-      'operator/src/main.ts',
+      ...operatorEntry(o.runtime ?? 'tsx'),
       '--kubeconfig',
       o.kubeconfig,
       '--metrics-port',
@@ -95,11 +127,8 @@ export async function startOperator(o: StartOptions): Promise<OperatorProcess> {
         (l) => !/kind="(Lease|Event)"/.test(l),
       ),
     isLeader: async () => sumMetric(await metrics(), 'beastmode_operator_leader') === 1,
-    peakRss: () => {
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      const kb = /VmHWM:\s+(\d+)/.exec(status)?.[1];
-      return Number(kb ?? 0) * 1024;
-    },
+    peakRss: () => procStatusBytes(child.pid, 'VmHWM'),
+    rss: () => procStatusBytes(child.pid, 'VmRSS'),
     stop: (signal = 'SIGTERM') =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -1,9 +1,10 @@
 // A thin REST client for the Kubernetes API: get/list/watch, server-side apply, merge patches and creates.
-// It borrows authentication from client-node's KubeConfig but keeps one connection pool for its lifetime
+// Authentication comes from kubeconfig.ts (in-cluster and plain kubeconfigs natively, client-node's
+// KubeConfig only for exec plugins and the like); one connection pool is kept for the client's lifetime
 // (client-node 2.0.1 builds a new undici Agent, hence a new TLS handshake, for every request), and it
 // speaks the content types we need directly (apply-patch, merge-patch, PartialObjectMetadata).
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch, type Dispatcher } from 'undici';
+import { loadKubeAuth, type KubeAuth } from './kubeconfig.js';
 import { collectionPath, objectPath, apiVersionOf, type ResourceType } from './resources.js';
 
 export interface OwnerReference {
@@ -72,45 +73,42 @@ const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.
 const METADATA_ONLY_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 const AUTH_REFRESH_MS = 60_000;
 
+interface Endpoint {
+  server: string;
+  headers: Record<string, string>;
+  dispatcher: Dispatcher | undefined;
+  at: number;
+}
+
 export class KubeClient {
-  private auth:
-    { headers: Record<string, string>; dispatcher: Dispatcher | undefined; at: number } | undefined;
-  private readonly server: string;
+  private auth: Endpoint | undefined;
   writeObserver: WriteObserver = () => undefined;
 
-  constructor(private readonly kc: KubeConfig) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    this.server = cluster.server.replace(/\/+$/, '');
-  }
+  constructor(private readonly source: KubeAuth) {}
 
+  /** A kubeconfig file, or (no path) $KUBECONFIG, ~/.kube/config or the in-cluster service account. */
   static fromFile(path?: string): KubeClient {
-    const kc = new KubeConfig();
-    if (path) kc.loadFromFile(path);
-    else kc.loadFromDefault();
-    return new KubeClient(kc);
+    return new KubeClient(loadKubeAuth(path));
   }
 
-  /** Headers are refreshed every minute (exec/OIDC tokens expire); the dispatcher is kept. */
-  private async authFor(url: string): Promise<{ headers: Record<string, string>; dispatcher?: Dispatcher }> {
+  /** Headers are refreshed every minute (tokens rotate and expire); the dispatcher is kept. */
+  private async authFor(): Promise<Endpoint> {
     const now = Date.now();
     if (this.auth && now - this.auth.at < AUTH_REFRESH_MS) return this.auth;
-    const ctx = new RequestContext(url, HttpMethod.GET);
-    await this.kc.applySecurityAuthentication(ctx);
-    const dispatcher = this.auth?.dispatcher ?? ctx.getDispatcher();
-    this.auth = { headers: ctx.getHeaders(), dispatcher, at: now };
+    const [server, c] = await Promise.all([this.source.server(), this.source.credentials()]);
+    this.auth = { server, headers: c.headers, dispatcher: this.auth?.dispatcher ?? c.dispatcher, at: now };
     return this.auth;
   }
 
-  private url(path: string, query?: RequestOptions['query']): string {
-    const u = new URL(this.server + path);
+  private static url(server: string, path: string, query?: RequestOptions['query']): string {
+    const u = new URL(server + path);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
     return u.toString();
   }
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const url = this.url(path, opts.query);
-    const auth = await this.authFor(url);
+    const auth = await this.authFor();
+    const url = KubeClient.url(auth.server, path, opts.query);
     const headers: Record<string, string> = { ...auth.headers, Accept: opts.accept ?? 'application/json' };
     if (opts.body !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
     const res = await fetch(url, {
@@ -180,14 +178,14 @@ export class KubeClient {
     onEvent: (e: WatchEvent) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    const url = this.url(collectionPath(r, namespace), {
+    const auth = await this.authFor();
+    const url = KubeClient.url(auth.server, collectionPath(r, namespace), {
       watch: true,
       allowWatchBookmarks: true,
       resourceVersion: opts.resourceVersion,
       labelSelector: opts.labelSelector,
       timeoutSeconds: opts.timeoutSeconds,
     });
-    const auth = await this.authFor(url);
     const controller = new AbortController();
     const abortOuter = (): void => controller.abort(signal.reason);
     signal.addEventListener('abort', abortOuter);

@@ -1,7 +1,7 @@
 // The operator's HTTP endpoints: /healthz (the process is alive), /readyz (caches synced; a standby
-// replica is ready too, so a rollout does not wait on leadership) and /metrics.
-import express from 'express';
-import type { Server } from 'node:http';
+// replica is ready too, so a rollout does not wait on leadership) and /metrics. Plain node:http: three
+// GET routes do not need a framework in the operator's memory.
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 
 export interface HealthSource {
@@ -9,28 +9,45 @@ export interface HealthSource {
   ready(): boolean;
 }
 
+function send(res: ServerResponse, status: number, contentType: string, body: string, head: boolean): void {
+  res.writeHead(status, {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+  });
+  res.end(head ? undefined : body);
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+
 export function startHttpServer(port: number, registry: Registry, health: HealthSource): Promise<Server> {
-  const app = express();
-  app.disable('x-powered-by');
-  app.get('/healthz', (_req, res) => {
-    res
-      .status(health.live() ? 200 : 503)
-      .type('text/plain')
-      .send(health.live() ? 'ok' : 'unhealthy');
-  });
-  app.get('/readyz', (_req, res) => {
-    res
-      .status(health.ready() ? 200 : 503)
-      .type('text/plain')
-      .send(health.ready() ? 'ok' : 'not ready');
-  });
-  app.get('/metrics', (_req, res, next) => {
-    registry
-      .metrics()
-      .then((text) => res.type(registry.contentType).send(text))
-      .catch(next);
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const head = req.method === 'HEAD';
+    if (req.method !== 'GET' && !head) return send(res, 404, TEXT, 'not found', head);
+    switch (path) {
+      case '/healthz': {
+        const ok = health.live();
+        return send(res, ok ? 200 : 503, TEXT, ok ? 'ok' : 'unhealthy', head);
+      }
+      case '/readyz': {
+        const ok = health.ready();
+        return send(res, ok ? 200 : 503, TEXT, ok ? 'ok' : 'not ready', head);
+      }
+      case '/metrics':
+        registry
+          .metrics()
+          .then((text) => send(res, 200, registry.contentType, text, head))
+          .catch((e: unknown) => send(res, 500, TEXT, (e as Error).message, head));
+        return;
+      default:
+        return send(res, 404, TEXT, 'not found', head);
+    }
   });
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, (err?: Error) => (err ? reject(err) : resolve(server)));
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
   });
 }

@@ -1,0 +1,122 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { loadKubeAuth, readInCluster, readKubeconfig } from './kubeconfig.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-test-'));
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+
+function kubeconfig(name: string, cluster: object, user: object): string {
+  const path = join(dir, name);
+  writeFileSync(
+    path,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        { name: 'other', cluster: { server: 'https://wrong' } },
+        { name: 'c', cluster },
+      ],
+      users: [{ name: 'u', user }],
+      contexts: [{ name: 'ctx', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'ctx',
+    }),
+  );
+  return path;
+}
+
+describe('readKubeconfig', () => {
+  it('reads the current context: inline data, relative files, TLS settings', () => {
+    writeFileSync(join(dir, 'client.key'), 'KEY');
+    const path = kubeconfig(
+      'certs.yaml',
+      {
+        server: 'https://127.0.0.1:6443/',
+        'certificate-authority-data': b64('CA'),
+        'tls-server-name': 'kubernetes',
+      },
+      { 'client-certificate-data': b64('CERT'), 'client-key': 'client.key' },
+    );
+    const c = readKubeconfig(path);
+    expect(c?.server).toBe('https://127.0.0.1:6443');
+    expect(c?.ca?.toString()).toBe('CA');
+    expect(c?.cert?.toString()).toBe('CERT');
+    expect(c?.key?.toString()).toBe('KEY');
+    expect(c?.servername).toBe('kubernetes');
+    expect(c).not.toHaveProperty('rejectUnauthorized');
+    expect(c).not.toHaveProperty('token');
+  });
+
+  it('hands exec plugins, auth providers and proxies to client-node', () => {
+    const server = { server: 'https://k:6443' };
+    expect(readKubeconfig(kubeconfig('exec.yaml', server, { exec: { command: 'aws' } }))).toBeUndefined();
+    expect(
+      readKubeconfig(kubeconfig('ap.yaml', server, { 'auth-provider': { name: 'oidc' } })),
+    ).toBeUndefined();
+    expect(
+      readKubeconfig(kubeconfig('proxy.yaml', { ...server, 'proxy-url': 'http://p:3128' }, {})),
+    ).toBeUndefined();
+    expect(loadKubeAuth(join(dir, 'exec.yaml')).source).toBe('client-node');
+  });
+
+  it('refuses plain HTTP unless TLS verification is explicitly skipped, like client-node', () => {
+    expect(() => readKubeconfig(kubeconfig('http.yaml', { server: 'http://k:8080' }, {}))).toThrow(
+      /HTTP protocol is not allowed/,
+    );
+    const c = readKubeconfig(
+      kubeconfig('http-ok.yaml', { server: 'http://k:8080', 'insecure-skip-tls-verify': true }, {}),
+    );
+    expect(c?.rejectUnauthorized).toBe(false);
+  });
+});
+
+describe('credentials', () => {
+  it('sends a bearer token (the token wins over a token file), impersonation and basic auth', async () => {
+    writeFileSync(join(dir, 'token'), 'from-file\n');
+    const tokenAuth = loadKubeAuth(
+      kubeconfig('token.yaml', { server: 'https://k' }, { token: 't0k', tokenFile: 'token', as: 'alice' }),
+    );
+    expect(tokenAuth.source).toBe('kubeconfig');
+    expect(await tokenAuth.server()).toBe('https://k');
+    const c = await tokenAuth.credentials();
+    expect(c.headers).toEqual({ Authorization: 'Bearer t0k', 'Impersonate-User': 'alice' });
+    expect(c.dispatcher).toBeUndefined();
+
+    const fileAuth = loadKubeAuth(kubeconfig('tf.yaml', { server: 'https://k' }, { tokenFile: 'token' }));
+    expect((await fileAuth.credentials()).headers.Authorization).toBe('Bearer from-file');
+    writeFileSync(join(dir, 'token'), 'rotated\n');
+    expect((await fileAuth.credentials()).headers.Authorization).toBe('Bearer rotated');
+
+    const basic = loadKubeAuth(
+      kubeconfig('basic.yaml', { server: 'https://k' }, { username: 'u', password: 'p' }),
+    );
+    expect((await basic.credentials()).headers.Authorization).toBe(`Basic ${b64('u:p')}`);
+  });
+
+  it('keeps one dispatcher for TLS settings', async () => {
+    const auth = loadKubeAuth(
+      kubeconfig('tls.yaml', { server: 'https://k', 'certificate-authority-data': b64('CA') }, {}),
+    );
+    const a = await auth.credentials();
+    const b = await auth.credentials();
+    expect(a.dispatcher).toBeDefined();
+    expect(b.dispatcher).toBe(a.dispatcher);
+  });
+});
+
+describe('readInCluster', () => {
+  it('builds the server from the service environment and reads the mounted token', () => {
+    const sa = mkdtempSync(join(tmpdir(), 'sa-'));
+    writeFileSync(join(sa, 'token'), 'sa-token');
+    writeFileSync(join(sa, 'ca.crt'), 'CA');
+    const c = readInCluster({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }, sa);
+    expect(c.server).toBe('https://[fd00::1]:443');
+    expect(c.ca?.toString()).toBe('CA');
+    expect(c.tokenFile).toBe(join(sa, 'token'));
+    expect(
+      readInCluster({ KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '8080' }, sa).server,
+    ).toBe('http://10.0.0.1:8080');
+  });
+});

@@ -1,0 +1,200 @@
+// Where the API server is and how to authenticate to it, without loading @kubernetes/client-node: its
+// KubeConfig module pulls in the whole generated API (every model of every group), about 60 MiB of RSS the
+// operator would carry for its lifetime. The common cases are read here: in-cluster (service account token,
+// re-read as it rotates), and a kubeconfig whose user has a client certificate, a token, a token file or
+// basic auth. Anything else (exec credential plugins, auth-provider, proxy-url, a KUBECONFIG list of files,
+// no configuration at all) is handed to client-node's KubeConfig, imported only then.
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
+import { Agent, type Dispatcher } from 'undici';
+import { parse } from 'yaml';
+
+export interface Credentials {
+  headers: Record<string, string>;
+  /** TLS settings for the API server (CA, client certificate); undefined for the default dispatcher. */
+  dispatcher: Dispatcher | undefined;
+}
+
+export interface KubeAuth {
+  /** The API server's base URL, without a trailing slash. */
+  server(): Promise<string>;
+  /** Headers of the next requests (called again when they may have expired) and the TLS dispatcher. */
+  credentials(): Promise<Credentials>;
+  /** Which loader is in use: "kubeconfig", "in-cluster" or "client-node" (the fallback). */
+  readonly source: string;
+}
+
+const SERVICEACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+interface TlsAndAuth {
+  server: string;
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  rejectUnauthorized?: boolean;
+  servername?: string;
+  token?: string;
+  tokenFile?: string;
+  basic?: string;
+  impersonate?: string;
+}
+
+type Named<T> = { name: string } & T;
+interface KubeconfigFile {
+  clusters?: Named<{ cluster?: Record<string, unknown> }>[];
+  users?: Named<{ user?: Record<string, unknown> }>[];
+  contexts?: Named<{ context?: { cluster?: string; user?: string } }>[];
+  'current-context'?: string;
+}
+
+/** User fields only client-node understands: their presence sends the whole kubeconfig to it. */
+const DELEGATED_USER_FIELDS = ['exec', 'auth-provider'];
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** Drops undefined fields (the TLS options must not carry explicit undefineds). */
+function compact<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Reads a kubeconfig; undefined when it needs client-node (exec plugins, auth providers, proxies). */
+export function readKubeconfig(path: string): TlsAndAuth | undefined {
+  const dir = dirname(path);
+  const abs = (p: string): string => (isAbsolute(p) ? p : join(dir, p));
+  /** A `<field>` path (relative to the kubeconfig) or a base64 `<field>-data`. */
+  const bytes = (o: Record<string, unknown>, field: string): Buffer | undefined => {
+    const p = str(o[field]);
+    if (p !== undefined) return readFileSync(abs(p));
+    const d = str(o[`${field}-data`]);
+    return d === undefined ? undefined : Buffer.from(d, 'base64');
+  };
+  const doc = (parse(readFileSync(path, 'utf8')) ?? {}) as KubeconfigFile;
+  const ctxName = doc['current-context'];
+  const context = doc.contexts?.find((c) => c.name === ctxName)?.context;
+  const cluster = doc.clusters?.find((c) => c.name === context?.cluster)?.cluster;
+  const user = doc.users?.find((u) => u.name === context?.user)?.user ?? {};
+  const server = str(cluster?.server)?.replace(/\/+$/, '');
+  if (!cluster || !server) return undefined; // client-node reports it (or defaults) as it always did
+  if (str(cluster['proxy-url']) !== undefined) return undefined;
+  if (DELEGATED_USER_FIELDS.some((f) => user[f] !== undefined)) return undefined;
+  const insecure = cluster['insecure-skip-tls-verify'] === true;
+  if (server.startsWith('http:') && !insecure)
+    throw new Error('HTTP protocol is not allowed when skipTLSVerify is not set or false');
+  const tokenFile = str(user.tokenFile) ?? str(user['token-file']);
+  const username = str(user.username);
+  return compact<TlsAndAuth>({
+    server,
+    ca: bytes(cluster, 'certificate-authority'),
+    cert: bytes(user, 'client-certificate'),
+    key: bytes(user, 'client-key'),
+    rejectUnauthorized: insecure ? false : undefined,
+    servername: str(cluster['tls-server-name']),
+    token: str(user.token),
+    tokenFile: tokenFile === undefined ? undefined : abs(tokenFile),
+    basic:
+      username === undefined
+        ? undefined
+        : Buffer.from(`${username}:${str(user.password) ?? ''}`).toString('base64'),
+    impersonate: str(user.as),
+  });
+}
+
+/** The in-cluster configuration: the service's address from the environment, the mounted token and CA. */
+export function readInCluster(env: NodeJS.ProcessEnv, root = SERVICEACCOUNT): TlsAndAuth {
+  const host = env.KUBERNETES_SERVICE_HOST ?? '';
+  const port = env.KUBERNETES_SERVICE_PORT ?? '443';
+  const scheme = port === '80' || port === '8080' || port === '8001' ? 'http' : 'https';
+  const h = host.includes(':') ? `[${host}]` : host;
+  const ca = join(root, 'ca.crt');
+  return {
+    server: `${scheme}://${h}:${port}`,
+    ...(existsSync(ca) ? { ca: readFileSync(ca) } : {}),
+    tokenFile: join(root, 'token'),
+  };
+}
+
+function nativeAuth(source: string, c: TlsAndAuth): KubeAuth {
+  const tls = compact({
+    ca: c.ca,
+    cert: c.cert,
+    key: c.key,
+    rejectUnauthorized: c.rejectUnauthorized,
+    servername: c.servername,
+  });
+  // Same connection settings as client-node's dispatcher (keep-alive probes at 30 s, like client-go).
+  const dispatcher =
+    Object.keys(tls).length === 0
+      ? undefined
+      : new Agent({ connect: { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 } });
+  return {
+    source,
+    server: () => Promise.resolve(c.server),
+    credentials: () => {
+      const headers: Record<string, string> = {};
+      if (c.basic) headers.Authorization = `Basic ${c.basic}`;
+      // A token file is read again on every refresh: projected service-account tokens rotate.
+      const token = c.token ?? (c.tokenFile ? readFileSync(c.tokenFile, 'utf8').trim() : undefined);
+      if (token) headers.Authorization = `Bearer ${token}`;
+      if (c.impersonate) headers['Impersonate-User'] = c.impersonate;
+      return Promise.resolve({ headers, dispatcher });
+    },
+  };
+}
+
+/** client-node's KubeConfig, for what readKubeconfig() does not handle. Imported on first use only. */
+function clientNodeAuth(path: string | undefined): KubeAuth {
+  type Loaded = {
+    server: string;
+    apply: () => Promise<{ headers: Record<string, string>; dispatcher: Dispatcher | undefined }>;
+  };
+  let loaded: Promise<Loaded> | undefined;
+  const load = (): Promise<Loaded> =>
+    (loaded ??= import('@kubernetes/client-node').then(({ KubeConfig, RequestContext, HttpMethod }) => {
+      const kc = new KubeConfig();
+      if (path) kc.loadFromFile(path);
+      else kc.loadFromDefault();
+      const cluster = kc.getCurrentCluster();
+      if (!cluster) throw new Error('kubeconfig has no current cluster');
+      const server = cluster.server.replace(/\/+$/, '');
+      return {
+        server,
+        apply: async () => {
+          const ctx = new RequestContext(server, HttpMethod.GET);
+          await kc.applySecurityAuthentication(ctx);
+          return { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() };
+        },
+      };
+    }));
+  let dispatcher: Dispatcher | undefined;
+  return {
+    source: 'client-node',
+    server: async () => (await load()).server,
+    credentials: async () => {
+      const c = await (await load()).apply();
+      // Keep the first dispatcher: client-node builds a new one (a new pool) every time.
+      dispatcher ??= c.dispatcher;
+      return { headers: c.headers, dispatcher };
+    },
+  };
+}
+
+/**
+ * Authentication from a kubeconfig file, or when `path` is undefined the way client-node's
+ * loadFromDefault() finds it: $KUBECONFIG, ~/.kube/config, then the in-cluster service account.
+ */
+export function loadKubeAuth(path?: string, env: NodeJS.ProcessEnv = process.env): KubeAuth {
+  let file = path;
+  if (file === undefined) {
+    const fromEnv = (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== '');
+    if (fromEnv.length > 1) return clientNodeAuth(undefined); // merged files: client-node merges them
+    const home = join(env.HOME ?? homedir(), '.kube', 'config');
+    if (fromEnv[0] !== undefined) file = fromEnv[0];
+    else if (existsSync(home)) file = home;
+    else if (existsSync(join(SERVICEACCOUNT, 'token')) && env.KUBERNETES_SERVICE_HOST)
+      return nativeAuth('in-cluster', readInCluster(env));
+    else return clientNodeAuth(undefined);
+  }
+  const c = readKubeconfig(file);
+  return c ? nativeAuth('kubeconfig', c) : clientNodeAuth(file);
+}
