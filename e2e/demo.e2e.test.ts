@@ -35,4 +35,34 @@ describe('demo --once', () => {
     expect(await pgrep(join(repoRoot, '.beastmode', 'demo'))).toEqual([]);
     expect(await pgrep(join(repoRoot, 'scripts', 'lib', 'tether.ts'))).toEqual([]);
   }, 600_000);
+
+  it('stops everything it started on Ctrl-C in the middle of a rollout', async () => {
+    const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
+    const child = spawn(tsx, [join(repoRoot, 'scripts', 'demo', 'main.ts')], {
+      cwd: repoRoot,
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the rollout did not start:\n${out}`)), 240_000);
+      const onData = (d: Buffer): void => {
+        out += d.toString();
+        if (out.includes('Rollout 1:')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    });
+    await new Promise((r) => setTimeout(r, 3000));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(out).toContain('Stopped.');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await pgrep(join(repoRoot, '.beastmode', 'demo'))).toEqual([]);
+    expect(await pgrep(join(repoRoot, 'scripts', 'lib', 'tether.ts'))).toEqual([]);
+  }, 300_000);
 });

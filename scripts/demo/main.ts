@@ -20,7 +20,6 @@ const view = new View(process.stdout.isTTY && !once);
 const children: ManagedProcess[] = [];
 let controlPlane: ControlPlane | undefined;
 let traffic: Traffic | undefined;
-let stopping = false;
 
 const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 const tether = join(repoRoot, 'scripts', 'lib', 'tether.ts');
@@ -251,15 +250,20 @@ function feedbackFor(variant: string, phase: typeof phaseNow): number | undefine
   return Math.max(0, Math.min(1, base + (Math.random() - 0.5) * 0.2));
 }
 
-async function shutdown(code: number): Promise<never> {
-  if (stopping) process.exit(code);
-  stopping = true;
-  view.line('Stopping everything the demo started …');
-  await traffic?.stop().catch(() => undefined);
-  await Promise.allSettled(children.map((c) => stopManaged(c, 3000)));
-  await controlPlane?.stop().catch(() => undefined);
-  view.line('Stopped.');
-  process.exit(code);
+let stopped: Promise<never> | undefined;
+
+/** Stops everything once; a second call (Ctrl-C again, or main failing because we are stopping) waits for it. */
+function shutdown(code: number): Promise<never> {
+  stopped ??= (async () => {
+    view.mute();
+    view.line('Stopping everything the demo started …');
+    await traffic?.stop().catch(() => undefined);
+    await Promise.allSettled(children.map((c) => stopManaged(c, 3000)));
+    await controlPlane?.stop().catch(() => undefined);
+    view.line('Stopped.');
+    process.exit(code);
+  })();
+  return stopped;
 }
 
 process.on('SIGINT', () => void shutdown(130));
@@ -268,7 +272,8 @@ process.on('SIGTERM', () => void shutdown(143));
 main().then(
   () => shutdown(0),
   (err: unknown) => {
-    view.line(`\nerror: ${err instanceof Error ? err.message : String(err)}`);
+    // While stopping on Ctrl-C, the steps in flight fail as their processes go: that is no error to report.
+    if (stopped === undefined) view.line(`\nerror: ${err instanceof Error ? err.message : String(err)}`);
     return shutdown(1);
   },
 );

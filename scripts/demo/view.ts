@@ -34,6 +34,13 @@ function figures(samples: Sample[]): VariantLine {
 export class View {
   private lastProgress = '';
   private lastPrintAt = 0;
+  private muted = false;
+
+  /** From now on only line() prints: the live view stops while the demo shuts down. */
+  mute(): void {
+    this.endLive();
+    this.muted = true;
+  }
 
   constructor(private readonly live: boolean) {}
 
@@ -59,6 +66,7 @@ export class View {
 
   /** One line per tick: the canary's state and what the clients saw per variant over the last window. */
   progress(status: CanaryStatus | undefined, samples: Sample[], windowMs: number): void {
+    if (this.muted) return;
     const now = Date.now();
     const recent = samples.filter((s) => s.at >= now - windowMs && s.cache !== 'hit');
     const stable = figures(recent.filter((s) => s.variant !== 'canary'));
