@@ -4,7 +4,13 @@
 // (b) the highest fixed request rate with p99 < 10 ms and zero errors. Each server runs in its own
 // process; ours runs with --cpu-prof and the profile is summarised at the end.
 // (c) the exact-cache hit path: hits/s at fixed rates with p99, in memory and in Redis side by side.
-// Usage: npm run bench:gateway [-- --quick] [-- --only cache]
+// The fixed-rate steps of (b) and (c) are driven by vegeta (Go; see vegeta.ts) when Go or a cached build is
+// there, else by the Node generator of loadgen.ts; the report names the generator and the CPU pinning.
+// Usage: npm run bench:gateway [-- --quick] [-- --only cache] [-- --loadgen node|vegeta]
+//        [-- --pin none|loadgen|split]
+//   --pin loadgen: vegeta on the last core (taskset); split: vegeta on the last core and every server on
+//   the others; none: no pinning. Default: loadgen when taskset is there and there are at least 2 cores
+//   (measured on 2 cores: split leaves the gateway one core, and its p99 and capacity were worse).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -13,17 +19,70 @@ import { Pool } from 'undici';
 import { compiledRoute, gatewayConfig } from '../../gateway/src/server/testkit.js';
 import { startRedis } from '../../gateway/src/testing/redis.js';
 import { closedLoop, fixedRate, medianLatency, type RateResult, type Target } from './loadgen.js';
+import { ensureVegeta, VEGETA_VERSION, vegetaRate, type Vegeta } from './vegeta.js';
 
 const quick = process.argv.includes('--quick');
-const onlyAt = process.argv.indexOf('--only');
-const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
-if (only !== undefined && only !== 'cache') {
-  process.stderr.write(`--only takes "cache" (got ${only})\n`);
+function option<T extends string>(name: string, allowed: readonly T[]): T | undefined {
+  const at = process.argv.indexOf(name);
+  if (at < 0) return undefined;
+  const v = process.argv[at + 1] as T;
+  if (!allowed.includes(v)) {
+    process.stderr.write(`${name} takes ${allowed.join(' | ')} (got ${v})\n`);
+    process.exit(2);
+  }
+  return v;
+}
+const only = option('--only', ['cache'] as const);
+const loadgenChoice = option('--loadgen', ['node', 'vegeta'] as const);
+const hasTaskset = spawnSync('taskset', ['-V']).error === undefined;
+const NCPU = cpus().length;
+const pin =
+  option('--pin', ['none', 'loadgen', 'split'] as const) ?? (hasTaskset && NCPU >= 2 ? 'loadgen' : 'none');
+if (pin !== 'none' && !hasTaskset) {
+  process.stderr.write('--pin needs taskset (util-linux)\n');
   process.exit(2);
 }
+/** With --pin split: the servers' cores (all but the last) and the generator's (the last). */
+const SERVER_CPUS = NCPU > 2 ? `0-${NCPU - 2}` : '0';
+const LOADGEN_CPU = String(NCPU - 1);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const NODE = process.execPath;
 const tmp = mkdtempSync(path.join(tmpdir(), 'bench-gateway-'));
+let vegeta: Vegeta | undefined;
+
+/** Picks the fixed-rate generator: vegeta unless --loadgen node or Go is missing. */
+async function setUpGenerator(): Promise<void> {
+  if (loadgenChoice === 'node') return;
+  const bin = await ensureVegeta((l) => process.stderr.write(`${l}\n`));
+  if (bin === undefined) {
+    if (loadgenChoice === 'vegeta')
+      throw new Error('--loadgen vegeta: Go is not installed and vegeta is not cached');
+    process.stderr.write('Go not found: the fixed-rate steps use the Node load generator\n');
+    return;
+  }
+  vegeta = { bin, dir: path.join(tmp, 'vegeta'), cpus: pin === 'none' ? undefined : LOADGEN_CPU };
+}
+
+/** How the fixed-rate numbers were measured, for the report. */
+function generatorLine(): string {
+  const servers =
+    pin === 'split'
+      ? `every server (upstream simulator, proxies, gateways, Redis) pinned to CPU ${SERVER_CPUS} with taskset`
+      : 'servers unpinned';
+  if (vegeta === undefined) {
+    return `fixed-rate generator: Node (undici, loadgen.ts) in the benchmark process, unpinned, latency from the intended send time; ${servers}`;
+  }
+  return (
+    `fixed-rate generator: vegeta ${VEGETA_VERSION} (Go, GOMAXPROCS = its CPUs), ` +
+    `${vegeta.cpus !== undefined ? `pinned to CPU ${vegeta.cpus} with taskset` : 'unpinned'}, 128 connections, ` +
+    `latency from the actual send; ${servers}; c=1 latency and closed loop: Node (undici), unpinned`
+  );
+}
+
+/** One fixed-rate step with the chosen generator. */
+function fixed(pool: Pool, t: Target, rate: number, seconds: number): Promise<RateResult> {
+  return vegeta !== undefined ? vegetaRate(vegeta, t, rate, seconds) : fixedRate(pool, t, rate, seconds);
+}
 const children: ChildProcess[] = [];
 const PORTS = {
   sim: 19301,
@@ -37,7 +96,9 @@ const PORTS = {
   cacheRedis: 19309,
 };
 
-function start(name: string, cmd: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+function start(name: string, cmd0: string, args0: string[], env: Record<string, string> = {}): ChildProcess {
+  // taskset execs the command: the child's pid is the server's own.
+  const [cmd, args] = pin === 'split' ? ['taskset', ['-c', SERVER_CPUS, cmd0, ...args0]] : [cmd0, args0];
   const c = spawn(cmd, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -255,6 +316,7 @@ function report(r: Results): string {
       .map((l) => l.toFixed(2))
       .join(' ')} on ${cpus().length} cores`,
   );
+  out.push(generatorLine());
   out.push(`direct upstream median latency at concurrency 1: ${med(direct).toFixed(3)} ms`);
   out.push('');
   out.push(
@@ -395,11 +457,11 @@ async function main(): Promise<void> {
   const failedAt = new Map<string, string>();
   for (const t of targets) {
     for (const rate of steps) {
-      let r = await fixedRate(pool(t), t, rate, seconds);
+      let r = await fixed(pool(t), t, rate, seconds);
       // One retry per step: on a shared 2-core machine a single stall of another process can spoil a step.
       if (r.errors > 0 || r.p99 >= 10) {
         await new Promise((res) => setTimeout(res, 500));
-        r = await fixedRate(pool(t), t, rate, seconds);
+        r = await fixed(pool(t), t, rate, seconds);
       }
       if (r.errors > 0 || r.p99 >= 10) {
         failedAt.set(t.name, `${rate}/s: p99 ${r.p99.toFixed(1)} ms, ${r.errors} errors`);
@@ -475,6 +537,9 @@ async function cacheBench(startSim: boolean): Promise<string> {
     ]);
   }
   const redis = await startRedis();
+  const redisPid = redis.pid();
+  if (pin === 'split' && redisPid !== undefined)
+    spawnSync('taskset', ['-a', '-p', '-c', SERVER_CPUS, String(redisPid)], { stdio: 'ignore' });
   const cfg = gatewayConfig([
     compiledRoute('chat', [{ name: 'sim', url: `${upstream}/v1` }], {
       cache: { mode: 'exact', ttlMs: 3_600_000, scope: 'route', cacheNonDeterministic: false },
@@ -537,13 +602,13 @@ async function cacheBench(startSim: boolean): Promise<string> {
       const hits0 = await cacheHits(t.origin);
       const rows: RateResult[] = [];
       for (const rate of steps) {
-        let r = await fixedRate(p, t, rate, seconds);
+        let r = await fixed(p, t, rate, seconds);
         const fails = (x: RateResult) => x.errors > 0 || x.p99 >= CACHE_P99_MS || x.achieved < rate * 0.95;
         // Up to two retries per step: the 2 cores are shared (other builds and tests stall any process for
         // 10-100 ms, which alone puts p99 over 5 ms; the direct upstream shows the same stalls).
         for (let retry = 0; retry < 2 && fails(r); retry++) {
           await new Promise((res) => setTimeout(res, 500));
-          r = await fixedRate(p, t, rate, seconds);
+          r = await fixed(p, t, rate, seconds);
         }
         rows.push(r);
         // A p99 spoiled by a stall of the shared machine does not end the sweep; lost capacity does.
@@ -564,6 +629,7 @@ async function cacheBench(startSim: boolean): Promise<string> {
   const out = [
     '',
     `Cache hits (exact cache, one ${CACHE_BODY.length}-byte request, open loop, ${seconds}s steps; target ≥ 10,000 hits/s with p99 < ${CACHE_P99_MS} ms):`,
+    generatorLine(),
     `${'store'.padEnd(14)} ${'max hit rate (p99<5ms, 0 err)'.padStart(32)}   steps: rate → p50/p99 ms (achieved/s, errors)`,
   ];
   for (const t of cacheTargets) {
@@ -591,12 +657,15 @@ async function cacheBench(startSim: boolean): Promise<string> {
   return out.join('\n');
 }
 
-const run =
+const run = setUpGenerator().then(() =>
   only === 'cache'
-    ? cacheBench(true).then((t) => process.stdout.write(`${t}\n`))
+    ? cacheBench(true).then((t) => {
+        process.stdout.write(`${t}\n`);
+      })
     : main().then(async () => {
         process.stdout.write(`${await cacheBench(true)}\n`);
-      });
+      }),
+);
 
 run.then(
   async () => {

@@ -130,12 +130,13 @@ export function controlPlaneCacheDirs(cacheRoot = defaultCacheRoot()): string[] 
   return COMPONENTS.map((c) => componentCacheDir(c, cacheRoot));
 }
 
-function defaultCacheRoot(): string {
+/** ~/.cache/beastmode (or $XDG_CACHE_HOME/beastmode): where built binaries are kept. */
+export function defaultCacheRoot(): string {
   const xdg = process.env.XDG_CACHE_HOME;
   return join(xdg && xdg !== '' ? xdg : join(homedir(), '.cache'), 'beastmode');
 }
 
-function formatElapsed(ms: number): string {
+export function formatElapsed(ms: number): string {
   const s = Math.round(ms / 1000);
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
@@ -150,7 +151,7 @@ function pidAlive(pid: number): boolean {
 }
 
 /** A lock directory so that `npm run cluster:build` and a test run never compile at the same time. */
-async function withBuildLock<T>(
+export async function withBuildLock<T>(
   cacheRoot: string,
   onProgress: (l: string) => void,
   fn: () => Promise<T>,

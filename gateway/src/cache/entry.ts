@@ -6,11 +6,42 @@ import { frameData } from '../accounting/sse.js';
 
 export type CacheEntry = { kind: 'body'; body: string } | { kind: 'stream'; events: string[] };
 
+/**
+ * How the in-memory store keeps an entry: the UTF-8 bytes a hit writes, encoded once when stored rather
+ * than on every hit. A stream keeps its frames concatenated, with the byte offset where each one ends.
+ */
+export type EncodedEntry =
+  { kind: 'body-bytes'; bytes: Buffer } | { kind: 'stream-bytes'; bytes: Buffer; ends: readonly number[] };
+
+/** What a store returns: the text form (Redis) or the encoded one (memory). */
+export type StoredEntry = CacheEntry | EncodedEntry;
+
 export function entryBytes(e: CacheEntry): number {
   if (e.kind === 'body') return Buffer.byteLength(e.body);
   let n = 0;
   for (const ev of e.events) n += Buffer.byteLength(ev);
   return n;
+}
+
+/** The bytes of `text` in a buffer of their own (not a slice of Node's shared pool, which it would pin). */
+function ownBytes(text: string): Buffer {
+  const b = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  b.write(text, 'utf8');
+  return b;
+}
+
+export function encodeUtf8(e: CacheEntry): EncodedEntry {
+  if (e.kind === 'body') return { kind: 'body-bytes', bytes: ownBytes(e.body) };
+  const ends: number[] = [];
+  let n = 0;
+  for (const ev of e.events) ends.push((n += Buffer.byteLength(ev)));
+  return { kind: 'stream-bytes', bytes: ownBytes(e.events.join('')), ends };
+}
+
+/** The SSE frames of an encoded stream, as text. */
+export function encodedEvents(e: { bytes: Buffer; ends: readonly number[] }): string[] {
+  let start = 0;
+  return e.ends.map((end) => e.bytes.toString('utf8', start, (start = end)));
 }
 
 interface ChoiceAcc {

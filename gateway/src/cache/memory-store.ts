@@ -1,7 +1,8 @@
 // Per-replica LRU cache: a Map in recency order (a hit re-inserts its key), bounded by entry count and
-// total bytes, with per-entry expiry read from the injected clock.
+// total bytes, with per-entry expiry read from the injected clock. Entries are kept encoded (UTF-8 bytes),
+// so a hit writes a Buffer instead of encoding the same text again.
 import type { Clock } from '../policy/types.js';
-import { entryBytes, type CacheEntry } from './entry.js';
+import { encodeUtf8, type CacheEntry, type EncodedEntry } from './entry.js';
 import type { CacheStore } from './store.js';
 
 export interface MemoryCacheOptions {
@@ -12,7 +13,7 @@ export interface MemoryCacheOptions {
 }
 
 export class MemoryCacheStore implements CacheStore {
-  private readonly entries = new Map<string, { entry: CacheEntry; bytes: number; expiresAt: number }>();
+  private readonly entries = new Map<string, { entry: EncodedEntry; bytes: number; expiresAt: number }>();
   private totalBytes = 0;
   private readonly maxTotalBytes: number;
 
@@ -32,7 +33,7 @@ export class MemoryCacheStore implements CacheStore {
     return this.totalBytes;
   }
 
-  get(key: string): Promise<CacheEntry | undefined> {
+  get(key: string): Promise<EncodedEntry | undefined> {
     const e = this.entries.get(key);
     if (e === undefined) return Promise.resolve(undefined);
     this.entries.delete(key);
@@ -44,8 +45,9 @@ export class MemoryCacheStore implements CacheStore {
     return Promise.resolve(e.entry);
   }
 
-  set(key: string, entry: CacheEntry, ttlMs: number): Promise<void> {
-    const bytes = entryBytes(entry);
+  set(key: string, text: CacheEntry, ttlMs: number): Promise<void> {
+    const entry = encodeUtf8(text);
+    const bytes = entry.bytes.length;
     const prev = this.entries.get(key);
     if (prev !== undefined) {
       this.entries.delete(key);

@@ -10,11 +10,42 @@ import { SseFramer } from '../accounting/sse.js';
 import { counter } from '../policy/metrics.js';
 import type { Caller, ChatRequest } from '../policy/types.js';
 import { bypassReason, cacheKey } from './cache-key.js';
-import { bodyFromEvents, entryBytes, eventsFromBody, type CacheEntry } from './entry.js';
+import {
+  bodyFromEvents,
+  encodedEvents,
+  entryBytes,
+  eventsFromBody,
+  type CacheEntry,
+  type StoredEntry,
+} from './entry.js';
 import type { CacheStore } from './store.js';
 
-/** What the server answers from: a JSON body, or SSE frames to write in order. */
-export type CachedResponse = { stream: false; body: string } | { stream: true; events: string[] };
+/**
+ * What the server answers from: a JSON body, or SSE frames to write in order. `bytes`, when present, are
+ * the UTF-8 bytes of the body or of the frames joined, ready to write (an in-memory entry); the text is
+ * then decoded from them only if read.
+ */
+export type CachedResponse =
+  { stream: false; body: string; bytes?: Buffer } | { stream: true; events: string[]; bytes?: Buffer };
+
+class BodyBytes {
+  readonly stream = false;
+  constructor(readonly bytes: Buffer) {}
+  get body(): string {
+    return this.bytes.toString('utf8');
+  }
+}
+
+class StreamBytes {
+  readonly stream = true;
+  constructor(
+    readonly bytes: Buffer,
+    private readonly ends: readonly number[],
+  ) {}
+  get events(): string[] {
+    return encodedEvents({ bytes: this.bytes, ends: this.ends });
+  }
+}
 
 export type CacheLookup =
   | { result: 'bypass'; header: 'bypass'; reason: string }
@@ -45,7 +76,7 @@ export class ResponseCache {
     if (reason !== undefined) return { result: 'bypass', header: 'bypass', reason };
     const key = cacheKey(route, caller, request);
     const labels = { namespace: route.namespace, route: route.name };
-    let entry: CacheEntry | undefined;
+    let entry: StoredEntry | undefined;
     try {
       entry = await this.options.store.get(key);
       this.recovered();
@@ -98,7 +129,17 @@ export class ResponseCache {
   }
 }
 
-function respond(entry: CacheEntry, stream: boolean): CachedResponse {
+function respond(entry: StoredEntry, stream: boolean): CachedResponse {
+  if (entry.kind === 'body-bytes') {
+    return stream
+      ? { stream: true, events: eventsFromBody(entry.bytes.toString('utf8')) }
+      : new BodyBytes(entry.bytes);
+  }
+  if (entry.kind === 'stream-bytes') {
+    return stream
+      ? new StreamBytes(entry.bytes, entry.ends)
+      : { stream: false, body: bodyFromEvents(encodedEvents(entry)) };
+  }
   if (entry.kind === 'stream') {
     return stream
       ? { stream: true, events: entry.events }

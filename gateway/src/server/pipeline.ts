@@ -284,7 +284,7 @@ export class Pipeline {
       res.setHeader(HEADERS.variant, hit.variant);
       res.writeHead(hit.status, {
         'content-type': hit.contentType,
-        'content-length': Buffer.byteLength(hit.body),
+        'content-length': typeof hit.body === 'string' ? Buffer.byteLength(hit.body) : hit.body.length,
       });
       res.end(hit.body);
       metrics.request({ ...by0, backend: hit.backend, variant: hit.variant }, hit.status);

@@ -184,22 +184,23 @@ export class PolicyBridge implements RequestPolicy {
     if (lookup.result === 'bypass') return 'bypass';
     if (lookup.result !== 'hit') return undefined;
     const r = lookup.response;
-    return r.stream
-      ? {
-          status: 200,
-          contentType: 'text/event-stream; charset=utf-8',
-          body: r.events.join(''),
-          backend: 'cache',
-          variant: 'stable',
-        }
-      : { status: 200, contentType: 'application/json', body: r.body, backend: 'cache', variant: 'stable' };
+    return {
+      status: 200,
+      contentType: r.stream ? 'text/event-stream; charset=utf-8' : 'application/json',
+      body: r.bytes ?? (r.stream ? r.events.join('') : r.body),
+      backend: 'cache',
+      variant: 'stable',
+    };
   }
 
   storeCache(info: RequestInfo, response: CachedResponse): void {
     const lookup = this.perRequest.get(info)?.lookup;
     if (lookup?.result !== 'miss') return;
     void this.policyFor(info.config)
-      .storeCache(lookup, { kind: 'body', body: response.body })
+      .storeCache(lookup, {
+        kind: 'body',
+        body: typeof response.body === 'string' ? response.body : response.body.toString('utf8'),
+      })
       .catch(() => false);
   }
 

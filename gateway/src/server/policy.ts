@@ -56,7 +56,8 @@ export interface Admission {
 export interface CachedResponse {
   status: number;
   contentType: string;
-  body: string;
+  /** The body to send; a Buffer when the cache keeps it encoded (written as is, not encoded per hit). */
+  body: string | Buffer;
   backend: string;
   variant: 'stable' | 'canary';
 }

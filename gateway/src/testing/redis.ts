@@ -20,6 +20,8 @@ export interface TestRedis {
   kill(): Promise<void>;
   /** Starts a fresh, empty server on the same port after kill. */
   restart(): Promise<void>;
+  /** The running server's pid (the benchmark pins it to CPUs), undefined once killed. */
+  pid(): number | undefined;
 }
 
 async function freePort(): Promise<number> {
@@ -89,6 +91,7 @@ export async function startRedis(): Promise<TestRedis> {
     pause: () => signal('SIGSTOP'),
     resume: () => signal('SIGCONT'),
     kill,
+    pid: () => proc?.pid,
     restart: async () => {
       await kill();
       await launch();

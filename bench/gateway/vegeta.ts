@@ -1,0 +1,159 @@
+// The fixed-rate steps of the gateway benchmark driven by vegeta (github.com/tsenart/vegeta), a
+// constant-rate load generator in Go: on a 2-core machine a Node load generator costs about as much CPU as
+// the proxy it measures and its own event-loop stalls land in the p99. vegeta is built from the Go module
+// proxy once per machine into ~/.cache/beastmode/vegeta-<version>/vegeta (the cache and lock of
+// e2e/harness/build.ts); without Go the benchmark falls back to the Node generator (loadgen.ts).
+//
+// Each step is one `vegeta attack` process writing its results to a file, reported afterwards with
+// `vegeta report -type=json`, so decoding the results does not compete with the step. vegeta measures
+// each request from the moment it is sent; its pacer sends on schedule while it has workers (up to
+// maxWorkers) and CPU, and catches up in a burst after a stall of its own. A send that waits for one of
+// the 128 connections counts that wait in its latency (as the Node generator's 128-connection pool does).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { defaultCacheRoot, formatElapsed, withBuildLock } from '../../e2e/harness/build.js';
+import { BODY, type RateResult, type Target } from './loadgen.js';
+
+export const VEGETA_MODULE = 'github.com/tsenart/vegeta/v12';
+export const VEGETA_VERSION = 'v12.13.0';
+/** Connections per target, as the Node generator's undici Pool. */
+const CONNECTIONS = 128;
+
+export interface VegetaRateResult extends RateResult {
+  max: number;
+  statusCodes: Record<string, number>;
+}
+
+function hasGo(): boolean {
+  return spawnSync('go', ['version'], { stdio: 'ignore' }).error === undefined;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    c.on('error', reject);
+    c.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`)),
+    );
+  });
+}
+
+/**
+ * The vegeta binary, built with `GOFLAGS=-trimpath go install <module>@<version>` into the cache on the
+ * first call on a machine; undefined when it is not cached and Go is not installed.
+ */
+export async function ensureVegeta(onProgress: (line: string) => void): Promise<string | undefined> {
+  const cacheRoot = defaultCacheRoot();
+  const dir = path.join(cacheRoot, `vegeta-${VEGETA_VERSION}`);
+  const bin = path.join(dir, 'vegeta');
+  if (existsSync(bin)) return bin;
+  if (!hasGo()) return undefined;
+  return withBuildLock(cacheRoot, onProgress, async () => {
+    if (existsSync(bin)) return bin;
+    const staging = `${dir}.tmp-${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+    const started = Date.now();
+    onProgress(`Building vegeta ${VEGETA_VERSION} into ${dir} (go install, once per machine)`);
+    await run(
+      'go',
+      ['install', `${VEGETA_MODULE}@${VEGETA_VERSION}`],
+      {
+        ...process.env,
+        GOBIN: staging,
+        GOFLAGS: `${process.env.GOFLAGS ?? ''} -trimpath -buildvcs=false`.trim(),
+        GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? 'local',
+        CGO_ENABLED: '0',
+      },
+      // Outside any module: `go install pkg@version` builds with the module's own go.mod.
+      tmpdir(),
+    );
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(staging, dir);
+    onProgress(`Built vegeta in ${formatElapsed(Date.now() - started)}`);
+    return bin;
+  });
+}
+
+export interface Vegeta {
+  bin: string;
+  /** Working directory for targets and results files. */
+  dir: string;
+  /** CPU list for `taskset -c` (e.g. "1"), or undefined to leave vegeta unpinned. */
+  cpus?: string | undefined;
+}
+
+/** The JSON targets file of one target (one line: method, url, headers, base64 body). */
+function targetsFile(v: Vegeta, t: Target): string {
+  const file = path.join(v.dir, `targets-${t.name}.json`);
+  const header: Record<string, string[]> = {};
+  for (const [k, val] of Object.entries(t.headers)) header[k] = [val];
+  const line = {
+    method: 'POST',
+    url: `${t.origin}${t.path}`,
+    header,
+    body: Buffer.from(t.body ?? BODY).toString('base64'),
+  };
+  writeFileSync(file, `${JSON.stringify(line)}\n`);
+  return file;
+}
+
+interface VegetaReport {
+  latencies: { '50th': number; '99th': number; max: number };
+  duration: number;
+  requests: number;
+  status_codes: Record<string, number>;
+}
+
+/** One open-loop step: `rate` requests/s for `seconds`, then the report. */
+export async function vegetaRate(
+  v: Vegeta,
+  t: Target,
+  rate: number,
+  seconds: number,
+): Promise<VegetaRateResult> {
+  mkdirSync(v.dir, { recursive: true });
+  const targets = targetsFile(v, t);
+  const results = path.join(v.dir, `results-${t.name}.bin`);
+  closeSync(openSync(results, 'w'));
+  const attack = [
+    'attack',
+    '-format=json',
+    `-targets=${targets}`,
+    `-rate=${rate}/1s`,
+    `-duration=${Math.round(seconds * 1000)}ms`,
+    '-http2=false',
+    `-connections=${CONNECTIONS}`,
+    `-max-connections=${CONNECTIONS}`,
+    '-workers=64',
+    '-max-workers=4096',
+    '-timeout=10s',
+    '-redirects=-1',
+    '-max-body=-1',
+    `-output=${results}`,
+  ];
+  const [cmd, args] = v.cpus !== undefined ? ['taskset', ['-c', v.cpus, v.bin, ...attack]] : [v.bin, attack];
+  await run(cmd, args, process.env, v.dir);
+  const rep = JSON.parse(
+    await run(v.bin, ['report', '-type=json', results], process.env, v.dir),
+  ) as VegetaReport;
+  const ok = rep.status_codes['200'] ?? 0;
+  const ms = (ns: number) => ns / 1e6;
+  return {
+    rate,
+    sent: rep.requests,
+    errors: rep.requests - ok,
+    p50: ms(rep.latencies['50th']),
+    p99: ms(rep.latencies['99th']),
+    max: ms(rep.latencies.max),
+    // duration: from the first to the last send; the requests it took, per second.
+    achieved: rep.duration > 0 ? (rep.requests - 1) / (rep.duration / 1e9) : 0,
+    statusCodes: rep.status_codes,
+  };
+}
