@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { kubectl, kubeconfigPath, repoRoot } from './harness/env.js';
+import { eventually, kubectl, kubectlOk as ok, kubeconfigPath, repoRoot } from './harness/env.js';
 import { startOperator, type OperatorProcess } from '../bench/operator/process.js';
 import { KubeClient, type KubeObject } from '../operator/src/kube/client.js';
 import { R } from '../operator/src/kube/resources.js';
@@ -26,31 +26,6 @@ let operator: OperatorProcess | undefined;
 let gateway: Gateway;
 const sims: Record<'a' | 'b' | 'bad', Simulator> = {} as never;
 const log = (line: string) => process.stderr.write(`[canary e2e] ${line}\n`);
-
-async function ok(args: string[]): Promise<string> {
-  const res = await kubectl(args);
-  if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${res.code}): ${res.stderr}`);
-  return res.stdout;
-}
-
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function cli(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {

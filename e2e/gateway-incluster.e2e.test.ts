@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { kubectl, kubeconfigPath, repoRoot } from './harness/env.js';
+import { eventually, kubectl, kubectlOk as ok, kubeconfigPath, repoRoot } from './harness/env.js';
 import { startOperator, type OperatorProcess } from '../bench/operator/process.js';
 import { KubeClient } from '../operator/src/kube/client.js';
 import { R } from '../operator/src/kube/resources.js';
@@ -25,33 +25,6 @@ let sim: Simulator | undefined;
 let gateway: ChildProcess | undefined;
 const gatewayOutput: string[] = [];
 let gatewayUrl = '';
-
-async function ok(args: string[], input?: string): Promise<string> {
-  const res = await kubectl(args, input);
-  if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${res.code}): ${res.stderr}`);
-  return res.stdout;
-}
-
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 60_000,
-  everyMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}\n${gatewayOutput.join('')}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 const apply = (
   obj: { metadata: { name: string; namespace?: string } } & Record<string, unknown>,

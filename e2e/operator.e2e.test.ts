@@ -2,7 +2,7 @@
 // (kwok) pods, printer columns, apply→GatewayConfig latency, zero writes on a resync, garbage collection,
 // healing a missing Secret, and leader handover after SIGKILL. The operator runs as child processes.
 import { join } from 'node:path';
-import { kubectl, kubeconfigPath, repoRoot } from './harness/env.js';
+import { eventually, kubectl, kubectlOk as ok, kubeconfigPath, repoRoot } from './harness/env.js';
 import { startOperator, type OperatorProcess } from '../bench/operator/process.js';
 import { KubeClient, type KubeObject } from '../operator/src/kube/client.js';
 import { R } from '../operator/src/kube/resources.js';
@@ -13,32 +13,6 @@ const ns = `e2e-op-${Date.now().toString(36)}`;
 const lease = `beastmode-e2e-${Date.now().toString(36)}`;
 let client: KubeClient;
 const operators: OperatorProcess[] = [];
-
-async function ok(args: string[], input?: string): Promise<string> {
-  const res = await kubectl(args, input);
-  if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${res.code}): ${res.stderr}`);
-  return res.stdout;
-}
-
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 90_000,
-  everyMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 const get = (r: (typeof R)[keyof typeof R], name: string): Promise<KubeObject | undefined> =>
   client.get(r, ns, name).catch(() => undefined);
@@ -90,7 +64,7 @@ beforeAll(async () => {
       kubeconfig: kubeconfigPath(),
       port: 18081,
       identity: 'op-a',
-      args: ['--lease-name', lease, '--lease-namespace', ns, '--log-level', 'info'],
+      args: ['--lease-name', lease, '--lease-namespace', ns, '--namespaces', ns, '--log-level', 'info'],
     }),
   );
   await eventually('op-a to lead', async () => ((await operators[0]?.isLeader()) ? true : undefined), 30_000);
@@ -237,6 +211,7 @@ describe('operator on a real control plane', () => {
     'a forced resync of unchanged objects makes zero writes',
     async () => {
       const op = operators[0] as OperatorProcess;
+      // The operator watches only this suite's namespace, so other suites' objects cannot write here.
       // Wait until nothing changes any more (debounced recompiles, kwok pod status churn feeding the gateway
       // status): the claim is about a resync of *unchanged* objects.
       let settled = await op.writes();
@@ -348,7 +323,7 @@ describe('operator on a real control plane', () => {
         kubeconfig: kubeconfigPath(),
         port: 18082,
         identity: 'op-b',
-        args: ['--lease-name', lease, '--lease-namespace', ns],
+        args: ['--lease-name', lease, '--lease-namespace', ns, '--namespaces', ns],
       });
       operators.push(standby);
       await new Promise((r) => setTimeout(r, 3000));

@@ -63,3 +63,34 @@ export function helmPath(): string {
 export function helm(args: string[], input?: string): Promise<CommandResult> {
   return runCommand(helmPath(), ['--kubeconfig', kubeconfigPath(), ...args], input);
 }
+
+/** Runs kubectl and returns its stdout; throws on a non-zero exit with kubectl's own message. */
+export async function kubectlOk(args: string[], input?: string): Promise<string> {
+  const res = await kubectl(args, input);
+  if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${res.code}): ${res.stderr}`);
+  return res.stdout;
+}
+
+/**
+ * Polls `fn` until it returns a value. Errors count as "not yet" and the last one is reported on timeout,
+ * so a test waiting for a condition says what it saw.
+ */
+export async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 90_000,
+  everyMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
