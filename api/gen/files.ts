@@ -1,6 +1,7 @@
 // Every generated file and its content, computed in memory: `npm run gen` writes them, and a test
 // fails when a committed one differs.
 import { stringify } from 'yaml';
+import { renderHealthCheck } from './argocd.js';
 import { allCrds, crdFileName } from './crd.js';
 import { renderApiDocs } from './docs.js';
 
@@ -13,6 +14,7 @@ export function generatedFiles(): Map<string, string> {
     const text = HEADER + stringify(crd, { lineWidth: 0, version: '1.1' });
     files.set(`crds/${crdFileName(info)}`, text);
     files.set(`charts/beastmode/crds/${crdFileName(info)}`, text);
+    files.set(`charts/beastmode/argocd/health/${info.singular}.lua`, renderHealthCheck(info));
   }
   files.set('docs/api.md', renderApiDocs());
   return files;
