@@ -13,7 +13,9 @@ export default {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{api,operator,gateway,bench,scripts}/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/{api,kube,operator,gateway,cli,simulator,testkit,cluster,bench,scripts}/**/*.test.ts',
+      ],
     },
     {
       ...common,

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// Launches the beastmode CLI on the project's Node 24: the TypeScript source through tsx in a source tree,
-// else the built JS (npm run build). Symlink it as `kubectl-beastmode` on PATH to use it as a kubectl plugin.
+// `beastmode <command>` on the project's Node 24: the TypeScript source (cli/main.ts) through tsx in a source
+// tree, else the built JS (npm run build). Symlink it as `kubectl-beastmode` on PATH to use it as a kubectl
+// plugin. The image runs dist/cli/main.js directly.
 import { spawnSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(realpathSync(fileURLToPath(import.meta.url))), '..');
-const source = join(root, 'operator', 'src', 'cli', 'main.ts');
-const built = join(root, 'dist', 'operator', 'src', 'cli', 'main.js');
+const source = join(root, 'cli', 'main.ts');
+const built = join(root, 'dist', 'cli', 'main.js');
 const tsx = join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 const pinned = join(root, 'node_modules', 'node', 'bin', 'node');
 

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { eventually, kubectl, kubectlOk as ok, kubeconfigPath, repoRoot } from './harness/env.js';
 import { startOperator, type OperatorProcess } from '../bench/operator/process.js';
-import { KubeClient, type KubeObject } from '../operator/src/kube/client.js';
-import { R } from '../operator/src/kube/resources.js';
+import { KubeClient, type KubeObject } from '../kube/client.js';
+import { R } from '../kube/resources.js';
 import type { CanaryStatus } from '../api/v1alpha1/index.js';
 import { startGateway, type Gateway } from '../gateway/src/server/gateway.js';
-import { startSimulator, type Simulator } from '../gateway/src/simulator/simulator.js';
+import { startSimulator, type Simulator } from '../simulator/simulator.js';
 import { createLogger } from '../gateway/src/log.js';
 
 const TIMEOUT_MS = 180_000;

@@ -1,5 +1,5 @@
 // Proof that the cluster under test is a real Kubernetes: the real Deployment, ReplicaSet, garbage-collector
-// and HPA controllers act, kwok makes pods Ready, helm installs into it, and /version is the pinned release.
+// and HPA controllers act, the fake kubelet makes pods Ready, helm installs into it, and /version is the pinned release.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -274,7 +274,7 @@ describe('local control plane', () => {
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'beastmode-e2e-orphans-'));
       const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
-      const up = spawn(tsx, ['e2e/harness/cli.ts', 'up', '--dir', dir], { cwd: repoRoot, stdio: 'ignore' });
+      const up = spawn(tsx, ['cluster/cli.ts', 'up', '--dir', dir], { cwd: repoRoot, stdio: 'ignore' });
       try {
         const state = await eventually('a second control plane to start', () => {
           const file = join(dir, 'state.json');
@@ -295,7 +295,7 @@ describe('local control plane', () => {
             return process.platform !== 'linux'; // no /proc: trust kill(pid, 0)
           }
         };
-        expect(state.processGroups).toHaveLength(5); // etcd, apiserver, controller-manager, scheduler, kwok
+        expect(state.processGroups).toHaveLength(5); // etcd, apiserver, controller-manager, scheduler, kubelet
         expect(state.processGroups.every(alive)).toBe(true);
 
         process.kill(state.pid, 'SIGKILL'); // no handler runs: only the children's watchdog can act

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { eventually, kubectl, kubectlOk as ok, kubeconfigPath, repoRoot } from './harness/env.js';
 import { startOperator, type OperatorProcess } from '../bench/operator/process.js';
-import { KubeClient } from '../operator/src/kube/client.js';
-import { R } from '../operator/src/kube/resources.js';
+import { KubeClient } from '../kube/client.js';
+import { R } from '../kube/resources.js';
 import { GATEWAY_CONFIG_KEY, type GatewayConfig } from '../api/v1alpha1/index.js';
-import { startSimulator, type Simulator } from '../gateway/src/simulator/simulator.js';
+import { startSimulator, type Simulator } from '../simulator/simulator.js';
 
 const TIMEOUT_MS = 180_000;
 const ns = `e2e-gwic-${Date.now().toString(36)}`;
@@ -165,7 +165,8 @@ test(
       [
         '--import',
         'tsx',
-        'gateway/src/main.ts',
+        'cli/main.ts',
+        'gateway',
         '--configmap',
         `${ns}/main-gateway-config`,
         '--kubeconfig',

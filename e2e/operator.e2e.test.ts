@@ -1,11 +1,11 @@
 // The operator against a real API server: owned objects with controller references, readiness from real
-// (kwok) pods, printer columns, apply→GatewayConfig latency, zero writes on a resync, garbage collection,
+// (fake kubelet) pods, printer columns, apply→GatewayConfig latency, zero writes on a resync, garbage collection,
 // healing a missing Secret, and leader handover after SIGKILL. The operator runs as child processes.
 import { join } from 'node:path';
 import { eventually, kubectl, kubectlOk as ok, kubeconfigPath, repoRoot } from './harness/env.js';
 import { startOperator, type OperatorProcess } from '../bench/operator/process.js';
-import { KubeClient, type KubeObject } from '../operator/src/kube/client.js';
-import { R } from '../operator/src/kube/resources.js';
+import { KubeClient, type KubeObject } from '../kube/client.js';
+import { R } from '../kube/resources.js';
 import { GATEWAY_CONFIG_KEY, type GatewayConfig } from '../api/v1alpha1/index.js';
 
 const TIMEOUT_MS = 180_000;
@@ -212,7 +212,7 @@ describe('operator on a real control plane', () => {
     async () => {
       const op = operators[0] as OperatorProcess;
       // The operator watches only this suite's namespace, so other suites' objects cannot write here.
-      // Wait until nothing changes any more (debounced recompiles, kwok pod status churn feeding the gateway
+      // Wait until nothing changes any more (debounced recompiles, pod status churn feeding the gateway
       // status): the claim is about a resync of *unchanged* objects.
       let settled = await op.writes();
       for (let i = 0; i < 20; i++) {

@@ -16,8 +16,8 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
-import { compiledRoute, gatewayConfig } from '../../gateway/src/server/testkit.js';
-import { startRedis } from '../../gateway/src/testing/redis.js';
+import { compiledRoute, gatewayConfig } from '../../testkit/gateway-config.js';
+import { startRedis } from '../../testkit/redis.js';
 import { closedLoop, fixedRate, medianLatency, type RateResult, type Target } from './loadgen.js';
 import { ensureVegeta, VEGETA_VERSION, vegetaRate, type Vegeta } from './vegeta.js';
 
@@ -355,7 +355,8 @@ async function main(): Promise<void> {
   const tsx = ['--import', 'tsx'];
   start('simulator', NODE, [
     ...tsx,
-    'gateway/src/simulator/main.ts',
+    'cli/main.ts',
+    'simulator',
     '--port',
     String(PORTS.sim),
     '--model',
@@ -383,7 +384,8 @@ async function main(): Promise<void> {
     '--cpu-prof-dir',
     profDir,
     ...tsx,
-    'gateway/src/main.ts',
+    'cli/main.ts',
+    'gateway',
     '--port',
     String(PORTS.ours),
     '--host',
@@ -396,7 +398,8 @@ async function main(): Promise<void> {
     NODE,
     [
       ...tsx,
-      'gateway/src/main.ts',
+      'cli/main.ts',
+      'gateway',
       '--port',
       String(PORTS.nopolicy),
       '--host',
@@ -411,7 +414,8 @@ async function main(): Promise<void> {
     NODE,
     [
       ...tsx,
-      'gateway/src/main.ts',
+      'cli/main.ts',
+      'gateway',
       '--port',
       String(PORTS.express),
       '--host',
@@ -529,7 +533,8 @@ async function cacheBench(startSim: boolean): Promise<string> {
   if (startSim) {
     start('simulator', NODE, [
       ...tsx,
-      'gateway/src/simulator/main.ts',
+      'cli/main.ts',
+      'simulator',
       '--port',
       String(PORTS.sim),
       '--model',
@@ -551,7 +556,8 @@ async function cacheBench(startSim: boolean): Promise<string> {
   const profDir = path.join(tmp, 'prof-cache');
   const args = (port: number) => [
     ...tsx,
-    'gateway/src/main.ts',
+    'cli/main.ts',
+    'gateway',
     '--port',
     String(port),
     '--host',

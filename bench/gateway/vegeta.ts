@@ -2,7 +2,7 @@
 // constant-rate load generator in Go: on a 2-core machine a Node load generator costs about as much CPU as
 // the proxy it measures and its own event-loop stalls land in the p99. vegeta is built from the Go module
 // proxy once per machine into ~/.cache/beastmode/vegeta-<version>/vegeta (the cache and lock of
-// e2e/harness/build.ts); without Go the benchmark falls back to the Node generator (loadgen.ts).
+// cluster/build.ts); without Go the benchmark falls back to the Node generator (loadgen.ts).
 //
 // Each step is one `vegeta attack` process writing its results to a file, reported afterwards with
 // `vegeta report -type=json`, so decoding the results does not compete with the step. vegeta measures
@@ -13,7 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { defaultCacheRoot, formatElapsed, withBuildLock } from '../../e2e/harness/build.js';
+import { defaultCacheRoot, formatElapsed, withBuildLock } from '../../cluster/build.js';
 import { BODY, type RateResult, type Target } from './loadgen.js';
 
 export const VEGETA_MODULE = 'github.com/tsenart/vegeta/v12';

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { GATEWAY_CONFIG_KEY, type GatewayConfig } from '../../api/v1alpha1/index.js';
-import { KubeClient, type KubeObject } from '../../operator/src/kube/client.js';
-import { R } from '../../operator/src/kube/resources.js';
+import { KubeClient, type KubeObject } from '../../kube/client.js';
+import { R } from '../../kube/resources.js';
 import { buildOperator, startOperator, sumMetric, type OperatorRuntime } from './process.js';
 
 const repoRoot = process.cwd();
@@ -178,8 +178,8 @@ async function run(runtime: OperatorRuntime): Promise<RunResult> {
 }
 
 const RUNTIME_LABEL: Record<OperatorRuntime, string> = {
-  dist: 'node dist/operator/src/main.js (compiled, as the image runs it)',
-  tsx: 'node --import tsx operator/src/main.ts (TypeScript through the tsx loader, as `npm run operator`)',
+  dist: 'node dist/cli/main.js operator (compiled, as the image runs it)',
+  tsx: 'node --import tsx cli/main.ts operator (TypeScript through the tsx loader, as `npm run operator`)',
 };
 
 function report(r: RunResult): string[] {

@@ -41,7 +41,7 @@ export type OperatorRuntime = 'tsx' | 'dist';
 
 /** The operator's entry point for a runtime, relative to the repository root. */
 export const operatorEntry = (runtime: OperatorRuntime): string[] =>
-  runtime === 'dist' ? ['dist/operator/src/main.js'] : ['--import', 'tsx', 'operator/src/main.ts'];
+  runtime === 'dist' ? ['dist/cli/main.js', 'operator'] : ['--import', 'tsx', 'cli/main.ts', 'operator'];
 
 /** Compiles the operator (and api/) into dist/ like the image build does, without touching the gateway. */
 export function buildOperator(repoRoot: string): void {

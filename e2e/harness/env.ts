@@ -1,7 +1,7 @@
 // What e2e tests share: the kubeconfig of the cluster under test, and kubectl/helm runners bound to it.
 // The jest global setup sets E2E_KUBECONFIG (the local control plane, or a cluster the user points at).
 import { execFile } from 'node:child_process';
-import { repoRoot } from './paths.js';
+import { repoRoot } from '../../cluster/paths.js';
 
 export { repoRoot };
 

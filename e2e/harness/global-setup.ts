@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
-import type { ControlPlane } from './control-plane.js';
+import type { ControlPlane } from '../../cluster/control-plane.js';
 
 declare global {
   var __BEASTMODE_CONTROL_PLANE__: ControlPlane | undefined;
@@ -33,7 +33,7 @@ function pruneStaleRuns(root: string): void {
   }
 }
 
-type Harness = typeof import('./control-plane.js') & typeof import('./paths.js');
+type Harness = typeof import('../../cluster/control-plane.js') & typeof import('../../cluster/paths.js');
 
 export default async function globalSetup(
   _globalConfig: unknown,
@@ -48,8 +48,11 @@ export default async function globalSetup(
   const started = Date.now();
   const base = pathToFileURL(join(projectConfig.rootDir, 'e2e', 'harness', 'global-setup.ts')).href;
   const harness = {
-    ...((await tsImport('./control-plane.ts', base)) as typeof import('./control-plane.js')),
-    ...((await tsImport('./paths.ts', base)) as typeof import('./paths.js')),
+    ...((await tsImport(
+      '../../cluster/control-plane.ts',
+      base,
+    )) as typeof import('../../cluster/control-plane.js')),
+    ...((await tsImport('../../cluster/paths.ts', base)) as typeof import('../../cluster/paths.js')),
   } as Harness;
   const dir = join(harness.e2eStateDir, `run-${process.pid}`);
   pruneStaleRuns(harness.e2eStateDir);

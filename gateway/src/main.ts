@@ -1,13 +1,9 @@
-// Gateway entry point: npm run gateway -- --port 8080 (--config file.json|yaml | --configmap ns/name
-// [--kubeconfig file] | --routes dir) [--secrets-dir dir] [--api-keys-file file] [--host 0.0.0.0]
-// [--log-level info]. Flags fall back to BEASTMODE_* environment variables (config/deployment.ts); both
-// are validated. SIGTERM stops accepting and drains in-flight requests up to --drain-seconds. In the
-// cluster the operator's Deployment runs `beastmode gateway --configmap <ns>/<gw>-gateway-config`
-// (operator/src/render/gateway.ts); config/contract.test.ts keeps the two in line.
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+// `beastmode gateway`: the data plane process. Flags fall back to BEASTMODE_* environment variables
+// (config/deployment.ts); both are validated. SIGTERM stops accepting and drains in-flight requests up to
+// --drain-seconds. In the cluster the operator's Deployment runs `beastmode gateway --configmap
+// <ns>/<gw>-gateway-config` (operator/src/render/gateway.ts); config/contract.test.ts keeps the two in line.
 import { z } from 'zod';
+import { readFlags, type CommandSpec } from '../../cli/flags.js';
 import type { GatewayConfig } from '../../api/v1alpha1/index.js';
 import { loadKubeConfig } from './config/configmap.js';
 import { authKeysProblem, ENV, keysFileFor } from './config/deployment.js';
@@ -41,57 +37,84 @@ const Flags = z
   });
 export type GatewayFlags = z.infer<typeof Flags>;
 
+export const GATEWAY_COMMAND: CommandSpec = {
+  name: 'beastmode gateway',
+  usage: '--config <file> | --configmap <ns/name> | --routes <dir> [flags]',
+  summary:
+    'The data plane: serves the OpenAI-compatible API (/v1/chat/completions, /v1/completions,\n' +
+    '/v1/embeddings, /v1/models, /v1/feedback) for the routes of one GatewayConfig, with /healthz, /readyz\n' +
+    'and /metrics beside it. SIGTERM stops accepting and drains in-flight requests.',
+  flags: {
+    port: { value: 'port', env: ENV.port, default: '8080', help: 'Port to listen on' },
+    host: { value: 'addr', env: ENV.host, default: '0.0.0.0', help: 'Address to listen on' },
+    config: {
+      value: 'file',
+      env: ENV.config,
+      help: 'A GatewayConfig file (JSON or YAML), re-read when it changes',
+    },
+    configmap: {
+      value: 'ns/name',
+      env: ENV.configmap,
+      help: 'The GatewayConfig ConfigMap the operator writes, watched through the API server',
+    },
+    kubeconfig: {
+      value: 'path',
+      env: ENV.kubeconfig,
+      help: 'Kubeconfig for --configmap; in-cluster when unset',
+    },
+    routes: {
+      value: 'dir',
+      env: ENV.routes,
+      help: 'A directory of ModelRoute manifests (no operator needed)',
+    },
+    'secrets-dir': {
+      value: 'dir',
+      env: ENV.secretsDir,
+      help: 'Backend credentials and keys.yaml as <dir>/<namespace>/<secret>/<key> files',
+    },
+    'api-keys-file': { value: 'file', env: ENV.apiKeysFile, help: 'keys.yaml of the API keys Secret' },
+    'log-level': { value: 'level', env: ENV.logLevel, default: 'info', help: 'error, warn, info or debug' },
+    'drain-seconds': {
+      value: 's',
+      env: ENV.drainSeconds,
+      default: '25',
+      help: 'How long SIGTERM waits for in-flight requests',
+    },
+  },
+  notes:
+    `Environment only: ${ENV.redisUrl} (shared limits, budgets and cache), BEASTMODE_POLICY=off (serve\n` +
+    'without auth, limits, budgets and cache: for the benchmark that prices them).',
+};
+
 /** Flags, then environment variables; an error message naming what is wrong. Pure (for contract tests). */
 export function parseFlags(
   argv: string[],
   env: NodeJS.ProcessEnv,
-): { ok: true; flags: GatewayFlags } | { ok: false; error: string } {
-  const s = { type: 'string' } as const;
-  let values: Record<string, string | undefined>;
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        port: s,
-        host: s,
-        config: s,
-        configmap: s,
-        kubeconfig: s,
-        routes: s,
-        'secrets-dir': s,
-        'api-keys-file': s,
-        'log-level': s,
-        'drain-seconds': s,
-      },
-    }).values;
-  } catch (err) {
-    return { ok: false, error: (err as Error).message };
-  }
-  // An empty variable counts as unset (a Deployment may render `value: ""`).
-  const e = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
-  const merged = {
-    port: values.port ?? e(ENV.port),
-    host: values.host ?? e(ENV.host),
-    config: values.config ?? e(ENV.config),
-    configmap: values.configmap ?? e(ENV.configmap),
-    kubeconfig: values.kubeconfig ?? e(ENV.kubeconfig),
-    routes: values.routes ?? e(ENV.routes),
-    'secrets-dir': values['secrets-dir'] ?? e(ENV.secretsDir),
-    'api-keys-file': values['api-keys-file'] ?? e(ENV.apiKeysFile),
-    'log-level': values['log-level'] ?? e(ENV.logLevel),
-    'drain-seconds': values['drain-seconds'] ?? e(ENV.drainSeconds),
-  };
-  const r = Flags.safeParse(merged);
+): { ok: true; flags: GatewayFlags } | { ok: false; error: string } | { ok: false; help: string } {
+  const read = readFlags(GATEWAY_COMMAND, argv, env);
+  if (read.kind === 'help') return { ok: false, help: read.text };
+  if (read.kind === 'error') return { ok: false, error: read.message };
+  if (read.positionals.length > 0) return { ok: false, error: `unexpected argument ${read.positionals[0]}` };
+  const r = Flags.safeParse(read.values);
   return r.success ? { ok: true, flags: r.data } : { ok: false, error: z.prettifyError(r.error) };
 }
 
-async function main(): Promise<void> {
-  const parsed = parseFlags(process.argv.slice(2), process.env);
+/** `beastmode gateway [flags]`: resolves with an exit code for --help or bad flags, else keeps serving. */
+export async function runGateway(argv: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
+  const parsed = parseFlags(argv, env);
   if (!parsed.ok) {
+    if ('help' in parsed) {
+      process.stdout.write(parsed.help);
+      return 0;
+    }
     process.stderr.write(`invalid flags: ${parsed.error}\n`);
-    process.exit(2);
+    return 2;
   }
-  const f = parsed.flags;
+  await serve(parsed.flags, env);
+  return undefined;
+}
+
+async function serve(f: GatewayFlags, env: NodeJS.ProcessEnv): Promise<void> {
   const logger = createLogger(f['log-level']);
   const log = (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) =>
     logger.log(level, msg, fields);
@@ -113,7 +136,7 @@ async function main(): Promise<void> {
   // Auth, limits, budgets, cache, accounting and feedback (issue #6). API keys come from keys.yaml of the
   // Secret named by the config (--api-keys-file, else <secrets-dir>/<namespace>/<name>/keys.yaml); Redis
   // from BEASTMODE_REDIS_URL.
-  const redis = process.env[ENV.redisUrl];
+  const redis = env[ENV.redisUrl];
   const policy = new PolicyBridge((config, deps) => {
     const keysFile = keysFileFor(config, keys);
     return createPolicy(config, {
@@ -123,7 +146,7 @@ async function main(): Promise<void> {
     });
   });
   // BEASTMODE_POLICY=off serves without the policy modules: for the benchmark that prices them.
-  const withPolicy = process.env.BEASTMODE_POLICY !== 'off';
+  const withPolicy = env.BEASTMODE_POLICY !== 'off';
   const gw = await startGateway({
     ...(withPolicy ? { policy, configureApp: policy.configureApp } : {}),
     port: f.port,
@@ -132,7 +155,7 @@ async function main(): Promise<void> {
     secrets,
     logger,
     // Only for the benchmark that compares the two; see gateway/README.md.
-    v1ViaExpress: process.env.BEASTMODE_V1_VIA_EXPRESS === '1',
+    v1ViaExpress: env.BEASTMODE_V1_VIA_EXPRESS === '1',
   });
 
   // Never serve anonymously a config that turns auth on: the policy refuses every key without a keys
@@ -172,22 +195,4 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-}
-
-/** Run as a program (tsx gateway/src/main.ts, node dist/…/main.js, or the image's entrypoint), not imported. */
-function isEntryPoint(): boolean {
-  const arg = process.argv[1];
-  if (arg === undefined) return false;
-  try {
-    return realpathSync(arg) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  });
 }

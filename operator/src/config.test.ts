@@ -1,8 +1,14 @@
-import { loadConfig } from './config.js';
+import { loadConfig, OPERATOR_COMMAND, type OperatorConfig } from './config.js';
+
+function config(argv: string[], env: NodeJS.ProcessEnv = {}): OperatorConfig {
+  const c = loadConfig(argv, env);
+  if ('help' in c) throw new Error('expected a configuration, got the help text');
+  return c;
+}
 
 describe('loadConfig', () => {
   test('reads flags over environment and applies defaults', () => {
-    const c = loadConfig(['--metrics-port', '9000', '--namespaces', 'a,b'], {
+    const c = config(['--metrics-port', '9000', '--namespaces', 'a,b'], {
       BEASTMODE_METRICS_PORT: '1',
       POD_NAMESPACE: 'ops',
       POD_NAME: 'op-0',
@@ -19,10 +25,32 @@ describe('loadConfig', () => {
     });
   });
   test('turns leader election off with --no-leader-elect', () => {
-    expect(loadConfig(['--no-leader-elect'], {}).leaderElect).toBe(false);
+    expect(config(['--no-leader-elect']).leaderElect).toBe(false);
   });
   test('names the bad setting', () => {
-    expect(() => loadConfig(['--log-level', 'loud'], {})).toThrow(/logLevel/);
-    expect(() => loadConfig(['--namespaces', 'Not_A_Namespace'], {})).toThrow(/namespaces/);
+    expect(() => config(['--log-level', 'loud'])).toThrow(/logLevel/);
+    expect(() => config(['--namespaces', 'Not_A_Namespace'])).toThrow(/namespaces/);
+    expect(() => config(['--gateway-metrics-url', 'default=ftp://x'])).toThrow(/gatewayMetricsUrls.*http/);
+  });
+  test('refuses an unknown flag, pointing at --help', () => {
+    expect(() => config(['--metric-port', '1'])).toThrow(/metric-port.*beastmode operator --help/);
+  });
+  test('reads gateway metrics URLs from the flag or the environment', () => {
+    expect(config(['--gateway-metrics-url', 'default=http://127.0.0.1:8080']).gatewayMetricsUrls).toEqual(
+      new Map([['default', ['http://127.0.0.1:8080/metrics']]]),
+    );
+    const fromEnv = config([], {
+      BEASTMODE_GATEWAY_METRICS_URLS: 'llm/edge=http://h:1/m,llm/edge=http://h:2/m',
+    });
+    expect(fromEnv.gatewayMetricsUrls.get('llm/edge')).toEqual(['http://h:1/m', 'http://h:2/m']);
+  });
+  test('answers --help with every flag and its environment variable', () => {
+    const c = loadConfig(['--help'], {});
+    expect('help' in c).toBe(true);
+    const text = (c as { help: string }).help;
+    for (const [flag, spec] of Object.entries(OPERATOR_COMMAND.flags)) {
+      expect(text).toContain(`--${flag}`);
+      if (spec.env !== undefined) expect(text).toContain(spec.env);
+    }
   });
 });

@@ -1,8 +1,9 @@
 // Operator configuration from flags and environment (flags win), validated by zod so a bad value stops
-// the process at start with a message naming the setting.
+// the process at start with a message naming the setting. The flag table is also the --help text.
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { readFlags, type CommandSpec } from '../../cli/flags.js';
+import { parseGatewayMetricsUrls } from './rollout/providers/endpoints.js';
 
 const bool = z.union([
   z.boolean(),
@@ -34,6 +35,18 @@ export const OperatorConfig = z
     debounceMs: z.coerce.number().int().min(0).max(10_000).default(150),
     debounceMaxWaitMs: z.coerce.number().int().min(0).max(60_000).default(1000),
     resyncSeconds: z.coerce.number().int().min(10).max(86_400).default(600),
+    /** Where gateway instances serve /metrics when they are not pods (local processes): gateway → URLs. */
+    gatewayMetricsUrls: z
+      .string()
+      .transform((v, ctx) => {
+        try {
+          return parseGatewayMetricsUrls(v);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: (e as Error).message });
+          return z.NEVER;
+        }
+      })
+      .default(new Map<string, string[]>()),
   })
   .refine((c) => c.renewDeadlineSeconds < c.leaseDurationSeconds, {
     message: 'renewDeadlineSeconds must be less than leaseDurationSeconds',
@@ -41,41 +54,119 @@ export const OperatorConfig = z
   });
 export type OperatorConfig = z.infer<typeof OperatorConfig>;
 
-const FLAGS = {
-  kubeconfig: { type: 'string', env: 'KUBECONFIG' },
-  namespaces: { type: 'string', env: 'BEASTMODE_NAMESPACES' },
-  'metrics-port': { type: 'string', env: 'BEASTMODE_METRICS_PORT' },
-  'leader-elect': { type: 'string', env: 'BEASTMODE_LEADER_ELECT' },
-  'lease-name': { type: 'string', env: 'BEASTMODE_LEASE_NAME' },
-  'lease-namespace': { type: 'string', env: 'BEASTMODE_LEASE_NAMESPACE' },
-  'lease-duration-seconds': { type: 'string', env: 'BEASTMODE_LEASE_DURATION_SECONDS' },
-  'renew-deadline-seconds': { type: 'string', env: 'BEASTMODE_RENEW_DEADLINE_SECONDS' },
-  'retry-period-seconds': { type: 'string', env: 'BEASTMODE_RETRY_PERIOD_SECONDS' },
-  identity: { type: 'string', env: 'POD_NAME' },
-  'log-level': { type: 'string', env: 'BEASTMODE_LOG_LEVEL' },
-  'gateway-image': { type: 'string', env: 'BEASTMODE_GATEWAY_IMAGE' },
-  'debounce-ms': { type: 'string', env: 'BEASTMODE_DEBOUNCE_MS' },
-  'debounce-max-wait-ms': { type: 'string', env: 'BEASTMODE_DEBOUNCE_MAX_WAIT_MS' },
-  'resync-seconds': { type: 'string', env: 'BEASTMODE_RESYNC_SECONDS' },
-} as const;
+export const OPERATOR_COMMAND: CommandSpec = {
+  name: 'beastmode operator',
+  usage: '[flags]',
+  summary:
+    'The control plane: watches ModelGateways, ModelRoutes, Canaries and AutoscalingPolicies and renders\n' +
+    'the gateways, their config, HPAs and canary weights. SIGTERM stops it cleanly; SIGHUP forces a resync.',
+  flags: {
+    kubeconfig: {
+      value: 'path',
+      env: 'KUBECONFIG',
+      help: 'Kubeconfig; in-cluster or ~/.kube/config when unset',
+    },
+    namespaces: { value: 'a,b', env: 'BEASTMODE_NAMESPACES', help: 'Namespaces to watch; all when unset' },
+    'metrics-port': {
+      value: 'port',
+      env: 'BEASTMODE_METRICS_PORT',
+      default: '8081',
+      help: '/metrics, /healthz, /readyz',
+    },
+    'leader-elect': {
+      value: 'bool',
+      env: 'BEASTMODE_LEADER_ELECT',
+      default: 'true',
+      help: 'Take part in leader election',
+    },
+    'no-leader-elect': { boolean: true, help: 'Run as the only instance (same as --leader-elect false)' },
+    'lease-name': {
+      value: 'name',
+      env: 'BEASTMODE_LEASE_NAME',
+      default: 'beastmode-operator',
+      help: 'The leader Lease',
+    },
+    'lease-namespace': {
+      value: 'ns',
+      env: 'BEASTMODE_LEASE_NAMESPACE',
+      default: '$POD_NAMESPACE, else default',
+      help: 'Namespace of the Lease',
+    },
+    'lease-duration-seconds': {
+      value: 's',
+      env: 'BEASTMODE_LEASE_DURATION_SECONDS',
+      default: '15',
+      help: 'How long a lease holds',
+    },
+    'renew-deadline-seconds': {
+      value: 's',
+      env: 'BEASTMODE_RENEW_DEADLINE_SECONDS',
+      default: '10',
+      help: 'The leader gives up after failing to renew this long',
+    },
+    'retry-period-seconds': {
+      value: 's',
+      env: 'BEASTMODE_RETRY_PERIOD_SECONDS',
+      default: '2',
+      help: 'Between lease attempts',
+    },
+    identity: { value: 'id', env: 'POD_NAME', default: 'hostname-pid', help: 'This instance in the Lease' },
+    'log-level': {
+      value: 'level',
+      env: 'BEASTMODE_LOG_LEVEL',
+      default: 'info',
+      help: 'error, warn, info or debug',
+    },
+    'gateway-image': {
+      value: 'image',
+      env: 'BEASTMODE_GATEWAY_IMAGE',
+      help: 'Image of gateways that name none',
+    },
+    'debounce-ms': {
+      value: 'ms',
+      env: 'BEASTMODE_DEBOUNCE_MS',
+      default: '150',
+      help: 'Quiet period that coalesces gateway recompiles',
+    },
+    'debounce-max-wait-ms': {
+      value: 'ms',
+      env: 'BEASTMODE_DEBOUNCE_MAX_WAIT_MS',
+      default: '1000',
+      help: 'Longest a recompile waits for quiet',
+    },
+    'resync-seconds': {
+      value: 's',
+      env: 'BEASTMODE_RESYNC_SECONDS',
+      default: '600',
+      help: 'Full resync period',
+    },
+    'gateway-metrics-url': {
+      value: 'gw=url,…',
+      multiple: true,
+      env: 'BEASTMODE_GATEWAY_METRICS_URLS',
+      help: 'Gateway instances outside the cluster (local processes): name or ns/name = their /metrics URL',
+    },
+  },
+};
 
 const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 
-/** Reads flags (`--metrics-port 8081`, `--no-leader-elect`) and environment; throws a readable error. */
-export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConfig {
-  const options = Object.fromEntries(Object.keys(FLAGS).map((k) => [k, { type: 'string' as const }]));
-  const { values } = parseArgs({
-    args: argv,
-    options: { ...options, 'no-leader-elect': { type: 'boolean' } },
-    allowPositionals: true,
-    strict: true,
-  });
+/**
+ * Reads flags (`--metrics-port 8081`, `--no-leader-elect`) and environment. Returns the help text for
+ * --help; throws a readable error for anything invalid.
+ */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConfig | { help: string } {
+  const read = readFlags(OPERATOR_COMMAND, argv, env);
+  if (read.kind === 'help') return { help: read.text };
+  if (read.kind === 'error') throw new Error(read.message);
+  if (read.positionals.length > 0) throw new Error(`unexpected argument ${read.positionals[0]}`);
   const raw: Record<string, unknown> = {};
-  for (const [flag, def] of Object.entries(FLAGS)) {
-    const v = (values as Record<string, string | undefined>)[flag] ?? env[def.env];
-    if (v !== undefined && v !== '') raw[camel(flag)] = v;
-  }
-  if (values['no-leader-elect']) raw.leaderElect = false;
+  for (const [flag, v] of Object.entries(read.values)) if (flag !== 'no-leader-elect') raw[camel(flag)] = v;
+  if (read.values['no-leader-elect'] === true) raw.leaderElect = false;
+  // One flag per instance (or a comma list) on the command line; one map in the configuration.
+  const urls = raw.gatewayMetricsUrl;
+  delete raw.gatewayMetricsUrl;
+  if (Array.isArray(urls)) raw.gatewayMetricsUrls = urls.join(',');
   if (typeof raw.namespaces === 'string') {
     const list = raw.namespaces
       .split(',')

@@ -1,10 +1,10 @@
-// The operator process: configuration, informers, controllers, leader election, health and metrics
-// endpoints, graceful shutdown. `npm run operator -- --kubeconfig <path> [--no-leader-elect] …`
+// The operator process (`beastmode operator`): configuration, informers, controllers, leader election,
+// health and metrics endpoints, graceful shutdown.
 import { loadConfig, type OperatorConfig } from './config.js';
-import { loadControllers } from './controllers/index.js';
-import { Manager } from './controllers/manager.js';
-import { KubeClient } from './kube/client.js';
-import { LeaderElector } from './kube/leader.js';
+import { operatorControllers } from './controllers/index.js';
+import { Manager } from './runtime/manager.js';
+import { KubeClient } from '../../kube/client.js';
+import { LeaderElector } from './runtime/leader.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { startHttpServer } from './observability/server.js';
@@ -25,7 +25,7 @@ async function run(cfg: OperatorConfig): Promise<void> {
     debounceMaxWaitMs: cfg.debounceMaxWaitMs,
     resyncPeriodMs: cfg.resyncSeconds * 1000,
   });
-  const controllers = await loadControllers({ client, log });
+  const controllers = operatorControllers(cfg);
   for (const c of controllers) manager.add(c);
   const server = await startHttpServer(cfg.metricsPort, metrics.registry, {
     live: () => true,
@@ -90,12 +90,29 @@ async function run(cfg: OperatorConfig): Promise<void> {
   });
 }
 
-try {
-  const cfg = loadConfig(process.argv.slice(2), process.env);
-  await run(cfg);
-} catch (e) {
-  process.stderr.write(
-    `${JSON.stringify({ level: 'error', message: 'Operator failed', error: (e as Error).message })}\n`,
-  );
-  process.exit(1);
+/** `beastmode operator [flags]`: resolves with an exit code for --help or bad flags, else keeps serving. */
+export async function runOperator(argv: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
+  const fail = (e: unknown): void => {
+    process.stderr.write(
+      `${JSON.stringify({ level: 'error', message: 'Operator failed', error: (e as Error).message })}\n`,
+    );
+  };
+  let cfg: OperatorConfig | { help: string };
+  try {
+    cfg = loadConfig(argv, env);
+  } catch (e) {
+    fail(e);
+    return 2;
+  }
+  if ('help' in cfg) {
+    process.stdout.write(cfg.help);
+    return 0;
+  }
+  try {
+    await run(cfg);
+  } catch (e) {
+    fail(e);
+    return 1;
+  }
+  return undefined;
 }

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { CanaryStatus } from '../../api/v1alpha1/index.js';
-import { repoRoot } from '../../e2e/harness/paths.js';
+import { repoRoot } from '../../cluster/paths.js';
 import { DEMO_NS } from './manifests.js';
 
 export class Cluster {

@@ -5,9 +5,9 @@
 //   npm run demo -- --once  runs the same scenario non-interactively; exits non-zero if a step misbehaves
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { startControlPlane, freePort, type ControlPlane } from '../../e2e/harness/control-plane.js';
-import { repoRoot } from '../../e2e/harness/paths.js';
-import { spawnManaged, stopManaged, type ManagedProcess } from '../../e2e/harness/processes.js';
+import { startControlPlane, freePort, type ControlPlane } from '../../cluster/control-plane.js';
+import { repoRoot } from '../../cluster/paths.js';
+import { spawnManaged, stopManaged, type ManagedProcess } from '../../cluster/processes.js';
 import { Cluster } from './cluster.js';
 import { demoManifests, DEMO_NS, PRICES, type SimulatorUrls } from './manifests.js';
 import { Traffic } from './traffic.js';
@@ -26,14 +26,14 @@ const tether = join(repoRoot, 'scripts', 'lib', 'tether.ts');
 
 function startNode(
   name: string,
-  script: string,
+  command: 'gateway' | 'operator' | 'simulator',
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): ManagedProcess {
   const p = spawnManaged({
     name,
     command: tsx,
-    args: ['--import', tether, join(repoRoot, script), ...args],
+    args: ['--import', tether, join(repoRoot, 'cli', 'main.ts'), command, ...args],
     logFile: join(logs, `${name}.log`),
     env: { ...env, NODE_ENV: 'production' },
     cwd: repoRoot,
@@ -68,7 +68,7 @@ async function startSimulators(): Promise<SimulatorUrls> {
   const urls: Record<string, string> = {};
   for (const [name, args] of Object.entries(sims)) {
     const port = await freePort();
-    startNode(`sim-${name}`, 'gateway/src/simulator/main.ts', ['--port', String(port), ...args]);
+    startNode(`sim-${name}`, 'simulator', ['--port', String(port), ...args]);
     urls[name] = `http://127.0.0.1:${port}/v1`;
   }
   await Promise.all(Object.entries(urls).map(([n, u]) => waitHttp(`${u}/models`, `simulator ${n}`)));
@@ -156,13 +156,13 @@ async function main(): Promise<void> {
   const gatewayPort = await freePort();
   const operatorPort = await freePort();
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  startNode('gateway', 'gateway/src/main.ts', [
+  startNode('gateway', 'gateway', [
     ...['--port', String(gatewayPort), '--configmap', `${DEMO_NS}/default-gateway-config`],
     ...['--kubeconfig', controlPlane.kubeconfigPath],
   ]);
   startNode(
     'operator',
-    'operator/src/main.ts',
+    'operator',
     [
       '--kubeconfig',
       controlPlane.kubeconfigPath,
@@ -227,18 +227,19 @@ async function main(): Promise<void> {
   );
   view.line(`  curl -s ${gatewayUrl}/v1/chat/completions -H 'content-type: application/json' \\`);
   view.line(`       -d '{"model":"chat","messages":[{"role":"user","content":"Hello"}]}'`);
+  view.line(`  operator: http://127.0.0.1:${operatorPort}/metrics   gateway: ${gatewayUrl}/metrics`);
   view.line(`  logs: ${logs}`);
 
   const problems = table.problems;
+  view.line(problems.length > 0 ? `Problems seen:\n  ${problems.join('\n  ')}` : 'demo: every step behaved');
   if (once) {
-    if (problems.length > 0) throw new Error(`the demo misbehaved:\n  ${problems.join('\n  ')}`);
-    view.line('demo --once: every step behaved');
+    if (problems.length > 0) throw new Error('the demo misbehaved (see above)');
     return;
   }
-  if (problems.length > 0) view.line(`Problems seen:\n  ${problems.join('\n  ')}`);
   view.line('');
   view.line('Running until Ctrl-C …');
-  await new Promise<void>(() => undefined);
+  // A pending promise alone does not keep Node running: a timer does, until Ctrl-C stops everything.
+  await new Promise<void>(() => setInterval(() => undefined, 60_000));
 }
 
 let phaseNow: 'baseline' | 'good' | 'bad' = 'baseline';

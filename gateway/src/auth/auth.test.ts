@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
-import { captureLogger } from '../testing/fixtures.js';
+import { captureLogger } from '../../../testkit/policy-fixtures.js';
 
 // Spy on timingSafeEqual as the auth modules see it (ESM: mock before they are imported).
 const timingSafeEqual = jest.fn(realCrypto.timingSafeEqual);

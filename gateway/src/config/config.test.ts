@@ -1,7 +1,7 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { compiledRoute, gatewayConfig } from '../server/testkit.js';
+import { compiledRoute, gatewayConfig } from '../../../testkit/gateway-config.js';
 import { loadRoutesDir } from './load.js';
 import { watchConfigFile } from './sources.js';
 import {

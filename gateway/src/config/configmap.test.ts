@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { compiledRoute, gatewayConfig } from '../server/testkit.js';
+import { compiledRoute, gatewayConfig } from '../../../testkit/gateway-config.js';
 import { watchConfigMap } from './configmap.js';
 import { ConfigStore } from './store.js';
 

@@ -3,6 +3,7 @@
 // environment parse, name the ConfigMap the operator writes, the keys file is where the Secret is mounted,
 // ports and probes match what the gateway serves, the Role covers every Secret the gateway reads, and the
 // example keys.yaml parses with the gateway's parser.
+import { jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -20,6 +21,7 @@ import {
 } from '../../../operator/src/render/translate.js';
 import { parseKeysFile, KEYS_FILE_KEY } from '../auth/keys-file.js';
 import { createLogger } from '../log.js';
+import { main as launch } from '../../../cli/main.js';
 import { parseFlags } from '../main.js';
 import { startGateway } from '../server/gateway.js';
 import { authKeysProblem, ENV, KEYS_FILE_NAME, keysFileFor } from './deployment.js';
@@ -97,15 +99,26 @@ describe('the Deployment the operator renders runs the gateway', () => {
   const { config, objs } = render();
   const { container, volumes } = podOf(objs);
 
-  test('the image entrypoint dispatches the first argument to the gateway', () => {
+  test('the image entrypoint is the launcher, which dispatches the first argument to the gateway', async () => {
     const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
     expect(container.args[0]).toBe('gateway');
-    expect(dockerfile).toMatch(/gateway: '\.\/dist\/gateway\/src\/main\.js'/);
-    // tsconfig.build.json compiles gateway/src into dist/gateway/src.
+    expect(dockerfile).toMatch(/ENTRYPOINT \["\/nodejs\/bin\/node", "\/app\/dist\/cli\/main\.js"\]/);
+    // tsconfig.build.json compiles cli/ and gateway/src into dist/.
     const build = JSON.parse(readFileSync(path.join(root, 'tsconfig.build.json'), 'utf8')) as {
       include: string[];
     };
-    expect(build.include).toContain('gateway/src');
+    expect(build.include).toEqual(expect.arrayContaining(['cli', 'gateway/src']));
+    const written: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(await launch([container.args[0]!, '--help'])).toBe(0);
+    } finally {
+      write.mockRestore();
+    }
+    expect(written.join('')).toContain('Usage: beastmode gateway');
   });
 
   test('its arguments and environment parse, and name the ConfigMap the operator writes', () => {
@@ -117,7 +130,7 @@ describe('the Deployment the operator renders runs the gateway', () => {
     expect(env[ENV.redisUrl]).toBe('from-secret:url');
 
     const parsed = parseFlags(container.args.slice(1), env);
-    if (!parsed.ok) throw new Error(parsed.error);
+    if (!parsed.ok) throw new Error('error' in parsed ? parsed.error : 'unexpected --help');
     const f = parsed.flags;
     expect(f.configmap).toBe(`llm/${gatewayConfigMapName('main')}`);
     expect(objs.configMap.metadata.name).toBe(gatewayConfigMapName('main'));

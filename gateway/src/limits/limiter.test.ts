@@ -8,8 +8,8 @@ import {
   chatRequest,
   manualClock,
   routeFixture,
-} from '../testing/fixtures.js';
-import { startRedis, type TestRedis } from '../testing/redis.js';
+} from '../../../testkit/policy-fixtures.js';
+import { startRedis, type TestRedis } from '../../../testkit/redis.js';
 import { gauge } from '../policy/metrics.js';
 import { Limiter } from './limiter.js';
 import { MemoryLimitStore } from './memory-store.js';

@@ -3,8 +3,8 @@ import { Registry } from 'prom-client';
 import { gauge } from '../policy/metrics.js';
 import { connectRedis, redisReady } from '../policy/redis.js';
 import type { Caller } from '../policy/types.js';
-import { captureLogger, chatRequest, manualClock, routeFixture } from '../testing/fixtures.js';
-import { startRedis, type TestRedis } from '../testing/redis.js';
+import { captureLogger, chatRequest, manualClock, routeFixture } from '../../../testkit/policy-fixtures.js';
+import { startRedis, type TestRedis } from '../../../testkit/redis.js';
 import { Limiter } from './limiter.js';
 import { ResilientLimitStore, type FailurePolicy } from './resilient-store.js';
 

@@ -9,8 +9,8 @@ import {
   configFixture,
   manualClock,
   routeFixture,
-} from '../testing/fixtures.js';
-import { startRedis, type TestRedis } from '../testing/redis.js';
+} from '../../../testkit/policy-fixtures.js';
+import { startRedis, type TestRedis } from '../../../testkit/redis.js';
 import { createPolicy, type Policy } from './index.js';
 
 const KEY = 'sk-team-red-alice-000000000';

@@ -1,4 +1,4 @@
-import { compiledRoute } from '../server/testkit.js';
+import { compiledRoute } from '../../../testkit/gateway-config.js';
 import { CircuitBreakers, type BreakerState } from './breaker.js';
 import { decideAfterFailure, parseRetryAfter } from './retry.js';
 

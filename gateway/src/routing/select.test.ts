@@ -1,5 +1,5 @@
 import type { CompiledRoute } from '../../../api/v1alpha1/index.js';
-import { compiledRoute } from '../server/testkit.js';
+import { compiledRoute } from '../../../testkit/gateway-config.js';
 import { isCanaryRequest } from './canary.js';
 import { scoreDifficulty } from './difficulty.js';
 import { selectBackends, type ObservedStats, type SelectionInput } from './select.js';

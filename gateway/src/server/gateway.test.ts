@@ -3,9 +3,9 @@
 import OpenAI from 'openai';
 import { HEADERS, type CompiledRoute } from '../../../api/v1alpha1/index.js';
 import { createLogger } from '../log.js';
-import { startSimulator, type Simulator } from '../simulator/simulator.js';
+import { startSimulator, type Simulator } from '../../../simulator/simulator.js';
 import { startGateway, type Gateway } from './gateway.js';
-import { compiledRoute, gatewayConfig, type BackendSketch } from './testkit.js';
+import { compiledRoute, gatewayConfig, type BackendSketch } from '../../../testkit/gateway-config.js';
 
 const silent = createLogger('error', true);
 const sims: Simulator[] = [];

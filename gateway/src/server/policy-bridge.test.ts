@@ -4,10 +4,10 @@ import OpenAI from 'openai';
 import { HEADERS } from '../../../api/v1alpha1/index.js';
 import { createLogger } from '../log.js';
 import { createPolicy } from '../policy/index.js';
-import { startSimulator, type Simulator } from '../simulator/simulator.js';
+import { startSimulator, type Simulator } from '../../../simulator/simulator.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { PolicyBridge } from './policy-bridge.js';
-import { compiledRoute, gatewayConfig } from './testkit.js';
+import { compiledRoute, gatewayConfig } from '../../../testkit/gateway-config.js';
 
 let sim: Simulator;
 let gw: Gateway;

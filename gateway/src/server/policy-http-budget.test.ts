@@ -6,8 +6,8 @@ import OpenAI from 'openai';
 import { HEADERS } from '../../../api/v1alpha1/index.js';
 import { costUsd, estimatePromptTokens } from '../accounting/tokens.js';
 import { worstPricing } from '../limits/limiter.js';
-import { startSimulator, type Simulator } from '../simulator/simulator.js';
-import { startRedis, type TestRedis } from '../testing/redis.js';
+import { startSimulator, type Simulator } from '../../../simulator/simulator.js';
+import { startRedis, type TestRedis } from '../../../testkit/redis.js';
 import {
   chat,
   eventually,
@@ -16,8 +16,8 @@ import {
   startPolicyGateway,
   statusOf,
   type PolicyGateway,
-} from './policy-http.kit.js';
-import { compiledRoute } from './testkit.js';
+} from '../../../testkit/policy-http.js';
+import { compiledRoute } from '../../../testkit/gateway-config.js';
 
 let premium: Simulator;
 let cheap: Simulator;

@@ -5,8 +5,8 @@
 import path from 'node:path';
 import OpenAI from 'openai';
 import { HEADERS } from '../../../api/v1alpha1/index.js';
-import { startSimulator, type Simulator } from '../simulator/simulator.js';
-import { startRedis, type TestRedis } from '../testing/redis.js';
+import { startSimulator, type Simulator } from '../../../simulator/simulator.js';
+import { startRedis, type TestRedis } from '../../../testkit/redis.js';
 import {
   chat,
   sleep,
@@ -15,8 +15,8 @@ import {
   writeKeys,
   type KeySpec,
   type PolicyGateway,
-} from './policy-http.kit.js';
-import { compiledRoute } from './testkit.js';
+} from '../../../testkit/policy-http.js';
+import { compiledRoute } from '../../../testkit/gateway-config.js';
 
 const KEYS: Record<string, KeySpec> = {
   alice: { name: 'alice', key: 'sk-cache-alice-0123456789abcdef', team: 'web' },

@@ -1,5 +1,5 @@
 // Issue #6 acceptance over real HTTP, part 4: nothing secret reaches the logs. The real entry point
-// (gateway/src/main.ts) runs as a child process with debug logging, keys from a mounted-Secret layout, an
+// (beastmode gateway) runs as a child process with debug logging, keys from a mounted-Secret layout, an
 // upstream credential and Redis, through a realistic session: auth failures with a planted wrong key, good
 // requests with a planted prompt, streaming, cache hits, feedback with a comment, a rate limit, an upstream
 // error, a broken keys file, a Redis outage and shutdown. Every line of its stdout and stderr is then
@@ -9,10 +9,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { HEADERS } from '../../../api/v1alpha1/index.js';
-import { startSimulator, type Simulator } from '../simulator/simulator.js';
-import { startRedis, type TestRedis } from '../testing/redis.js';
-import { chat, eventually, policyConfig, sleep, statusOf, tempDir, writeKeys } from './policy-http.kit.js';
-import { compiledRoute } from './testkit.js';
+import { startSimulator, type Simulator } from '../../../simulator/simulator.js';
+import { startRedis, type TestRedis } from '../../../testkit/redis.js';
+import {
+  chat,
+  eventually,
+  policyConfig,
+  sleep,
+  statusOf,
+  tempDir,
+  writeKeys,
+} from '../../../testkit/policy-http.js';
+import { compiledRoute } from '../../../testkit/gateway-config.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const VALID_KEY = 'sk-planted-valid-9c1e4b7a2d5f8e3b';
@@ -80,7 +88,7 @@ test('no API key, upstream credential or prompt text in any log line of a debug 
 
   child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'gateway/src/main.ts', '--port', '0', '--host', '127.0.0.1'],
+    ['--import', 'tsx', 'cli/main.ts', 'gateway', '--port', '0', '--host', '127.0.0.1'],
     {
       cwd: ROOT,
       env: {

@@ -6,8 +6,8 @@ import path from 'node:path';
 import OpenAI from 'openai';
 import { HEADERS } from '../../../api/v1alpha1/index.js';
 import { estimatePromptTokens } from '../accounting/tokens.js';
-import { startSimulator, type Simulator } from '../simulator/simulator.js';
-import { startRedis, type TestRedis } from '../testing/redis.js';
+import { startSimulator, type Simulator } from '../../../simulator/simulator.js';
+import { startRedis, type TestRedis } from '../../../testkit/redis.js';
 import {
   chat,
   eventually,
@@ -18,8 +18,8 @@ import {
   writeKeys,
   type KeySpec,
   type PolicyGateway,
-} from './policy-http.kit.js';
-import { compiledRoute } from './testkit.js';
+} from '../../../testkit/policy-http.js';
+import { compiledRoute } from '../../../testkit/gateway-config.js';
 
 const KEYS: Record<string, KeySpec> = {
   alice: { name: 'alice', key: 'sk-test-alice-0123456789abcdef', team: 'web' },

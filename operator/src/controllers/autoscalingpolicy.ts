@@ -1,7 +1,7 @@
 // AutoscalingPolicy controller: renders the HorizontalPodAutoscaler for a ModelGateway's Deployment or any
 // Deployment, and reports the HPA's view in the policy's status.
 import type { AutoscalingPolicy } from '../../../api/v1alpha1/index.js';
-import type { KubeObject } from '../kube/client.js';
+import type { KubeObject } from '../../../kube/client.js';
 import { hpaName, renderAutoscalingStatus, renderHpa } from '../render/autoscaling.js';
 import { toKubeTime } from '../render/conditions.js';
 import {
@@ -10,7 +10,7 @@ import {
   splitKey,
   type ControllerContext,
   type ControllerDefinition,
-} from './framework.js';
+} from '../runtime/framework.js';
 import { POLICIES_BY_TARGET, routeIndexes } from './snapshot.js';
 
 export async function reconcileAutoscalingPolicy(key: string, ctx: ControllerContext): Promise<void> {

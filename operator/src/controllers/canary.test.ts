@@ -1,13 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Canary, CanaryStatus, ModelRoute } from '../../../api/v1alpha1/index.js';
-import type { KubeObject } from '../kube/client.js';
+import type { KubeObject } from '../../../kube/client.js';
 import { silentLogger } from '../observability/logger.js';
 import { StaticGatewayEndpoints } from '../rollout/providers/endpoints.js';
 import { GatewayMetricProvider } from '../rollout/providers/gateway.js';
-import { CANDIDATE_BACKEND, HEALTHY, newCanaryFixture } from '../rollout/testing.js';
+import { CANDIDATE_BACKEND, HEALTHY, newCanaryFixture } from '../../../testkit/canary.js';
 import type { AnalysisResult, MetricQuery } from '../rollout/types.js';
 import { createCanaryReconciler } from './canary.js';
-import type { ControllerContext } from './framework.js';
+import type { ControllerContext } from '../runtime/framework.js';
 
 /** A fake gateway provider: answers canned figures and records the windows and baselines asked for. */
 class FakeGateway extends GatewayMetricProvider {

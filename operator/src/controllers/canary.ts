@@ -11,28 +11,25 @@ import {
   type ModelGateway,
   type ModelRoute,
 } from '../../../api/v1alpha1/index.js';
-import type { KubeObject } from '../kube/client.js';
-import type { ResourceType } from '../kube/resources.js';
+import type { KubeObject } from '../../../kube/client.js';
+import type { ResourceType } from '../../../kube/resources.js';
 import { CANARY_CONDITIONS, canaryConditions, setConditions } from '../rollout/conditions.js';
 import { advanceCanary, dueWindow } from '../rollout/engine.js';
 import {
   ChainedGatewayEndpoints,
   KubeGatewayEndpoints,
   StaticGatewayEndpoints,
-  parseGatewayMetricsUrls,
   type PodSource,
 } from '../rollout/providers/endpoints.js';
 import { createMetricProvider, type ProviderDeps } from '../rollout/providers/factory.js';
 import { GatewayMetricProvider } from '../rollout/providers/gateway.js';
 import type { AnalysisResult } from '../rollout/types.js';
 import {
-  registerController,
   splitKey,
   type ControllerContext,
   type ControllerDefinition,
   type ReconcileOutcome,
-} from './framework.js';
-import type { ControllerEnv } from './index.js';
+} from '../runtime/framework.js';
 import { CANARIES_BY_ROUTE } from './snapshot.js';
 
 export interface CanaryControllerDeps extends ProviderDeps {
@@ -42,25 +39,15 @@ export interface CanaryControllerDeps extends ProviderDeps {
 
 const POD: ResourceType = { kind: 'Pod', group: '', version: 'v1', plural: 'pods', namespaced: true };
 
-/** `--gateway-metrics-url <gateway>=<url>[,…]` from the operator's arguments, else the environment. */
-export function gatewayMetricsUrlsFrom(argv: string[], env: NodeJS.ProcessEnv): string | undefined {
-  const i = argv.findIndex((a) => a === '--gateway-metrics-url' || a.startsWith('--gateway-metrics-url='));
-  if (i >= 0) {
-    const arg = argv[i] ?? '';
-    return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[i + 1];
-  }
-  return env.BEASTMODE_GATEWAY_METRICS_URLS;
-}
-
 /**
  * The operator's dependencies: one gateway provider for every canary (it keeps each instance's last scrape),
- * finding instances in the static map first (local processes), then as the gateway's pods.
+ * finding instances in the static map first (local processes, from --gateway-metrics-url), then as the
+ * gateway's pods.
  */
-export function defaultCanaryDeps(argv = process.argv.slice(2), env = process.env): CanaryControllerDeps {
+export function canaryDeps(gatewayMetricsUrls: Map<string, string[]>): CanaryControllerDeps {
   let pods: PodSource | undefined;
-  const urls = gatewayMetricsUrlsFrom(argv, env);
   const endpoints = new ChainedGatewayEndpoints([
-    new StaticGatewayEndpoints(urls ? parseGatewayMetricsUrls(urls) : new Map<string, string[]>()),
+    new StaticGatewayEndpoints(gatewayMetricsUrls),
     new KubeGatewayEndpoints(() => pods),
   ]);
   return {
@@ -243,9 +230,4 @@ export function createCanaryController(deps: CanaryControllerDeps): ControllerDe
     ],
     reconcile: createCanaryReconciler(deps),
   };
-}
-
-/** Called by loadControllers() (controllers/index.ts): the operator runs the Canary controller. */
-export function register(_env: ControllerEnv): void {
-  registerController(createCanaryController(defaultCanaryDeps()));
 }

@@ -4,12 +4,12 @@
 // debounce, so a burst of route edits becomes one ConfigMap write per gateway per debounce window.
 import type { Canary, ModelGateway, ModelRoute } from '../../../api/v1alpha1/index.js';
 import { Reason } from '../../../api/v1alpha1/index.js';
-import type { KubeObject } from '../kube/client.js';
+import type { KubeObject } from '../../../kube/client.js';
 import { toKubeTime } from '../render/conditions.js';
 import { REPLICAS_OWNER_ANNOTATION, gatewayObjectName, renderGatewayObjects } from '../render/gateway.js';
 import { renderGatewayStatus } from '../render/gateway-status.js';
 import { compileGatewayConfig, evaluateRoutes, referencedSecrets } from '../render/translate.js';
-import { R } from '../kube/resources.js';
+import { R } from '../../../kube/resources.js';
 import {
   controllerOwnerKey,
   keyOf,
@@ -17,7 +17,7 @@ import {
   type ControllerContext,
   type ControllerDefinition,
   type WatchSpec,
-} from './framework.js';
+} from '../runtime/framework.js';
 import {
   POLICIES_BY_TARGET,
   ROUTES_BY_SECRET,

@@ -4,11 +4,11 @@
 // watches the same changes and judges routes with the same pure translator.
 import type { Canary, ModelRoute } from '../../../api/v1alpha1/index.js';
 import { Reason } from '../../../api/v1alpha1/index.js';
-import type { KubeObject } from '../kube/client.js';
+import type { KubeObject } from '../../../kube/client.js';
 import { toKubeTime } from '../render/conditions.js';
 import { renderRouteStatus } from '../render/route-status.js';
 import { evaluateRoutes } from '../render/translate.js';
-import { keyOf, splitKey, type ControllerContext, type ControllerDefinition } from './framework.js';
+import { keyOf, splitKey, type ControllerContext, type ControllerDefinition } from '../runtime/framework.js';
 import {
   ROUTES_BY_GATEWAY,
   ROUTES_BY_SECRET,

@@ -1,8 +1,8 @@
 // Builds the translator's input for one gateway from the informer caches, and the indexes it relies on.
 import type { Canary, CompiledRoute, ModelGateway, ModelRoute } from '../../../api/v1alpha1/index.js';
-import type { KubeObject } from '../kube/client.js';
+import type { KubeObject } from '../../../kube/client.js';
 import type { RouteSnapshot } from '../render/translate.js';
-import type { Cache, ControllerDefinition } from './framework.js';
+import type { Cache, ControllerDefinition } from '../runtime/framework.js';
 
 type IndexDecl = NonNullable<ControllerDefinition['indexes']>[number];
 

@@ -2,7 +2,7 @@
 // HPA. cpu/memory become Resource metrics; inflight-requests and requests-per-second become Pods metrics
 // served by a Prometheus adapter (rules in operator/README.md). Pure.
 import { METRICS, Reason, type AutoscalingPolicy } from '../../../api/v1alpha1/index.js';
-import type { KubeObject } from '../kube/client.js';
+import type { KubeObject } from '../../../kube/client.js';
 import { buildConditions, type Health } from './conditions.js';
 import { controllerRef, gatewayObjectName } from './gateway.js';
 

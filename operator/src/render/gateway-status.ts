@@ -1,6 +1,6 @@
 // The status of a ModelGateway from its live Deployment and the config it was given. Pure.
 import { Reason, type ModelGateway, type ModelGatewayStatus } from '../../../api/v1alpha1/index.js';
-import type { KubeObject } from '../kube/client.js';
+import type { KubeObject } from '../../../kube/client.js';
 import { buildConditions, type Health } from './conditions.js';
 import { gatewayAddress, gatewaySelector } from './gateway.js';
 

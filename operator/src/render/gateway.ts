@@ -7,7 +7,7 @@ import {
   type GatewayConfig,
   type ModelGateway,
 } from '../../../api/v1alpha1/index.js';
-import type { KubeObject, OwnerReference } from '../kube/client.js';
+import type { KubeObject, OwnerReference } from '../../../kube/client.js';
 
 export const GATEWAY_PORT = 8080;
 /**

@@ -12,7 +12,7 @@ import {
   type ModelGateway,
   type ModelRoute,
 } from '../../../api/v1alpha1/index.js';
-import type { KubeObject } from '../kube/client.js';
+import type { KubeObject } from '../../../kube/client.js';
 import { renderAutoscalingStatus, renderHpa } from './autoscaling.js';
 import { renderGatewayObjects } from './gateway.js';
 import { renderGatewayStatus } from './gateway-status.js';

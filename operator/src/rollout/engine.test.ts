@@ -9,7 +9,7 @@ import {
   newCanaryFixture,
   newRouteFixture,
   type CanaryFixture,
-} from './testing.js';
+} from '../../../testkit/canary.js';
 
 const BAD: AnalysisResult = {
   stable: healthyFigures(5000),
