@@ -1,11 +1,15 @@
-// `beastmode canary status|promote|abort`: reads and patches Canary objects through the Kubernetes API.
-// Promotion and abort are spec changes (a merge patch), so they are the same operations Git would make.
-import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { CanarySpec, GROUP, VERSION, type Canary } from '../api/v1alpha1/index.js';
+// `beastmode canary status|promote|abort`: reads and patches Canary objects through the Kubernetes API
+// (kube/client.ts). Promotion and abort are spec changes (a merge patch), so they are the same operations
+// Git would make.
+import { isNotFound, KubeClient } from '../kube/client.js';
+import { R } from '../kube/resources.js';
+import { CanarySpec, type Canary } from '../api/v1alpha1/index.js';
 import { formatCanaryStatus } from './format.js';
 
 export interface CanaryTarget {
+  /** A kubeconfig file; else $KUBECONFIG, ~/.kube/config or the in-cluster service account. */
   kubeconfig?: string;
+  /** Else the namespace of the kubeconfig's current context, else `default`. */
   namespace?: string;
   name: string;
 }
@@ -14,54 +18,41 @@ export interface Output {
   write(text: string): void;
 }
 
-export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  return kc;
-}
-
-function namespaceOf(kc: KubeConfig, t: CanaryTarget): string {
-  return t.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
-}
+/** Who changed the spec, in the object's managedFields (as kubectl records `kubectl-patch`). */
+const FIELD_MANAGER = 'beastmode-canary';
 
 class CanaryApi {
-  private readonly api: CustomObjectsApi;
-  readonly namespace: string;
+  private constructor(
+    private readonly client: KubeClient,
+    readonly namespace: string,
+    private readonly name: string,
+  ) {}
 
-  constructor(private readonly t: CanaryTarget) {
-    const kc = loadKubeConfig(t.kubeconfig);
-    this.api = kc.makeApiClient(CustomObjectsApi);
-    this.namespace = namespaceOf(kc, t);
-  }
-
-  private get ref() {
-    return {
-      group: GROUP,
-      version: VERSION,
-      namespace: this.namespace,
-      plural: 'canaries',
-      name: this.t.name,
-    };
+  static async connect(t: CanaryTarget): Promise<CanaryApi> {
+    const client = KubeClient.fromFile(t.kubeconfig || undefined);
+    const namespace = t.namespace ?? (await client.namespace()) ?? 'default';
+    return new CanaryApi(client, namespace, t.name);
   }
 
   async get(): Promise<Canary> {
     try {
-      const obj = (await this.api.getNamespacedCustomObject(this.ref)) as Canary;
+      const obj = (await this.client.get(R.Canary, this.namespace, this.name)) as unknown as Canary;
       // Defaults the server would not have written (an object from before a default was added).
       const spec = CanarySpec.safeParse(obj.spec);
       return spec.success ? { ...obj, spec: spec.data } : obj;
     } catch (e) {
-      const code = (e as { code?: number }).code;
-      if (code === 404) throw new Error(`canary ${this.namespace}/${this.t.name} not found`);
+      if (isNotFound(e)) throw new Error(`canary ${this.namespace}/${this.name} not found`);
       throw e;
     }
   }
 
   async patchSpec(spec: Record<string, unknown>): Promise<void> {
-    await this.api.patchNamespacedCustomObject(
-      { ...this.ref, body: { spec } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    await this.client.mergePatch(
+      R.Canary,
+      this.namespace,
+      this.name,
+      { spec },
+      { fieldManager: FIELD_MANAGER },
     );
   }
 }
@@ -71,7 +62,7 @@ export async function canaryStatus(
   out: Output,
   opts: { watch?: boolean; intervalMs?: number; signal?: AbortSignal } = {},
 ): Promise<void> {
-  const api = new CanaryApi(t);
+  const api = await CanaryApi.connect(t);
   let last = '';
   for (;;) {
     const text = formatCanaryStatus(await api.get(), new Date());
@@ -87,7 +78,7 @@ export async function canaryStatus(
 
 /** Approves the current candidate: spec.promotion.approvedRevision = status.candidateRevision. */
 export async function canaryPromote(t: CanaryTarget, out: Output): Promise<void> {
-  const api = new CanaryApi(t);
+  const api = await CanaryApi.connect(t);
   const c = await api.get();
   const rev = c.status?.candidateRevision;
   const phase = c.status?.phase;
@@ -104,7 +95,7 @@ export async function canaryPromote(t: CanaryTarget, out: Output): Promise<void>
 }
 
 export async function canaryAbort(t: CanaryTarget, out: Output): Promise<void> {
-  const api = new CanaryApi(t);
+  const api = await CanaryApi.connect(t);
   await api.get();
   await api.patchSpec({ abort: true });
   out.write(

@@ -25,22 +25,25 @@ const COMMANDS: Record<string, Command> = {
     summary: 'status | promote | abort a Canary through the Kubernetes API',
     load: () => Promise.resolve(runCanary),
   },
+  cluster: {
+    summary: 'build | up | down a local Kubernetes control plane (source checkouts only)',
+    load: () => devTool('../cluster/cli.js', 'runCluster', 'the local cluster'),
+  },
   simulator: {
     summary: 'Run a simulated model server with injectable faults (source checkouts only)',
-    load: async () => {
-      // Not shipped in the image: a development tool for tests, the demo and benchmarks.
-      const path = '../simulator/main.js';
-      try {
-        return ((await import(path)) as { runSimulator: Run }).runSimulator;
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-        throw new Error(
-          'the simulator is a development tool and is not in this build; run it from a source checkout',
-        );
-      }
-    },
+    load: () => devTool('../simulator/main.js', 'runSimulator', 'the simulator'),
   },
 };
+
+/** A development tool's command: in source checkouts, not in the image (its module is not built there). */
+async function devTool(path: string, exported: string, what: string): Promise<Run> {
+  try {
+    return ((await import(path)) as Record<string, Run>)[exported] as Run;
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    throw new Error(`${what} is a development tool and is not in this build; run it from a source checkout`);
+  }
+}
 
 export const USAGE = `Usage: beastmode <command> [flags]     (beastmode <command> --help for its flags)
 

@@ -303,6 +303,49 @@ export function describeProgress(compiled: number, total: number | undefined, el
   return `${done}/${total} packages, about ${Math.ceil(leftMs / 60_000)} min left`;
 }
 
+/** Follows `go build -v` output: counts the packages compiled, and keeps what it did last and the last lines. */
+class GoBuildOutput {
+  compiled = 0;
+  last = '(resolving modules)';
+  /** The last 40 lines, for the error when the build fails. */
+  readonly tail: string[] = [];
+  private partial = '';
+
+  write(chunk: Buffer): void {
+    const lines = (this.partial + chunk.toString('utf8')).split('\n');
+    this.partial = lines.pop() ?? '';
+    lines.forEach((line) => this.onLine(line));
+  }
+
+  /** Takes the unterminated last line, once the output has ended. */
+  end(): void {
+    this.onLine(this.partial);
+  }
+
+  private onLine(line: string): void {
+    if (line === '') return;
+    this.tail.push(line);
+    if (this.tail.length > 40) this.tail.shift();
+    // `go build -v` names each package as it is compiled; anything else is an error or a download.
+    if (/^[\w.-]+(\/[\w.~+-]+)*$/.test(line)) {
+      this.compiled += 1;
+      this.last = line;
+    } else if (line.startsWith('go: downloading')) {
+      this.last = line.slice('go: '.length);
+    }
+  }
+}
+
+function goBuildEnv(): NodeJS.ProcessEnv {
+  const parallelism = Math.max(1, Math.min(cpus().length, 4));
+  return {
+    ...process.env,
+    ...GO_BUILD_ENV,
+    GOFLAGS: `${process.env.GOFLAGS ?? ''} -p=${parallelism} -buildvcs=false -mod=readonly`.trim(),
+  };
+}
+
+/** Runs `go build`, reporting progress every intervalMs; rejects with the output's last lines on failure. */
 function runGoBuild(
   component: Component,
   outDir: string,
@@ -310,43 +353,17 @@ function runGoBuild(
   intervalMs: number,
   started: number,
 ): Promise<void> {
-  const parallelism = Math.max(1, Math.min(cpus().length, 4));
   const args = goBuildArgs(component, outDir);
-  const env = {
-    ...process.env,
-    ...GO_BUILD_ENV,
-    GOFLAGS: `${process.env.GOFLAGS ?? ''} -p=${parallelism} -buildvcs=false -mod=readonly`.trim(),
-  };
+  const env = goBuildEnv();
   const total = countPackages(component, env);
   return new Promise((resolve, reject) => {
     const child = spawn('go', args, { cwd: component.moduleDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let compiled = 0;
-    let last = '(resolving modules)';
-    const tail: string[] = [];
-    const onLine = (line: string): void => {
-      if (line === '') return;
-      tail.push(line);
-      if (tail.length > 40) tail.shift();
-      // `go build -v` names each package as it is compiled; anything else is an error or a download.
-      if (/^[\w.-]+(\/[\w.~+-]+)*$/.test(line)) {
-        compiled += 1;
-        last = line;
-      } else if (line.startsWith('go: downloading')) {
-        last = line.slice('go: '.length);
-      }
-    };
-    let buffer = '';
-    const onData = (chunk: Buffer): void => {
-      buffer += chunk.toString('utf8');
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      lines.forEach(onLine);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
+    const output = new GoBuildOutput();
+    child.stdout.on('data', (chunk: Buffer) => output.write(chunk));
+    child.stderr.on('data', (chunk: Buffer) => output.write(chunk));
     const timer = setInterval(() => {
       onProgress(
-        `go build: ${describeProgress(compiled, total, Date.now() - started)}, now ${last} ` +
+        `go build: ${describeProgress(output.compiled, total, Date.now() - started)}, now ${output.last} ` +
           `(${formatElapsed(Date.now() - started)} elapsed)`,
       );
     }, intervalMs);
@@ -354,21 +371,23 @@ function runGoBuild(
       child.kill('SIGKILL');
     };
     process.once('exit', killChild);
-    child.on('error', (err) => {
+    const finish = (): void => {
       clearInterval(timer);
       process.off('exit', killChild);
+    };
+    child.on('error', (err) => {
+      finish();
       reject(err);
     });
     child.on('close', (code, signal) => {
-      clearInterval(timer);
-      process.off('exit', killChild);
-      onLine(buffer);
+      finish();
+      output.end();
       if (code === 0) resolve();
       else
         reject(
           new Error(
             `go build of ${component.name} failed (${signal ?? `exit code ${code}`}) in ` +
-              `${component.moduleDir}:\n${tail.join('\n')}`,
+              `${component.moduleDir}:\n${output.tail.join('\n')}`,
           ),
         );
     });

@@ -34,6 +34,9 @@ const SERVER_SANS = [
   'IP:10.0.0.1',
 ];
 
+/** Extensions every leaf certificate carries; each adds its extended key usage. */
+const LEAF_EXTENSIONS = ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment'];
+
 async function openssl(dir: string, args: string[]): Promise<void> {
   try {
     await run('openssl', args, { cwd: dir });
@@ -89,13 +92,8 @@ async function signedCert(
   return { cert, key };
 }
 
-/** Writes a fresh PKI into dir (which must exist). Throws an actionable error when openssl is missing. */
-export async function generateCerts(dir: string): Promise<ControlPlaneCerts> {
-  requireTool(
-    'openssl',
-    'the local control plane generates its certificates with openssl',
-    'Install it (Debian/Ubuntu: apt-get install openssl)',
-  );
+/** The self-signed CA every other certificate is signed by, as ca.crt and ca.key. */
+async function createCa(dir: string): Promise<{ caCert: string; caKey: string }> {
   const caKey = join(dir, 'ca.key');
   const caCert = join(dir, 'ca.crt');
   await openssl(dir, [
@@ -119,44 +117,60 @@ export async function generateCerts(dir: string): Promise<ControlPlaneCerts> {
     '-addext',
     'keyUsage=critical,keyCertSign,cRLSign',
   ]);
-  const common = ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment'];
+  return { caCert, caKey };
+}
+
+/** The key pair the API server signs service-account tokens with (and verifies them by). */
+async function createServiceAccountKeys(
+  dir: string,
+): Promise<{ serviceAccountKey: string; serviceAccountPub: string }> {
   const serviceAccountKey = join(dir, 'sa.key');
   const serviceAccountPub = join(dir, 'sa.pub');
-  const [server, admin, proxyClient] = await Promise.all([
+  await openssl(dir, [
+    'genpkey',
+    '-algorithm',
+    'RSA',
+    '-pkeyopt',
+    'rsa_keygen_bits:2048',
+    '-out',
+    serviceAccountKey,
+  ]);
+  await openssl(dir, ['pkey', '-in', serviceAccountKey, '-pubout', '-out', serviceAccountPub]);
+  return { serviceAccountKey, serviceAccountPub };
+}
+
+/** Writes a fresh PKI into dir (which must exist). Throws an actionable error when openssl is missing. */
+export async function generateCerts(dir: string): Promise<ControlPlaneCerts> {
+  requireTool(
+    'openssl',
+    'the local control plane generates its certificates with openssl',
+    'Install it (Debian/Ubuntu: apt-get install openssl)',
+  );
+  const ca = await createCa(dir);
+  const [server, admin, proxyClient, serviceAccount] = await Promise.all([
     signedCert(dir, 'apiserver', '/CN=kube-apiserver', [
-      ...common,
+      ...LEAF_EXTENSIONS,
       'extendedKeyUsage=serverAuth',
       `subjectAltName=${SERVER_SANS.join(',')}`,
     ]),
     signedCert(dir, 'admin', '/O=system:masters/CN=beastmode-admin', [
-      ...common,
+      ...LEAF_EXTENSIONS,
       'extendedKeyUsage=clientAuth',
     ]),
     signedCert(dir, 'front-proxy-client', '/CN=front-proxy-client', [
-      ...common,
+      ...LEAF_EXTENSIONS,
       'extendedKeyUsage=clientAuth',
     ]),
-    openssl(dir, [
-      'genpkey',
-      '-algorithm',
-      'RSA',
-      '-pkeyopt',
-      'rsa_keygen_bits:2048',
-      '-out',
-      serviceAccountKey,
-    ]),
+    createServiceAccountKeys(dir),
   ]);
-  await openssl(dir, ['pkey', '-in', serviceAccountKey, '-pubout', '-out', serviceAccountPub]);
   return {
-    caCert,
-    caKey,
+    ...ca,
     serverCert: server.cert,
     serverKey: server.key,
     adminCert: admin.cert,
     adminKey: admin.key,
     proxyClientCert: proxyClient.cert,
     proxyClientKey: proxyClient.key,
-    serviceAccountKey,
-    serviceAccountPub,
+    ...serviceAccount,
   };
 }

@@ -1,21 +1,29 @@
-// `npm run cluster:build|cluster:up|cluster:down`: the local control plane from a terminal.
-//   build  builds (or finds in the cache) the binaries
-//   up     starts a cluster, writes .beastmode/cluster/kubeconfig, stays in the foreground until Ctrl-C/SIGTERM
-//   down   stops a cluster that `up` started in another terminal (through .beastmode/cluster/state.json)
-// `up` and `down` take `--dir <dir>` to use another state directory than .beastmode/cluster.
+// `beastmode cluster build|up|down` (also `npm run cluster:build|cluster:up|cluster:down`): the local
+// control plane from a terminal. A development tool of source checkouts, not part of the image.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { readFlags, type CommandSpec } from '../cli/flags.js';
 import { buildControlPlane, MissingToolError } from './build.js';
 import { startControlPlane } from './control-plane.js';
 import { clusterStateDir, repoRoot } from './paths.js';
 
-function optionValue(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-}
-
-const stateDir = resolve(optionValue('--dir') ?? clusterStateDir);
-const stateFile = join(stateDir, 'state.json');
+export const CLUSTER_COMMAND: CommandSpec = {
+  name: 'beastmode cluster',
+  usage: 'build | up | down [--dir <dir>]',
+  summary:
+    'A real Kubernetes control plane as local processes (etcd, kube-apiserver, controller-manager,\n' +
+    'scheduler, a fake kubelet), built from Go modules without Docker.\n' +
+    '  build  builds the binaries, or finds them in ~/.cache/beastmode (first time: about 9 min on 2 cores)\n' +
+    '  up     starts a cluster, writes <dir>/kubeconfig, stays in the foreground until Ctrl-C or SIGTERM\n' +
+    '  down   stops a cluster that `up` started in another terminal (through <dir>/state.json)',
+  flags: {
+    dir: {
+      value: 'dir',
+      default: '.beastmode/cluster',
+      help: 'State directory: kubeconfig, pids, data, logs',
+    },
+  },
+};
 
 interface ClusterState {
   pid: number;
@@ -38,7 +46,7 @@ function alive(pid: number): boolean {
   }
 }
 
-function readState(): ClusterState | undefined {
+function readState(stateFile: string): ClusterState | undefined {
   if (!existsSync(stateFile)) return undefined;
   try {
     return JSON.parse(readFileSync(stateFile, 'utf8')) as ClusterState;
@@ -56,8 +64,9 @@ async function build(): Promise<void> {
   );
 }
 
-async function up(): Promise<void> {
-  const existing = readState();
+async function up(stateDir: string): Promise<void> {
+  const stateFile = join(stateDir, 'state.json');
+  const existing = readState(stateFile);
   if (existing && alive(existing.pid)) {
     throw new Error(
       `a cluster is already running (pid ${existing.pid}, ${existing.server}); run npm run cluster:down`,
@@ -103,7 +112,6 @@ async function up(): Promise<void> {
         `(${((Date.now() - started) / 1000).toFixed(1)}s)`,
       `kubeconfig: ${cp.kubeconfigPath}`,
       '',
-      readFileSync(cp.kubeconfigPath, 'utf8'),
       `Try:   kubectl --kubeconfig ${rel} get nodes`,
       `Or:    export KUBECONFIG=${cp.kubeconfigPath}`,
       `Logs:  ${join(stateDir, 'logs')}`,
@@ -113,8 +121,9 @@ async function up(): Promise<void> {
   );
 }
 
-async function down(): Promise<void> {
-  const state = readState();
+async function down(stateDir: string): Promise<void> {
+  const stateFile = join(stateDir, 'state.json');
+  const state = readState(stateFile);
   if (!state) {
     log(`no cluster state at ${relative(repoRoot, stateFile)}: nothing to stop`);
     return;
@@ -139,23 +148,27 @@ async function down(): Promise<void> {
   log(`stopped the cluster at ${state.server}`);
 }
 
-async function main(): Promise<void> {
-  const command = process.argv[2];
-  switch (command) {
-    case 'build':
-      return build();
-    case 'up':
-      return up();
-    case 'down':
-      return down();
-    default:
-      process.stderr.write('usage: npm run cluster:build|cluster:up|cluster:down\n');
-      process.exit(2);
+/** Resolves with an exit code, or undefined while `up` keeps the cluster running. */
+export async function runCluster(argv: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
+  const read = readFlags(CLUSTER_COMMAND, argv, env);
+  if (read.kind === 'help') {
+    process.stdout.write(read.text);
+    return 0;
   }
+  const [verb] = read.kind === 'ok' ? read.positionals : [];
+  const steps = { build: () => build(), up, down } as const;
+  if (read.kind === 'error' || verb === undefined || !(verb in steps)) {
+    process.stderr.write(
+      `${read.kind === 'error' ? read.message : `usage: ${CLUSTER_COMMAND.name} ${CLUSTER_COMMAND.usage}`}\n`,
+    );
+    return 2;
+  }
+  const stateDir = resolve((read.values.dir as string | undefined) ?? clusterStateDir);
+  try {
+    await steps[verb as keyof typeof steps](stateDir);
+  } catch (err) {
+    log(err instanceof MissingToolError ? err.message : ((err as Error).stack ?? String(err)));
+    return 1;
+  }
+  return verb === 'up' ? undefined : 0;
 }
-
-main().catch((err: unknown) => {
-  if (err instanceof MissingToolError) log(err.message);
-  else log((err as Error).stack ?? String(err));
-  process.exit(1);
-});

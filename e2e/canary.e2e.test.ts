@@ -216,7 +216,7 @@ beforeAll(async () => {
   gateway = await startGateway({
     port: 0,
     host: '127.0.0.1',
-    source: { configMap: { namespace: ns, name: 'main-gateway-config' }, kubeconfig: kubeconfigPath() },
+    source: { configMap: { namespace: ns, name: 'main-gateway-config' }, client },
     logger: createLogger('warn'),
   });
   await startOp();

@@ -274,7 +274,10 @@ describe('local control plane', () => {
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'beastmode-e2e-orphans-'));
       const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
-      const up = spawn(tsx, ['cluster/cli.ts', 'up', '--dir', dir], { cwd: repoRoot, stdio: 'ignore' });
+      const up = spawn(tsx, ['cli/main.ts', 'cluster', 'up', '--dir', dir], {
+        cwd: repoRoot,
+        stdio: 'ignore',
+      });
       try {
         const state = await eventually('a second control plane to start', () => {
           const file = join(dir, 'state.json');

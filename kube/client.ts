@@ -1,8 +1,10 @@
-// A thin REST client for the Kubernetes API: get/list/watch, server-side apply, merge patches and creates.
-// Authentication comes from kubeconfig.ts (in-cluster and plain kubeconfigs natively, client-node's
-// KubeConfig only for exec plugins and the like); one connection pool is kept for the client's lifetime
-// (client-node 2.0.1 builds a new undici Agent, hence a new TLS handshake, for every request), and it
-// speaks the content types we need directly (apply-patch, merge-patch, PartialObjectMetadata).
+// A thin REST client for the Kubernetes API, the one the operator, gateway, CLI, demo and local cluster all
+// use: get/list/watch (label and field selectors), server-side apply, merge patches, creates and plain-text
+// endpoints such as /readyz. Authentication comes from kubeconfig.ts (in-cluster and plain kubeconfigs
+// natively, client-node's KubeConfig only for exec plugins and the like); one connection pool is kept for
+// the client's lifetime (client-node 2.0.1 builds a new undici Agent, hence a new TLS handshake, for every
+// request), and it speaks the content types we need directly (apply-patch, merge-patch,
+// PartialObjectMetadata).
 import { fetch, type Dispatcher } from 'undici';
 import { loadKubeAuth, type KubeAuth } from './kubeconfig.js';
 import { collectionPath, objectPath, apiVersionOf, type ResourceType } from './resources.js';
@@ -61,7 +63,7 @@ export const isGone = (e: unknown): boolean => e instanceof KubeApiError && e.st
 /** Called after every mutating request: the benchmark and `/metrics` count API writes by verb and kind. */
 export type WriteObserver = (verb: string, kind: string) => void;
 
-interface RequestOptions {
+export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
@@ -80,15 +82,58 @@ interface Endpoint {
   at: number;
 }
 
+export interface KubeClientOptions {
+  /**
+   * Gives up on a request (not a watch) with no answer after this long. Unset: no limit, as client-go; set
+   * by callers that poll a server which may not be listening yet.
+   */
+  requestTimeoutMs?: number;
+}
+
+/** Selects the objects of a collection: labels and fields, as the API server's query parameters. */
+export interface Selectors {
+  labelSelector?: string;
+  /** e.g. `metadata.name=gw`: what RBAC rules with resourceNames allow for list and watch. */
+  fieldSelector?: string;
+}
+
+/** Calls onLine for each non-empty line of a newline-delimited stream (a watch), onChunk for each read. */
+async function readJsonLines(
+  body: AsyncIterable<unknown>,
+  onChunk: () => void,
+  onLine: (line: string) => void,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of body) {
+    onChunk();
+    buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl).trim();
+      buffer = buffer.slice(nl + 1);
+      if (line !== '') onLine(line);
+    }
+  }
+}
+
 export class KubeClient {
   private auth: Endpoint | undefined;
   writeObserver: WriteObserver = () => undefined;
 
-  constructor(private readonly source: KubeAuth) {}
+  constructor(
+    private readonly source: KubeAuth,
+    private readonly options: KubeClientOptions = {},
+  ) {}
 
   /** A kubeconfig file, or (no path) $KUBECONFIG, ~/.kube/config or the in-cluster service account. */
-  static fromFile(path?: string): KubeClient {
-    return new KubeClient(loadKubeAuth(path));
+  static fromFile(path?: string, options: KubeClientOptions = {}): KubeClient {
+    return new KubeClient(loadKubeAuth(path), options);
+  }
+
+  /** The namespace of the kubeconfig's current context (or the service account's); undefined when unset. */
+  namespace(): Promise<string | undefined> {
+    return this.source.namespace();
   }
 
   /** Headers are refreshed every minute (tokens rotate and expire); the dispatcher is kept. */
@@ -106,42 +151,66 @@ export class KubeClient {
     return u.toString();
   }
 
+  /** A JSON request; a non-2xx answer throws a KubeApiError carrying the server's reason and message. */
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const text = await this.send(method, path, opts);
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  /** A plain-text endpoint such as /readyz or /version: the body as the server sent it. */
+  getText(path: string, opts: Pick<RequestOptions, 'query' | 'signal'> = {}): Promise<string> {
+    return this.send('GET', path, { ...opts, accept: 'text/plain, application/json' });
+  }
+
+  private async send(method: string, path: string, opts: RequestOptions): Promise<string> {
     const auth = await this.authFor();
     const url = KubeClient.url(auth.server, path, opts.query);
     const headers: Record<string, string> = { ...auth.headers, Accept: opts.accept ?? 'application/json' };
     if (opts.body !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
-    const res = await fetch(url, {
-      method,
-      headers,
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-      dispatcher: auth.dispatcher,
-      signal: opts.signal,
-    });
-    const text = await res.text();
-    if (!res.ok) {
-      let reason = res.statusText;
-      let message = text;
-      try {
-        const status = JSON.parse(text) as { reason?: string; message?: string };
-        reason = status.reason ?? reason;
-        message = status.message ?? message;
-      } catch {
-        // not a Status object
-      }
-      throw new KubeApiError(res.status, reason, `${method} ${path}: ${res.status} ${message}`);
+    const limit = this.options.requestTimeoutMs;
+    const deadline = limit === undefined ? undefined : AbortSignal.timeout(limit);
+    const signals = [opts.signal, deadline].filter((s): s is AbortSignal => s !== undefined);
+    try {
+      const res = await fetch(url, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        dispatcher: auth.dispatcher,
+        signal: signals.length === 0 ? undefined : AbortSignal.any(signals),
+      });
+      const text = await res.text();
+      if (!res.ok) throw KubeClient.apiError(method, path, res.status, res.statusText, text);
+      return text;
+    } catch (e) {
+      if (e instanceof KubeApiError || deadline?.aborted !== true || opts.signal?.aborted === true) throw e;
+      const err = new Error(`${method} ${path}: no answer within ${limit}ms`);
+      err.name = 'TimeoutError';
+      throw err;
     }
-    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  private static apiError(method: string, path: string, status: number, statusText: string, body: string) {
+    let reason = statusText;
+    let message = body;
+    try {
+      const parsed = JSON.parse(body) as { reason?: string; message?: string };
+      reason = parsed.reason ?? reason;
+      message = parsed.message ?? message;
+    } catch {
+      // not a Status object
+    }
+    return new KubeApiError(status, reason, `${method} ${path}: ${status} ${message}`);
   }
 
   get<T extends KubeObject = KubeObject>(r: ResourceType, namespace: string, name: string): Promise<T> {
     return this.request<T>('GET', objectPath(r, namespace, name));
   }
 
+  /** Every page of a list, and the resourceVersion to watch from. */
   async list(
     r: ResourceType,
     namespace: string | undefined,
-    opts: { labelSelector?: string; metadataOnly?: boolean; limit?: number } = {},
+    opts: Selectors & { metadataOnly?: boolean; limit?: number; signal?: AbortSignal } = {},
   ): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     const items: KubeObject[] = [];
     let cont: string | undefined;
@@ -151,8 +220,14 @@ export class KubeClient {
         items: KubeObject[] | null;
         metadata: { resourceVersion: string; continue?: string };
       }>('GET', collectionPath(r, namespace), {
-        query: { labelSelector: opts.labelSelector, limit: opts.limit ?? 500, continue: cont },
+        query: {
+          labelSelector: opts.labelSelector,
+          fieldSelector: opts.fieldSelector,
+          limit: opts.limit ?? 500,
+          continue: cont,
+        },
         accept: opts.metadataOnly ? METADATA_ONLY : undefined,
+        signal: opts.signal,
       });
       for (const item of page.items ?? []) items.push(item);
       resourceVersion = page.metadata.resourceVersion;
@@ -168,9 +243,8 @@ export class KubeClient {
   async watch(
     r: ResourceType,
     namespace: string | undefined,
-    opts: {
+    opts: Selectors & {
       resourceVersion: string;
-      labelSelector?: string;
       metadataOnly?: boolean;
       timeoutSeconds: number;
       idleTimeoutMs: number;
@@ -184,6 +258,7 @@ export class KubeClient {
       allowWatchBookmarks: true,
       resourceVersion: opts.resourceVersion,
       labelSelector: opts.labelSelector,
+      fieldSelector: opts.fieldSelector,
       timeoutSeconds: opts.timeoutSeconds,
     });
     const controller = new AbortController();
@@ -206,22 +281,9 @@ export class KubeClient {
         dispatcher: auth.dispatcher,
         signal: controller.signal,
       });
-      if (!res.ok || !res.body) {
-        const text = await res.text();
-        throw new KubeApiError(res.status, res.statusText, `watch ${r.plural}: ${res.status} ${text}`);
-      }
-      const decoder = new TextDecoder();
-      let buffer = '';
-      for await (const chunk of res.body) {
-        resetIdle();
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, nl).trim();
-          buffer = buffer.slice(nl + 1);
-          if (line !== '') onEvent(JSON.parse(line) as WatchEvent);
-        }
-      }
+      if (!res.ok || !res.body)
+        throw KubeClient.apiError('watch', r.plural, res.status, res.statusText, await res.text());
+      await readJsonLines(res.body, resetIdle, (line) => onEvent(JSON.parse(line) as WatchEvent));
     } catch (e) {
       if (timedOut) {
         const err = new Error(`watch ${r.plural} silent for ${opts.idleTimeoutMs}ms`);

@@ -1,29 +1,69 @@
 // An informer: list, then watch from the list's resourceVersion, keep a cache with secondary indexes and
 // tell handlers what changed. Same semantics as client-node's ListWatch (relist on 410 Gone), plus a relist
-// when a watch goes silent past its server timeout (a half-open connection), bookmarks, and one informer
-// spanning several namespaces.
+// when a watch goes silent past its server timeout (a half-open connection), bookmarks, label and field
+// selectors, exponential backoff after failures, and one informer spanning several namespaces. The operator
+// follows whole collections with it; the gateway follows single named objects (a field selector on
+// metadata.name, which is what RBAC rules with resourceNames allow for list and watch).
 import { isGone, type KubeClient, type KubeObject, type WatchEvent } from './client.js';
 import type { ResourceType } from './resources.js';
 
 export type ChangeType = 'add' | 'update' | 'delete';
 export type ChangeHandler = (type: ChangeType, obj: KubeObject, old?: KubeObject) => void;
 export type IndexFunc = (obj: KubeObject) => string[];
+export type RestartReason = 'gone' | 'timeout' | 'error' | 'closed';
+
+export interface Backoff {
+  /** The wait after the first failure; it doubles with each further one. */
+  initialMs: number;
+  maxMs: number;
+}
 
 export interface InformerOptions {
   resource: ResourceType;
   /** Namespaces to watch; undefined watches all. */
   namespaces?: string[];
   labelSelector?: string;
+  /** e.g. nameFieldSelector('gw'): follow one named object. */
+  fieldSelector?: string;
   /** Only metadata is listed and watched (PartialObjectMetadata): for Secrets, whose data we never need. */
   metadataOnly?: boolean;
   /** Server-side watch timeout; the client gives up on a silent watch 30 s after it. */
   watchTimeoutSeconds?: number;
-  onRestart?: (kind: string, reason: 'gone' | 'timeout' | 'error' | 'closed') => void;
-  onError?: (kind: string, err: unknown) => void;
+  /** Wait between attempts after a failed list or watch; a watch that ends normally resets it. */
+  backoff?: Backoff;
+  onRestart?: (kind: string, reason: RestartReason) => void;
+  /** A list or watch failed (retried after `retryInMs`), or a change handler threw (no retry). */
+  onError?: (kind: string, err: unknown, retryInMs?: number) => void;
 }
+
+export const DEFAULT_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000 };
+/** After this many failures in a row the informer lists again rather than resume a watch. */
+const FAILURES_BEFORE_RELIST = 3;
 
 export const objectKey = (o: { metadata: { namespace?: string; name: string } }): string =>
   o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
+
+/** The field selector of one object by name. */
+export const nameFieldSelector = (name: string): string => `metadata.name=${name}`;
+
+/**
+ * An informer on one named object of one namespace: a field selector on its name, since RBAC rules with
+ * resourceNames allow list and watch only in that form (a GET by name would need no selector). Not started.
+ */
+export function informerForName(
+  client: KubeClient,
+  resource: ResourceType,
+  namespace: string,
+  name: string,
+  opts: Omit<InformerOptions, 'resource' | 'namespaces' | 'fieldSelector'> = {},
+): Informer {
+  return new Informer(client, {
+    ...opts,
+    resource,
+    namespaces: [namespace],
+    fieldSelector: nameFieldSelector(name),
+  });
+}
 
 /** Drops what we never read, to keep the cache small (managedFields is often half an object). */
 function slim(obj: KubeObject): KubeObject {
@@ -34,12 +74,51 @@ function slim(obj: KubeObject): KubeObject {
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const done = (): void => {
       clearTimeout(t);
+      signal.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
+
+/** A latch over the namespaces an informer runs: resolves once each has counted, or on release(). */
+class Latch {
+  private count = 0;
+  private readonly waiters: (() => void)[] = [];
+  private released = false;
+
+  constructor(private readonly needed: number) {}
+
+  get done(): boolean {
+    return this.count >= this.needed;
+  }
+
+  arrive(): void {
+    this.count++;
+    if (this.done) this.release();
+  }
+
+  release(): void {
+    this.released = true;
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  wait(): Promise<void> {
+    if (this.done || this.released) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+/** Where one namespace's list-watch loop stands. */
+interface Cursor {
+  namespace: string | undefined;
+  resourceVersion: string | undefined;
+  failures: number;
+  listed: boolean;
+  attempted: boolean;
+}
 
 export class Informer {
   private readonly store = new Map<string, KubeObject>();
@@ -47,13 +126,17 @@ export class Informer {
   private readonly indexers = new Map<string, IndexFunc>();
   private readonly indexes = new Map<string, Map<string, Set<string>>>();
   private readonly stop = new AbortController();
-  private syncedCount = 0;
-  private readonly syncWaiters: (() => void)[] = [];
+  private readonly synced: Latch;
+  private readonly firstListed: Latch;
 
   constructor(
     private readonly client: KubeClient,
     readonly opts: InformerOptions,
-  ) {}
+  ) {
+    const namespaces = opts.namespaces?.length ?? 1;
+    this.synced = new Latch(namespaces);
+    this.firstListed = new Latch(namespaces);
+  }
 
   get kind(): string {
     return this.opts.resource.kind;
@@ -97,13 +180,21 @@ export class Informer {
     return this.store.size;
   }
 
+  /** Every namespace has been listed successfully at least once: the cache is complete. */
   get hasSynced(): boolean {
-    return this.syncedCount >= (this.opts.namespaces?.length ?? 1);
+    return this.synced.done;
   }
 
   waitForSync(): Promise<void> {
-    if (this.hasSynced) return Promise.resolve();
-    return new Promise((resolve) => this.syncWaiters.push(resolve));
+    return this.synced.wait();
+  }
+
+  /**
+   * Resolves once every namespace's first list has been tried, whether it succeeded or failed, or on
+   * shutdown: for callers that must not wait for an API server that is down or forbids the list.
+   */
+  waitForFirstList(): Promise<void> {
+    return this.firstListed.wait();
   }
 
   start(): void {
@@ -113,6 +204,7 @@ export class Informer {
 
   shutdown(): void {
     this.stop.abort();
+    this.firstListed.release();
   }
 
   private indexAdd(idx: Map<string, Set<string>>, value: string, key: string): void {
@@ -177,79 +269,107 @@ export class Informer {
     }
   }
 
-  private markSynced(): void {
-    this.syncedCount++;
-    if (this.hasSynced) for (const w of this.syncWaiters.splice(0)) w();
-  }
-
   private async run(namespace: string | undefined): Promise<void> {
-    const { resource: r, labelSelector, metadataOnly } = this.opts;
     const signal = this.stop.signal;
-    let resourceVersion: string | undefined;
-    let synced = false;
-    let failures = 0;
+    const cursor: Cursor = {
+      namespace,
+      resourceVersion: undefined,
+      failures: 0,
+      listed: false,
+      attempted: false,
+    };
     while (!signal.aborted) {
       try {
-        if (resourceVersion === undefined) {
-          const page = await this.client.list(r, namespace, { labelSelector, metadataOnly });
-          this.replace(namespace, page.items);
-          resourceVersion = page.resourceVersion;
-          if (!synced) {
-            synced = true;
-            this.markSynced();
-          }
-        }
-        const timeoutSeconds = (this.opts.watchTimeoutSeconds ?? 300) + Math.floor(Math.random() * 60);
-        let gone = false;
-        const perWatch = new AbortController();
-        const onAbort = (): void => perWatch.abort();
-        signal.addEventListener('abort', onAbort);
-        try {
-          await this.client.watch(
-            r,
-            namespace,
-            {
-              resourceVersion,
-              labelSelector,
-              metadataOnly,
-              timeoutSeconds,
-              idleTimeoutMs: (timeoutSeconds + 30) * 1000,
-            },
-            (e: WatchEvent) => {
-              if (e.type === 'ERROR') {
-                if (e.object.code === 410) gone = true;
-                perWatch.abort();
-                return;
-              }
-              resourceVersion = e.object.metadata.resourceVersion ?? resourceVersion;
-              if (e.type === 'BOOKMARK') return;
-              if (e.type === 'DELETED') this.remove(objectKey(e.object));
-              else this.put(slim(e.object));
-            },
-            perWatch.signal,
-          );
-        } finally {
-          signal.removeEventListener('abort', onAbort);
-        }
-        failures = 0;
-        if (gone) {
-          resourceVersion = undefined;
-          this.opts.onRestart?.(this.kind, 'gone');
-        } else if (!signal.aborted) {
-          this.opts.onRestart?.(this.kind, 'closed');
-        }
+        if (cursor.resourceVersion === undefined) await this.relist(cursor);
+        const gone = await this.watchOnce(cursor);
+        cursor.failures = 0;
+        if (gone) cursor.resourceVersion = undefined;
+        if (!signal.aborted) this.opts.onRestart?.(this.kind, gone ? 'gone' : 'closed');
       } catch (e) {
         if (signal.aborted) return;
-        const timeout = e instanceof Error && e.name === 'TimeoutError';
-        this.opts.onRestart?.(this.kind, isGone(e) ? 'gone' : timeout ? 'timeout' : 'error');
-        if (isGone(e) || timeout) resourceVersion = undefined;
-        else {
-          this.opts.onError?.(this.kind, e);
-          failures++;
-          await sleep(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)), signal);
-          if (failures > 3) resourceVersion = undefined;
-        }
+        await this.recover(cursor, e);
       }
     }
+  }
+
+  private async relist(cursor: Cursor): Promise<void> {
+    const { resource, labelSelector, fieldSelector, metadataOnly } = this.opts;
+    try {
+      const page = await this.client.list(resource, cursor.namespace, {
+        labelSelector,
+        fieldSelector,
+        metadataOnly,
+        signal: this.stop.signal,
+      });
+      if (this.stop.signal.aborted) return;
+      this.replace(cursor.namespace, page.items);
+      cursor.resourceVersion = page.resourceVersion;
+      if (!cursor.listed) {
+        cursor.listed = true;
+        this.synced.arrive();
+      }
+    } finally {
+      if (!cursor.attempted) {
+        cursor.attempted = true;
+        this.firstListed.arrive();
+      }
+    }
+  }
+
+  /** One watch from the cursor's resourceVersion until the server ends it; true when it said 410 Gone. */
+  private async watchOnce(cursor: Cursor): Promise<boolean> {
+    const { resource, labelSelector, fieldSelector, metadataOnly } = this.opts;
+    const timeoutSeconds = (this.opts.watchTimeoutSeconds ?? 300) + Math.floor(Math.random() * 60);
+    let gone = false;
+    const perWatch = new AbortController();
+    const onAbort = (): void => perWatch.abort();
+    this.stop.signal.addEventListener('abort', onAbort);
+    const onEvent = (e: WatchEvent): void => {
+      if (perWatch.signal.aborted) return;
+      if (e.type === 'ERROR') {
+        if (e.object.code === 410) gone = true;
+        perWatch.abort();
+        return;
+      }
+      cursor.resourceVersion = e.object.metadata.resourceVersion ?? cursor.resourceVersion;
+      if (e.type === 'BOOKMARK') return;
+      if (e.type === 'DELETED') this.remove(objectKey(e.object));
+      else this.put(slim(e.object));
+    };
+    try {
+      await this.client.watch(
+        resource,
+        cursor.namespace,
+        {
+          resourceVersion: cursor.resourceVersion ?? '',
+          labelSelector,
+          fieldSelector,
+          metadataOnly,
+          timeoutSeconds,
+          idleTimeoutMs: (timeoutSeconds + 30) * 1000,
+        },
+        onEvent,
+        perWatch.signal,
+      );
+    } finally {
+      this.stop.signal.removeEventListener('abort', onAbort);
+    }
+    return gone;
+  }
+
+  /** After a failed list or watch: relist at once when the watch is stale, else back off and retry. */
+  private async recover(cursor: Cursor, e: unknown): Promise<void> {
+    const timeout = e instanceof Error && e.name === 'TimeoutError';
+    this.opts.onRestart?.(this.kind, isGone(e) ? 'gone' : timeout ? 'timeout' : 'error');
+    if (isGone(e) || timeout) {
+      cursor.resourceVersion = undefined;
+      return;
+    }
+    const { initialMs, maxMs } = this.opts.backoff ?? DEFAULT_BACKOFF;
+    cursor.failures++;
+    const waitMs = Math.min(maxMs, initialMs * 2 ** Math.min(cursor.failures - 1, 30));
+    this.opts.onError?.(this.kind, e, waitMs);
+    await sleep(waitMs, this.stop.signal);
+    if (cursor.failures > FAILURES_BEFORE_RELIST) cursor.resourceVersion = undefined;
   }
 }

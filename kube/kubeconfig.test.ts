@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { loadKubeAuth, readInCluster, readKubeconfig } from './kubeconfig.js';
+import { loadInClusterAuth, loadKubeAuth, readInCluster, readKubeconfig } from './kubeconfig.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-test-'));
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
@@ -118,5 +118,41 @@ describe('readInCluster', () => {
     expect(
       readInCluster({ KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '8080' }, sa).server,
     ).toBe('http://10.0.0.1:8080');
+  });
+});
+
+describe('namespace', () => {
+  it("is the current context's in a kubeconfig, the service account's in a pod", async () => {
+    const path = join(dir, 'ns.yaml');
+    writeFileSync(
+      path,
+      stringify({
+        clusters: [{ name: 'c', cluster: { server: 'https://k' } }],
+        users: [{ name: 'u', user: { token: 't' } }],
+        contexts: [{ name: 'ctx', context: { cluster: 'c', user: 'u', namespace: 'team-a' } }],
+        'current-context': 'ctx',
+      }),
+    );
+    expect(await loadKubeAuth(path).namespace()).toBe('team-a');
+    expect(
+      await loadKubeAuth(kubeconfig('no-ns.yaml', { server: 'https://k' }, {})).namespace(),
+    ).toBeUndefined();
+
+    const sa = mkdtempSync(join(tmpdir(), 'sa-'));
+    writeFileSync(join(sa, 'token'), 'sa-token');
+    writeFileSync(join(sa, 'namespace'), 'llm\n');
+    const inCluster = loadInClusterAuth({ KUBERNETES_SERVICE_HOST: '10.0.0.1' }, sa);
+    expect(inCluster.source).toBe('in-cluster');
+    expect(await inCluster.namespace()).toBe('llm');
+    expect(await inCluster.server()).toBe('https://10.0.0.1:443');
+  });
+});
+
+describe('loadInClusterAuth', () => {
+  it('refuses to run outside a pod, asking for a kubeconfig', () => {
+    const sa = mkdtempSync(join(tmpdir(), 'sa-'));
+    expect(() => loadInClusterAuth({}, sa)).toThrow(/not running in a Kubernetes pod.*give a kubeconfig/);
+    writeFileSync(join(sa, 'token'), 'sa-token');
+    expect(() => loadInClusterAuth({}, sa)).toThrow(/KUBERNETES_SERVICE_HOST/);
   });
 });

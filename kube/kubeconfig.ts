@@ -3,7 +3,8 @@
 // operator would carry for its lifetime. The common cases are read here: in-cluster (service account token,
 // re-read as it rotates), and a kubeconfig whose user has a client certificate, a token, a token file or
 // basic auth. Anything else (exec credential plugins, auth-provider, proxy-url, a KUBECONFIG list of files,
-// no configuration at all) is handed to client-node's KubeConfig, imported only then.
+// no configuration at all) is handed to client-node's KubeConfig, imported only then. Besides credentials
+// it says which namespace the configuration names, the default of the CLI.
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
@@ -21,6 +22,8 @@ export interface KubeAuth {
   server(): Promise<string>;
   /** Headers of the next requests (called again when they may have expired) and the TLS dispatcher. */
   credentials(): Promise<Credentials>;
+  /** The current context's namespace (in the cluster: the service account's); undefined when unset. */
+  namespace(): Promise<string | undefined>;
   /** Which loader is in use: "kubeconfig", "in-cluster" or "client-node" (the fallback). */
   readonly source: string;
 }
@@ -38,13 +41,14 @@ interface TlsAndAuth {
   tokenFile?: string;
   basic?: string;
   impersonate?: string;
+  namespace?: string;
 }
 
 type Named<T> = { name: string } & T;
 interface KubeconfigFile {
   clusters?: Named<{ cluster?: Record<string, unknown> }>[];
   users?: Named<{ user?: Record<string, unknown> }>[];
-  contexts?: Named<{ context?: { cluster?: string; user?: string } }>[];
+  contexts?: Named<{ context?: { cluster?: string; user?: string; namespace?: string } }>[];
   'current-context'?: string;
 }
 
@@ -97,6 +101,7 @@ export function readKubeconfig(path: string): TlsAndAuth | undefined {
         ? undefined
         : Buffer.from(`${username}:${str(user.password) ?? ''}`).toString('base64'),
     impersonate: str(user.as),
+    namespace: str(context?.namespace),
   });
 }
 
@@ -107,10 +112,12 @@ export function readInCluster(env: NodeJS.ProcessEnv, root = SERVICEACCOUNT): Tl
   const scheme = port === '80' || port === '8080' || port === '8001' ? 'http' : 'https';
   const h = host.includes(':') ? `[${host}]` : host;
   const ca = join(root, 'ca.crt');
+  const namespace = join(root, 'namespace');
   return {
     server: `${scheme}://${h}:${port}`,
     ...(existsSync(ca) ? { ca: readFileSync(ca) } : {}),
     tokenFile: join(root, 'token'),
+    ...(existsSync(namespace) ? { namespace: readFileSync(namespace, 'utf8').trim() } : {}),
   };
 }
 
@@ -130,6 +137,7 @@ function nativeAuth(source: string, c: TlsAndAuth): KubeAuth {
   return {
     source,
     server: () => Promise.resolve(c.server),
+    namespace: () => Promise.resolve(c.namespace),
     credentials: () => {
       const headers: Record<string, string> = {};
       if (c.basic) headers.Authorization = `Basic ${c.basic}`;
@@ -146,6 +154,7 @@ function nativeAuth(source: string, c: TlsAndAuth): KubeAuth {
 function clientNodeAuth(path: string | undefined): KubeAuth {
   type Loaded = {
     server: string;
+    namespace: string | undefined;
     apply: () => Promise<{ headers: Record<string, string>; dispatcher: Dispatcher | undefined }>;
   };
   let loaded: Promise<Loaded> | undefined;
@@ -159,6 +168,7 @@ function clientNodeAuth(path: string | undefined): KubeAuth {
       const server = cluster.server.replace(/\/+$/, '');
       return {
         server,
+        namespace: kc.getContextObject(kc.getCurrentContext())?.namespace,
         apply: async () => {
           const ctx = new RequestContext(server, HttpMethod.GET);
           await kc.applySecurityAuthentication(ctx);
@@ -170,6 +180,7 @@ function clientNodeAuth(path: string | undefined): KubeAuth {
   return {
     source: 'client-node',
     server: async () => (await load()).server,
+    namespace: async () => (await load()).namespace,
     credentials: async () => {
       const c = await (await load()).apply();
       // Keep the first dispatcher: client-node builds a new one (a new pool) every time.
@@ -177,6 +188,18 @@ function clientNodeAuth(path: string | undefined): KubeAuth {
       return { headers: c.headers, dispatcher };
     },
   };
+}
+
+/**
+ * The pod's own service account, and nothing else: for a process whose only documented configuration in
+ * the cluster is that one (the gateway without --kubeconfig). Throws outside a pod.
+ */
+export function loadInClusterAuth(env: NodeJS.ProcessEnv = process.env, root = SERVICEACCOUNT): KubeAuth {
+  if (!env.KUBERNETES_SERVICE_HOST || !existsSync(join(root, 'token')))
+    throw new Error(
+      `not running in a Kubernetes pod (no KUBERNETES_SERVICE_HOST or no ${join(root, 'token')}): give a kubeconfig`,
+    );
+  return nativeAuth('in-cluster', readInCluster(env, root));
 }
 
 /**

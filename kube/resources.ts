@@ -1,5 +1,6 @@
-// The API resources the operator reads and writes: group, version, plural and scope, and the REST paths
-// built from them. One table, so informers, the applier and RBAC agree on what exists.
+// The API resources the project reads and writes (operator, gateway, CLI, demo, local cluster): group,
+// version, plural and scope, and the REST paths built from them. One table, so informers, the applier and
+// RBAC agree on what exists.
 import { API_GROUP, API_GROUP_VERSION } from '../api/v1alpha1/index.js';
 
 export interface ResourceType {
@@ -66,6 +67,8 @@ export const R = {
   },
   Lease: { kind: 'Lease', group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespaced: true },
   Event: { kind: 'Event', group: 'events.k8s.io', version: 'v1', plural: 'events', namespaced: true },
+  /** Cluster-scoped: the local cluster registers its fake Node. */
+  Node: { kind: 'Node', group: '', version: 'v1', plural: 'nodes', namespaced: false },
 } as const satisfies Record<string, ResourceType>;
 
 export type KnownKind = keyof typeof R;

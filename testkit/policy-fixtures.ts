@@ -1,8 +1,8 @@
 // Builders of the plain data the policy tests need: a compiled route, a GatewayConfig, a manual clock,
-// and a winston logger whose output a test can read back (to assert what is and is not logged).
+// and a gateway logger whose output a test can read back (to assert what is and is not logged).
 import { Writable } from 'node:stream';
-import winston from 'winston';
 import type { CompiledBackend, CompiledRoute, GatewayConfig } from '../api/v1alpha1/gatewayconfig.js';
+import { createLogger, type Logger } from '../gateway/src/log.js';
 import type { Clock } from '../gateway/src/policy/types.js';
 
 export function backendFixture(overrides: Partial<CompiledBackend> = {}): CompiledBackend {
@@ -72,8 +72,8 @@ export function manualClock(start = Date.UTC(2025, 0, 15, 12, 0, 0)): ManualCloc
   };
 }
 
-/** A logger that writes JSON lines into `lines`. */
-export function captureLogger(): { logger: winston.Logger; lines: string[] } {
+/** A debug-level logger that writes its JSON lines into `lines`. */
+export function captureLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -81,12 +81,7 @@ export function captureLogger(): { logger: winston.Logger; lines: string[] } {
       cb();
     },
   });
-  const logger = winston.createLogger({
-    level: 'debug',
-    format: winston.format.json(),
-    transports: [new winston.transports.Stream({ stream })],
-  });
-  return { logger, lines };
+  return { logger: createLogger('debug', false, stream), lines };
 }
 
 export function chatRequest(content: string, extra: Record<string, unknown> = {}): Record<string, unknown> {

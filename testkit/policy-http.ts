@@ -1,16 +1,13 @@
-// Shared by the policy-http*.test.ts suites (issue #6 acceptance over real HTTP): a gateway with the real
-// policy modules (keys file, Redis, logger), keys.yaml writing for rotation, metric reading, and small
+// Shared by the policy-http*.test.ts suites (policy acceptance over real HTTP): a gateway with the real
+// policy layer (keys file, Redis, logger), keys.yaml writing for rotation, metric reading, and small
 // waiting helpers. Every server a suite starts is stopped by that suite.
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
-import winston from 'winston';
 import { finishGatewayConfig, type CompiledRoute, type GatewayConfig } from '../api/v1alpha1/index.js';
 import { createLogger, type Logger } from '../gateway/src/log.js';
-import { createPolicy, type Policy } from '../gateway/src/policy/index.js';
 import { startGateway, type Gateway } from '../gateway/src/server/gateway.js';
-import { PolicyBridge } from '../gateway/src/server/policy-bridge.js';
 import { gatewayConfig } from './gateway-config.js';
 
 export interface KeySpec {
@@ -45,19 +42,16 @@ export interface PolicyGatewayOptions {
   failurePolicy?: 'local' | 'closed';
   cacheStore?: 'memory' | 'redis';
   logLevel?: GatewayConfig['logLevel'];
-  /** The pipeline's logger (default: silent). */
+  /** The gateway's logger (default: silent). */
   logger?: Logger;
-  /** The policy modules' winston logger (default: silent). */
-  policyLogger?: winston.Logger;
 }
 
 export interface PolicyGateway {
   gw: Gateway;
   url: string;
   config: GatewayConfig;
-  policy(): Policy | undefined;
   client(apiKey: string): OpenAI;
-  /** Stops the gateway, then the policy (its Redis connection and probe). */
+  /** Stops the gateway and its policy layer (its Redis connection and probe). */
   close(): Promise<void>;
 }
 
@@ -73,42 +67,25 @@ export function policyConfig(o: PolicyGatewayOptions): GatewayConfig {
   });
 }
 
-/** The policy's own default logs to the console: tests that do not read logs drop them. */
-const silentWinston = (): winston.Logger =>
-  winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
-
 export async function startPolicyGateway(o: PolicyGatewayOptions): Promise<PolicyGateway> {
   const config = policyConfig(o);
-  let policy: Policy | undefined;
-  const bridge = new PolicyBridge((c, deps) => {
-    policy = createPolicy(c, {
-      ...deps,
-      logger: o.policyLogger ?? silentWinston(),
-      ...(o.keysFile !== undefined ? { keysFile: o.keysFile, keysPollMs: 50 } : {}),
-      ...(o.redisUrl !== undefined ? { redis: o.redisUrl } : {}),
-      ...(o.cacheStore !== undefined ? { cacheStore: o.cacheStore } : {}),
-    });
-    return policy;
-  });
+  const { keysFile } = o;
   const gw = await startGateway({
     source: { config },
     logger: o.logger ?? createLogger('error', true),
-    policy: bridge,
-    configureApp: bridge.configureApp,
+    policy: {
+      ...(keysFile !== undefined ? { keysFile: () => keysFile, keysPollMs: 50 } : {}),
+      ...(o.redisUrl !== undefined ? { redis: o.redisUrl } : {}),
+      ...(o.cacheStore !== undefined ? { cacheStore: o.cacheStore } : {}),
+    },
   });
-  // Create the policy now (it is otherwise made by the first request) and wait for Redis.
-  await fetch(`${gw.url}/v1/models`).then((r) => r.text());
-  await policy?.ready();
+  await gw.state.policy.ready();
   return {
     gw,
     url: gw.url,
     config,
-    policy: () => policy,
     client: (apiKey) => new OpenAI({ baseURL: `${gw.url}/v1`, apiKey, maxRetries: 0, timeout: 20_000 }),
-    close: async () => {
-      await gw.close(2000);
-      await policy?.close();
-    },
+    close: () => gw.close(2000),
   };
 }
 

@@ -109,7 +109,8 @@ interface RunResult {
 const writesOf = (metrics: string, kind: string): number =>
   sumMetric(metrics, 'beastmode_operator_api_writes_total', (l) => l.includes(`kind="${kind}"`));
 
-async function run(runtime: OperatorRuntime): Promise<RunResult> {
+/** Creates the namespace and its gateways. */
+async function setUpNamespace(runtime: OperatorRuntime): Promise<string> {
   const ns = `bench-op-${runtime}-${Date.now().toString(36)}`;
   kubectl(['create', 'namespace', ns]);
   for (let g = 0; g < GATEWAYS; g++) {
@@ -119,6 +120,24 @@ async function run(runtime: OperatorRuntime): Promise<RunResult> {
       'bench',
     );
   }
+  return ns;
+}
+
+/** Waits until every gateway has its ConfigMap, then a little more: the figure is about routes. */
+async function gatewaysSettled(ns: string): Promise<void> {
+  const settleDeadline = Date.now() + 60_000;
+  while (
+    (await client.list(R.ConfigMap, ns, { labelSelector: 'beastmode.dev/config=gateway' })).items.length <
+    GATEWAYS
+  ) {
+    if (Date.now() > settleDeadline) throw new Error('gateways did not get their ConfigMaps in 60s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+}
+
+async function run(runtime: OperatorRuntime): Promise<RunResult> {
+  const ns = await setUpNamespace(runtime);
   const op = await startOperator({
     repoRoot,
     kubeconfig,
@@ -129,16 +148,7 @@ async function run(runtime: OperatorRuntime): Promise<RunResult> {
     args: ['--no-leader-elect', '--namespaces', ns, '--log-level', 'warn'],
   });
   try {
-    // Let the gateways settle first: the figure is about routes.
-    const settleDeadline = Date.now() + 60_000;
-    while (
-      (await client.list(R.ConfigMap, ns, { labelSelector: 'beastmode.dev/config=gateway' })).items.length <
-      GATEWAYS
-    ) {
-      if (Date.now() > settleDeadline) throw new Error('gateways did not get their ConfigMaps in 60s');
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    await new Promise((r) => setTimeout(r, 2000));
+    await gatewaysSettled(ns);
     const settledRss = op.rss();
     const metricsBefore = await op.metrics();
     const writesBefore = await op.writes();

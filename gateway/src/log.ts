@@ -1,5 +1,7 @@
-// Structured JSON logs (winston). Messages in Kubernetes style: capitalised, no trailing period. Never
-// pass API keys, Authorization headers or prompt bodies in fields.
+// The gateway's one logger: structured JSON (winston), used by the server and every policy module. Messages
+// in Kubernetes style: capitalised, no trailing period. Never pass API keys, Authorization headers or prompt
+// bodies in fields.
+import type { Writable } from 'node:stream';
 import winston from 'winston';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -10,13 +12,18 @@ export interface Logger {
   isDebug(): boolean;
 }
 
-export function createLogger(level: LogLevel = 'info', silent = false): Logger {
+/** Logs to stdout, or to `destination` (tests that read what was logged). */
+export function createLogger(level: LogLevel = 'info', silent = false, destination?: Writable): Logger {
   const w = winston.createLogger({
     level,
     silent,
     format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
     defaultMeta: { component: 'gateway' },
-    transports: [new winston.transports.Console()],
+    transports: [
+      destination === undefined
+        ? new winston.transports.Console()
+        : new winston.transports.Stream({ stream: destination }),
+    ],
   });
   return {
     log: (lvl, msg, fields = {}) => {

@@ -5,14 +5,14 @@
 import { z } from 'zod';
 import { readFlags, type CommandSpec } from '../../cli/flags.js';
 import type { GatewayConfig } from '../../api/v1alpha1/index.js';
-import { loadKubeConfig } from './config/configmap.js';
-import { authKeysProblem, ENV, keysFileFor } from './config/deployment.js';
+import { KubeClient } from '../../kube/client.js';
+import { gatewayKubeAuth } from './config/configmap.js';
+import { authKeysProblem, ENV, keysFileFor, type KeysFileOptions } from './config/deployment.js';
 import { FirstOfSecretResolver, KubernetesSecretResolver, referencedSecrets } from './config/kube-secrets.js';
 import { defaultSecretResolver, type SecretResolver } from './config/secrets.js';
-import { createLogger } from './log.js';
-import { createPolicy } from './policy/index.js';
-import { startGateway, type ConfigOrigin } from './server/gateway.js';
-import { PolicyBridge } from './server/policy-bridge.js';
+import { createLogger, type Logger } from './log.js';
+import { POLICY_OFF, type PolicySettings } from './policy/policy.js';
+import { startGateway, type ConfigOrigin, type Gateway } from './server/gateway.js';
 
 export { startGateway } from './server/gateway.js';
 
@@ -114,6 +114,17 @@ export async function runGateway(argv: string[], env: NodeJS.ProcessEnv): Promis
   return undefined;
 }
 
+/**
+ * How the policy layer is wired: API keys from keys.yaml of the Secret the config names (--api-keys-file,
+ * else <secrets-dir>/<namespace>/<name>/keys.yaml), Redis from BEASTMODE_REDIS_URL. BEASTMODE_POLICY=off
+ * turns auth, limits, budgets and cache off: for the benchmark that prices them.
+ */
+function policySettings(env: NodeJS.ProcessEnv, keys: KeysFileOptions): PolicySettings {
+  if (env.BEASTMODE_POLICY === 'off') return POLICY_OFF;
+  const redis = env[ENV.redisUrl];
+  return { keysFile: (config) => keysFileFor(config, keys), ...(redis ? { redis } : {}) };
+}
+
 async function serve(f: GatewayFlags, env: NodeJS.ProcessEnv): Promise<void> {
   const logger = createLogger(f['log-level']);
   const log = (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) =>
@@ -127,28 +138,18 @@ async function serve(f: GatewayFlags, env: NodeJS.ProcessEnv): Promise<void> {
   else if (f.routes !== undefined) source = { routesDir: f.routes };
   else {
     const [namespace = '', name = ''] = (f.configmap ?? '').split('/');
-    source = { configMap: { namespace, name }, kubeconfig: f.kubeconfig };
-    // In the cluster (or with a kubeconfig) credentials come from the Secrets themselves, watched by name
-    // (the operator's Role grants exactly those); a secrets dir and environment variables still work.
-    kube = new KubernetesSecretResolver({ kc: loadKubeConfig(f.kubeconfig), log });
+    // One client (one connection pool) for the ConfigMap and the Secrets. In the cluster (or with a
+    // kubeconfig) credentials come from the Secrets themselves, watched by name (the operator's Role grants
+    // exactly those); a secrets dir and environment variables still work.
+    const client = new KubeClient(gatewayKubeAuth(f.kubeconfig));
+    source = { configMap: { namespace, name }, client };
+    kube = new KubernetesSecretResolver({ client, log });
     secrets = new FirstOfSecretResolver([kube, secrets]);
   }
-  // Auth, limits, budgets, cache, accounting and feedback (issue #6). API keys come from keys.yaml of the
-  // Secret named by the config (--api-keys-file, else <secrets-dir>/<namespace>/<name>/keys.yaml); Redis
-  // from BEASTMODE_REDIS_URL.
-  const redis = env[ENV.redisUrl];
-  const policy = new PolicyBridge((config, deps) => {
-    const keysFile = keysFileFor(config, keys);
-    return createPolicy(config, {
-      ...deps,
-      ...(keysFile !== undefined ? { keysFile } : {}),
-      ...(redis ? { redis } : {}),
-    });
-  });
-  // BEASTMODE_POLICY=off serves without the policy modules: for the benchmark that prices them.
-  const withPolicy = env.BEASTMODE_POLICY !== 'off';
+  const policy = policySettings(env, keys);
+  const withPolicy = policy.enforce !== false;
   const gw = await startGateway({
-    ...(withPolicy ? { policy, configureApp: policy.configureApp } : {}),
+    policy,
     port: f.port,
     host: f.host,
     source,
@@ -182,13 +183,18 @@ async function serve(f: GatewayFlags, env: NodeJS.ProcessEnv): Promise<void> {
   const first = gw.state.store.current();
   if (first !== undefined) onConfig(first.config);
 
+  exitOnSignals(gw, logger, f['drain-seconds'] * 1000, () => kube?.stop());
+}
+
+/** SIGTERM or SIGINT: stop accepting, drain requests in flight up to the deadline, then exit. */
+function exitOnSignals(gw: Gateway, logger: Logger, drainMs: number, beforeClose: () => void): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.log('info', 'Shutting down', { signal, inflight: gw.state.inflight() });
-    kube?.stop();
-    gw.close(f['drain-seconds'] * 1000).then(
+    beforeClose();
+    gw.close(drainMs).then(
       () => process.exit(0),
       () => process.exit(1),
     );

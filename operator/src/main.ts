@@ -9,11 +9,10 @@ import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { startHttpServer } from './observability/server.js';
 
-async function run(cfg: OperatorConfig): Promise<void> {
-  const log = createLogger(cfg.logLevel);
-  const metrics = createMetrics();
-  const client = KubeClient.fromFile(cfg.kubeconfig);
-  client.writeObserver = (verb, kind) => metrics.apiWrites.inc({ verb, kind });
+type Logger = ReturnType<typeof createLogger>;
+type Metrics = ReturnType<typeof createMetrics>;
+
+function createManager(cfg: OperatorConfig, client: KubeClient, log: Logger, metrics: Metrics): Manager {
   const manager = new Manager({
     client,
     log,
@@ -25,55 +24,66 @@ async function run(cfg: OperatorConfig): Promise<void> {
     debounceMaxWaitMs: cfg.debounceMaxWaitMs,
     resyncPeriodMs: cfg.resyncSeconds * 1000,
   });
-  const controllers = operatorControllers(cfg);
-  for (const c of controllers) manager.add(c);
+  for (const c of operatorControllers(cfg)) manager.add(c);
+  return manager;
+}
+
+/** Leads at once without leader election; else campaigns for the Lease and exits when it loses it. */
+function lead(cfg: OperatorConfig, client: KubeClient, manager: Manager, log: Logger, metrics: Metrics) {
+  const startLeading = (): void => {
+    metrics.isLeader.set(1);
+    log.info('Started leading', { identity: cfg.identity });
+    manager.startLeading();
+  };
+  if (!cfg.leaderElect) {
+    startLeading();
+    return undefined;
+  }
+  const elector = new LeaderElector(client, {
+    namespace: cfg.leaseNamespace,
+    name: cfg.leaseName,
+    identity: cfg.identity,
+    leaseDurationMs: cfg.leaseDurationSeconds * 1000,
+    renewDeadlineMs: cfg.renewDeadlineSeconds * 1000,
+    retryPeriodMs: cfg.retryPeriodSeconds * 1000,
+    onStartedLeading: startLeading,
+    onStoppedLeading: () => {
+      metrics.isLeader.set(0);
+      log.error('Lost the leader lease: exiting so a clean instance can campaign again');
+      void manager.stopLeading().finally(() => process.exit(1));
+    },
+    onError: (e) => log.warn('Leader election failed', { error: (e as Error).message }),
+  });
+  elector.start();
+  return elector;
+}
+
+async function run(cfg: OperatorConfig): Promise<void> {
+  const log = createLogger(cfg.logLevel);
+  const metrics = createMetrics();
+  const client = KubeClient.fromFile(cfg.kubeconfig);
+  client.writeObserver = (verb, kind) => metrics.apiWrites.inc({ verb, kind });
+  const manager = createManager(cfg, client, log, metrics);
   const server = await startHttpServer(cfg.metricsPort, metrics.registry, {
     live: () => true,
     ready: () => manager.synced,
   });
   log.info('Operator starting', {
     identity: cfg.identity,
-    controllers: controllers.map((c) => c.name),
+    controllers: manager.controllerNames,
     namespaces: cfg.namespaces ?? 'all',
     leaderElect: cfg.leaderElect,
   });
   await manager.start();
   log.info('Caches synced');
+  const elector = lead(cfg, client, manager, log, metrics);
 
-  let elector: LeaderElector | undefined;
   let shuttingDown = false;
-  const lead = (): void => {
-    metrics.isLeader.set(1);
-    log.info('Started leading', { identity: cfg.identity });
-    manager.startLeading();
-  };
-  if (cfg.leaderElect) {
-    elector = new LeaderElector(client, {
-      namespace: cfg.leaseNamespace,
-      name: cfg.leaseName,
-      identity: cfg.identity,
-      leaseDurationMs: cfg.leaseDurationSeconds * 1000,
-      renewDeadlineMs: cfg.renewDeadlineSeconds * 1000,
-      retryPeriodMs: cfg.retryPeriodSeconds * 1000,
-      onStartedLeading: lead,
-      onStoppedLeading: () => {
-        metrics.isLeader.set(0);
-        log.error('Lost the leader lease: exiting so a clean instance can campaign again');
-        void manager.stopLeading().finally(() => process.exit(1));
-      },
-      onError: (e) => log.warn('Leader election failed', { error: (e as Error).message }),
-    });
-    elector.start();
-  } else {
-    lead();
-  }
-
   const shutdown = async (signal: string): Promise<void> => {
     if (shuttingDown) return;
     shuttingDown = true;
     log.info('Shutting down', { signal });
-    const force = setTimeout(() => process.exit(1), 20_000);
-    force.unref();
+    setTimeout(() => process.exit(1), 20_000).unref();
     await manager.stopLeading();
     await elector?.release();
     await manager.shutdown();

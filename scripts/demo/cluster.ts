@@ -1,19 +1,18 @@
 // What the demo asks of the cluster: kubectl for applying and waiting (what a user would type), and the
-// API directly for the fast status polling of the live view.
+// API directly (kube/client.ts) for the fast status polling of the live view.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { CanaryStatus } from '../../api/v1alpha1/index.js';
+import { KubeClient } from '../../kube/client.js';
+import { R } from '../../kube/resources.js';
 import { repoRoot } from '../../cluster/paths.js';
 import { DEMO_NS } from './manifests.js';
 
 export class Cluster {
-  private readonly api: CustomObjectsApi;
+  private readonly api: KubeClient;
 
   constructor(private readonly kubeconfig: string) {
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfig);
-    this.api = kc.makeApiClient(CustomObjectsApi);
+    this.api = KubeClient.fromFile(kubeconfig);
   }
 
   kubectl(args: string[], input?: string): Promise<string> {
@@ -77,14 +76,8 @@ export class Cluster {
   }
 
   async canaryStatus(name: string): Promise<CanaryStatus | undefined> {
-    const obj = (await this.api.getNamespacedCustomObject({
-      group: 'beastmode.dev',
-      version: 'v1alpha1',
-      namespace: DEMO_NS,
-      plural: 'canaries',
-      name,
-    })) as { status?: CanaryStatus };
-    return obj.status;
+    const obj = await this.api.get(R.Canary, DEMO_NS, name);
+    return obj.status as CanaryStatus | undefined;
   }
 
   async waitCanaryPhase(name: string, phases: string[], timeoutMs: number): Promise<void> {

@@ -5,21 +5,42 @@
 //   npm run demo -- --once  runs the same scenario non-interactively; exits non-zero if a step misbehaves
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { readFlags, type CommandSpec } from '../../cli/flags.js';
 import { startControlPlane, freePort, type ControlPlane } from '../../cluster/control-plane.js';
 import { repoRoot } from '../../cluster/paths.js';
 import { spawnManaged, stopManaged, type ManagedProcess } from '../../cluster/processes.js';
 import { Cluster } from './cluster.js';
 import { demoManifests, DEMO_NS, PRICES, type SimulatorUrls } from './manifests.js';
-import { Traffic } from './traffic.js';
+import { Traffic, type Sample } from './traffic.js';
 import { View, summaryTable, type RolloutResult } from './view.js';
 
-const once = process.argv.includes('--once');
+const DEMO_COMMAND: CommandSpec = {
+  name: './scripts/demo.sh',
+  usage: '[--once]',
+  summary:
+    'The demo: a local Kubernetes control plane, the operator, a gateway and simulated model servers,\n' +
+    '100 req/s through the official openai client, and two canary rollouts shown live (a healthy version\n' +
+    'promoted, a bad one rolled back), then a summary. Keeps running until Ctrl-C, then stops everything.',
+  flags: {
+    once: { boolean: true, help: 'Run the story non-interactively; exit non-zero if any step misbehaves' },
+  },
+};
+const args = readFlags(DEMO_COMMAND, process.argv.slice(2), process.env);
+if (args.kind !== 'ok') {
+  (args.kind === 'help' ? process.stdout : process.stderr).write(
+    args.kind === 'help' ? args.text : `${args.message}\n`,
+  );
+  process.exit(args.kind === 'help' ? 0 : 2);
+}
+const once = args.values.once === true;
 const dir = join(repoRoot, '.beastmode', 'demo');
 const logs = join(dir, 'logs');
 const view = new View(process.stdout.isTTY && !once);
 const children: ManagedProcess[] = [];
 let controlPlane: ControlPlane | undefined;
 let traffic: Traffic | undefined;
+/** Which part of the story the traffic is in, for the simulated user feedback. */
+let phaseNow: 'baseline' | 'good' | 'bad' = 'baseline';
 
 const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 const tether = join(repoRoot, 'scripts', 'lib', 'tether.ts');
@@ -56,6 +77,9 @@ async function waitHttp(url: string, what: string, timeoutMs = 60_000): Promise<
 }
 
 async function startSimulators(): Promise<SimulatorUrls> {
+  view.step(
+    'Starting simulated model servers (a hosted premium model, and three versions of an in-cluster one)',
+  );
   const sims = {
     premium: ['--model', 'gpt-4o', '--latency-ms', '180', '--jitter-ms', '40', '--ttft-ms', '120'],
     llamaV1: ['--model', 'llama-3.1-8b', '--latency-ms', '60', '--jitter-ms', '20', '--ttft-ms', '40'],
@@ -133,56 +157,57 @@ async function rollout(
   };
 }
 
-async function main(): Promise<void> {
-  const t0 = Date.now();
-  rmSync(logs, { recursive: true, force: true });
-  mkdirSync(logs, { recursive: true });
-
+async function startCluster(): Promise<{ cluster: Cluster; kubeconfigPath: string }> {
   view.step('Local Kubernetes control plane (built from Go modules on first run, then cached)');
-  controlPlane = await startControlPlane({ dir: join(dir, 'cluster'), log: (l) => view.detail(l) });
-  const cluster = new Cluster(controlPlane.kubeconfigPath);
-  view.detail(`API server ${controlPlane.server} (Kubernetes ${controlPlane.kubernetesVersion})`);
+  const started = await startControlPlane({ dir: join(dir, 'cluster'), log: (l) => view.detail(l) });
+  controlPlane = started;
+  const cluster = new Cluster(started.kubeconfigPath);
+  view.detail(`API server ${started.server} (Kubernetes ${started.kubernetesVersion})`);
 
   view.step('Installing the CRDs');
   await cluster.installCrds();
   await cluster.ensureNamespace(DEMO_NS);
+  return { cluster, kubeconfigPath: started.kubeconfigPath };
+}
 
-  view.step(
-    'Starting simulated model servers (a hosted premium model, and three versions of an in-cluster one)',
-  );
-  const sims = await startSimulators();
+interface Endpoints {
+  gatewayUrl: string;
+  operatorPort: number;
+}
 
+/** Waits for the operator only: the gateway is ready once its ModelGateway is applied (applyManifests). */
+async function startGatewayAndOperator(kubeconfigPath: string): Promise<Endpoints> {
   view.step('Starting the gateway and the operator');
   const gatewayPort = await freePort();
   const operatorPort = await freePort();
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   startNode('gateway', 'gateway', [
     ...['--port', String(gatewayPort), '--configmap', `${DEMO_NS}/default-gateway-config`],
-    ...['--kubeconfig', controlPlane.kubeconfigPath],
+    ...['--kubeconfig', kubeconfigPath],
   ]);
   startNode(
     'operator',
     'operator',
-    [
-      '--kubeconfig',
-      controlPlane.kubeconfigPath,
-      '--metrics-port',
-      String(operatorPort),
-      '--no-leader-elect',
-    ],
+    ['--kubeconfig', kubeconfigPath, '--metrics-port', String(operatorPort), '--no-leader-elect'],
     { BEASTMODE_GATEWAY_METRICS_URLS: `${DEMO_NS}/default=${gatewayUrl}/metrics` },
   );
   await waitHttp(`http://127.0.0.1:${operatorPort}/healthz`, 'the operator');
+  return { gatewayUrl, operatorPort };
+}
 
+async function applyManifests(cluster: Cluster, sims: SimulatorUrls, gatewayUrl: string, t0: number) {
   view.step('Applying the ModelGateway, the ModelRoute and the Canary');
   await cluster.apply(demoManifests(sims));
   await cluster.waitReady('modelgateway', 'default', 90_000);
   await cluster.waitReady('modelroute', 'chat', 30_000);
   await waitHttp(`${gatewayUrl}/readyz`, 'the gateway', 30_000);
   view.detail(`gateway ready at ${gatewayUrl} in ${((Date.now() - t0) / 1000).toFixed(1)}s from start`);
+}
 
+/** Starts the traffic and waits until the canary has settled on the baseline, plus a few seconds of it. */
+async function startTraffic(cluster: Cluster, gatewayUrl: string): Promise<Traffic> {
   view.step('Sending steady traffic with the official openai client (100 req/s from 100,000 users)');
-  traffic = new Traffic({
+  const started = new Traffic({
     baseURL: `${gatewayUrl}/v1`,
     apiKey: 'demo',
     model: 'chat',
@@ -192,10 +217,15 @@ async function main(): Promise<void> {
     maxInFlight: 400,
     feedback: (s) => feedbackFor(s.variant, phaseNow),
   });
-  traffic.start();
+  traffic = started;
+  started.start();
   await cluster.waitCanaryPhase('chat-llama', ['Idle', 'Succeeded'], 60_000);
   await new Promise((r) => setTimeout(r, 3000));
+  return started;
+}
 
+/** A healthy new version that is promoted, then a bad one that is rolled back. */
+async function runRollouts(cluster: Cluster, sims: SimulatorUrls, t0: number): Promise<RolloutResult[]> {
   phaseNow = 'good';
   const firstStepAt = Date.now();
   const good = await rollout(
@@ -214,17 +244,22 @@ async function main(): Promise<void> {
     'RolledBack',
     180_000,
   );
-  await new Promise((r) => setTimeout(r, 2000));
-  await traffic.stop();
+  return [good, bad];
+}
 
-  const table = summaryTable(traffic.samples, [good, bad], PRICES);
+/** Prints the summary table and where to look next; returns the problems the table found. */
+function showSummary(
+  samples: Sample[],
+  rollouts: RolloutResult[],
+  kubeconfigPath: string,
+  { gatewayUrl, operatorPort }: Endpoints,
+): string[] {
+  const table = summaryTable(samples, rollouts, PRICES);
   view.section('Summary');
   view.line(table.text);
   view.line('');
   view.line('Look around:');
-  view.line(
-    `  kubectl --kubeconfig ${controlPlane.kubeconfigPath} -n ${DEMO_NS} get modelgateways,modelroutes,canaries`,
-  );
+  view.line(`  kubectl --kubeconfig ${kubeconfigPath} -n ${DEMO_NS} get modelgateways,modelroutes,canaries`);
   view.line(`  curl -s ${gatewayUrl}/v1/chat/completions -H 'content-type: application/json' \\`);
   view.line(`       -d '{"model":"chat","messages":[{"role":"user","content":"Hello"}]}'`);
   view.line(`  operator: http://127.0.0.1:${operatorPort}/metrics   gateway: ${gatewayUrl}/metrics`);
@@ -232,6 +267,24 @@ async function main(): Promise<void> {
 
   const problems = table.problems;
   view.line(problems.length > 0 ? `Problems seen:\n  ${problems.join('\n  ')}` : 'demo: every step behaved');
+  return problems;
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  rmSync(logs, { recursive: true, force: true });
+  mkdirSync(logs, { recursive: true });
+
+  const { cluster, kubeconfigPath } = await startCluster();
+  const sims = await startSimulators();
+  const endpoints = await startGatewayAndOperator(kubeconfigPath);
+  await applyManifests(cluster, sims, endpoints.gatewayUrl, t0);
+  const load = await startTraffic(cluster, endpoints.gatewayUrl);
+  const rollouts = await runRollouts(cluster, sims, t0);
+  await new Promise((r) => setTimeout(r, 2000));
+  await load.stop();
+
+  const problems = showSummary(load.samples, rollouts, kubeconfigPath, endpoints);
   if (once) {
     if (problems.length > 0) throw new Error('the demo misbehaved (see above)');
     return;
@@ -241,8 +294,6 @@ async function main(): Promise<void> {
   // A pending promise alone does not keep Node running: a timer does, until Ctrl-C stops everything.
   await new Promise<void>(() => setInterval(() => undefined, 60_000));
 }
-
-let phaseNow: 'baseline' | 'good' | 'bad' = 'baseline';
 
 /** Simulated user satisfaction: users like the new healthy version a bit more, the bad one much less. */
 function feedbackFor(variant: string, phase: typeof phaseNow): number | undefined {

@@ -1,4 +1,4 @@
-import { Registry } from 'prom-client';
+import { GatewayMetrics } from '../server/metrics.js';
 import { CostMetrics } from './cost-metrics.js';
 import { costUsd, countTextTokens, estimatePromptTokens, maxOutputTokens } from './tokens.js';
 import { StreamUsageCounter, usageOfBody } from './usage.js';
@@ -26,7 +26,7 @@ describe('token estimates', () => {
   it('prices usage per million tokens', () => {
     expect(
       costUsd(
-        { promptTokens: 1_000_000, completionTokens: 500_000 },
+        { input: 1_000_000, output: 500_000 },
         { inputPerMillionTokens: 2.5, outputPerMillionTokens: 10 },
       ),
     ).toBe(7.5);
@@ -36,11 +36,11 @@ describe('token estimates', () => {
 describe('usage', () => {
   it('takes reported usage from a body, else counts its choices', () => {
     expect(usageOfBody({ usage: { prompt_tokens: 3, completion_tokens: 4 } }, 99)).toEqual({
-      promptTokens: 3,
-      completionTokens: 4,
+      input: 3,
+      output: 4,
     });
     const counted = usageOfBody({ choices: [{ message: { content: 'one two three' } }] }, 12);
-    expect(counted).toEqual({ promptTokens: 12, completionTokens: countTextTokens('one two three') });
+    expect(counted).toEqual({ input: 12, output: countTextTokens('one two three') });
   });
 
   it('uses the usage chunk of a stream when there is one', () => {
@@ -49,7 +49,7 @@ describe('usage', () => {
     m.push(
       `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 7, completion_tokens: 2 } })}\n\ndata: [DONE]\n\n`,
     );
-    expect(m.usage()).toEqual({ promptTokens: 7, completionTokens: 2 });
+    expect(m.usage()).toEqual({ input: 7, output: 2 });
   });
 
   it('bills the delivered tokens of a stream without usage, including an aborted one', () => {
@@ -58,23 +58,24 @@ describe('usage', () => {
     m.push(bytes.subarray(0, 30));
     m.push(bytes.subarray(30));
     expect(m.usage()).toEqual({
-      promptTokens: 50,
-      completionTokens: countTextTokens('Hello wonderful world 🦄'),
+      input: 50,
+      output: countTextTokens('Hello wonderful world 🦄'),
     });
   });
 });
 
 describe('CostMetrics', () => {
   it('counts tokens and cost by route/backend and by caller key and team', async () => {
-    const registry = new Registry();
-    const metrics = new CostMetrics(registry);
+    const gatewayMetrics = new GatewayMetrics();
+    const registry = gatewayMetrics.registry;
+    const metrics = new CostMetrics(gatewayMetrics);
     metrics.record({
       namespace: 'llm',
       route: 'chat',
       backend: 'premium',
       variant: 'stable',
       caller: { key: 'alice', team: 'red', anonymous: false },
-      usage: { promptTokens: 10, completionTokens: 20 },
+      usage: { input: 10, output: 20 },
       costUsd: 0.5,
     });
     const text = await registry.metrics();

@@ -1,9 +1,17 @@
 // Token and cost counters (names from api/v1alpha1/metrics.ts): per route/backend/variant, and per
-// caller (key name and team — never the key itself).
-import type { Counter, Registry } from 'prom-client';
-import { METRICS } from '../../../api/v1alpha1/metrics.js';
-import { counter } from '../policy/metrics.js';
+// caller (key name and team — never the key itself). Labelled children are kept per label set: prom-client
+// would otherwise hash a label object on every settle.
+import type { Counter } from 'prom-client';
 import type { Caller, Usage } from '../policy/types.js';
+
+type BackendLabel = 'namespace' | 'route' | 'backend' | 'variant';
+
+/** The counters this module increments (the gateway's registry holds them). */
+export interface CostCounters {
+  tokens: Counter<BackendLabel | 'direction'>;
+  cost: Counter<BackendLabel>;
+  costByCaller: Counter<'key' | 'team'>;
+}
 
 export interface CostRecord {
   namespace: string;
@@ -15,38 +23,53 @@ export interface CostRecord {
   costUsd: number;
 }
 
-export class CostMetrics {
-  private readonly tokens: Counter<'namespace' | 'route' | 'backend' | 'variant' | 'direction'>;
-  private readonly cost: Counter<'namespace' | 'route' | 'backend' | 'variant'>;
-  private readonly callerCost: Counter<'key' | 'team'>;
+interface Inc {
+  inc(v?: number): void;
+}
 
-  constructor(registry: Registry) {
-    this.tokens = counter(registry, METRICS.tokens, 'Tokens by route, backend and direction', [
-      'namespace',
-      'route',
-      'backend',
-      'variant',
-      'direction',
-    ]);
-    this.cost = counter(registry, METRICS.cost, 'Cost in USD from backend pricing', [
-      'namespace',
-      'route',
-      'backend',
-      'variant',
-    ]);
-    this.callerCost = counter(registry, METRICS.costByCaller, 'Cost in USD by API key and team', [
-      'key',
-      'team',
-    ]);
-  }
+interface BackendChildren {
+  input: Inc;
+  output: Inc;
+  cost: Inc;
+}
+
+export class CostMetrics {
+  private readonly byBackend = new Map<string, BackendChildren>();
+  private readonly byCaller = new Map<string, Inc>();
+
+  constructor(private readonly counters: CostCounters) {}
 
   record(r: CostRecord): void {
-    const labels = { namespace: r.namespace, route: r.route, backend: r.backend, variant: r.variant };
-    this.tokens.inc({ ...labels, direction: 'input' }, r.usage.promptTokens);
-    this.tokens.inc({ ...labels, direction: 'output' }, r.usage.completionTokens);
+    const children = this.backendChildren(r);
+    children.input.inc(r.usage.input);
+    children.output.inc(r.usage.output);
     if (r.costUsd > 0) {
-      this.cost.inc(labels, r.costUsd);
-      this.callerCost.inc({ key: r.caller.key, team: r.caller.team ?? '' }, r.costUsd);
+      children.cost.inc(r.costUsd);
+      this.callerChild(r.caller).inc(r.costUsd);
     }
+  }
+
+  private backendChildren(r: CostRecord): BackendChildren {
+    const k = `${r.namespace}\u0000${r.route}\u0000${r.backend}\u0000${r.variant}`;
+    let c = this.byBackend.get(k);
+    if (c === undefined) {
+      const labels = { namespace: r.namespace, route: r.route, backend: r.backend, variant: r.variant };
+      c = {
+        input: this.counters.tokens.labels({ ...labels, direction: 'input' }),
+        output: this.counters.tokens.labels({ ...labels, direction: 'output' }),
+        cost: this.counters.cost.labels(labels),
+      };
+      this.byBackend.set(k, c);
+    }
+    return c;
+  }
+
+  private callerChild(caller: Caller): Inc {
+    const team = caller.team ?? '';
+    const k = `${caller.key}\u0000${team}`;
+    let c = this.byCaller.get(k);
+    if (c === undefined)
+      this.byCaller.set(k, (c = this.counters.costByCaller.labels({ key: caller.key, team })));
+    return c;
   }
 }

@@ -74,8 +74,6 @@ export function maxOutputTokens(request: ChatRequest, defaultMax: number): numbe
 
 export function costUsd(usage: Usage, pricing: Pricing): number {
   return (
-    (usage.promptTokens * pricing.inputPerMillionTokens +
-      usage.completionTokens * pricing.outputPerMillionTokens) /
-    1_000_000
+    (usage.input * pricing.inputPerMillionTokens + usage.output * pricing.outputPerMillionTokens) / 1_000_000
   );
 }

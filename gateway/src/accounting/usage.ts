@@ -18,7 +18,7 @@ export function reportedUsage(body: unknown): Usage | undefined {
   const promptTokens = nonNegativeInt(rec.prompt_tokens);
   const completionTokens = nonNegativeInt(rec.completion_tokens);
   if (promptTokens === undefined || completionTokens === undefined) return undefined;
-  return { promptTokens, completionTokens };
+  return { input: promptTokens, output: completionTokens };
 }
 
 /** Text an assistant message or delta carries: content, refusal, reasoning and tool-call arguments. */
@@ -45,17 +45,17 @@ function choicesText(body: unknown, field: 'message' | 'delta'): string {
   return choices.map((c) => generatedText((c as Record<string, unknown> | null)?.[field])).join('');
 }
 
+/** A prompt estimate, or what computes it when first needed (tokenizing a prompt costs). */
+export type PromptEstimate = number | (() => number);
+
+const estimateOf = (e: PromptEstimate): number => (typeof e === 'number' ? e : e());
+
 /** Usage of a complete (non-streamed) response body: reported, else counted from its choices. */
-/** A prompt estimate, or something that computes it on read (a ticket of a route without limits). */
-export type PromptEstimate = number | { readonly promptTokens: number };
-
-const estimateOf = (e: PromptEstimate): number => (typeof e === 'number' ? e : e.promptTokens);
-
 export function usageOfBody(body: unknown, promptEstimate: PromptEstimate): Usage {
   return (
     reportedUsage(body) ?? {
-      promptTokens: estimateOf(promptEstimate),
-      completionTokens: countTextTokens(choicesText(body, 'message')),
+      input: estimateOf(promptEstimate),
+      output: countTextTokens(choicesText(body, 'message')),
     }
   );
 }
@@ -63,40 +63,36 @@ export function usageOfBody(body: unknown, promptEstimate: PromptEstimate): Usag
 /**
  * Follows a streamed response chunk by chunk. `usage()` is the usage the stream reported (with
  * stream_options.include_usage), or else the prompt estimate plus the tokens of what was delivered —
- * an aborted stream is billed for the part the client received.
+ * an aborted stream is billed for the part the client received. Chunks are only kept as they come: the
+ * frames are parsed when usage() is asked for, which settle does only when the upstream reported none.
  */
 export class StreamUsageCounter {
-  private readonly framer = new SseFramer();
-  private readonly decoder = new StringDecoder('utf8');
-  private delivered = '';
-  private reported: Usage | undefined;
+  private readonly chunks: string[] = [];
+  /** Only for byte chunks (a character may be split between two); the gateway pushes text. */
+  private decoder: StringDecoder | undefined;
 
   constructor(private readonly promptEstimate: PromptEstimate) {}
 
   push(chunk: string | Buffer): void {
-    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
-    for (const frame of this.framer.push(text)) this.observeFrame(frame);
-  }
-
-  observeFrame(frame: string): void {
-    const data = frameData(frame);
-    if (data === undefined || data === '[DONE]') return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      return;
-    }
-    this.reported = reportedUsage(parsed) ?? this.reported;
-    this.delivered += choicesText(parsed, 'delta');
+    if (typeof chunk === 'string') this.chunks.push(chunk);
+    else this.chunks.push((this.decoder ??= new StringDecoder('utf8')).write(chunk));
   }
 
   usage(): Usage {
-    return (
-      this.reported ?? {
-        promptTokens: estimateOf(this.promptEstimate),
-        completionTokens: countTextTokens(this.delivered),
+    let reported: Usage | undefined;
+    let delivered = '';
+    for (const frame of new SseFramer().push(this.chunks.join(''))) {
+      const data = frameData(frame);
+      if (data === undefined || data === '[DONE]') continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(data);
+      } catch {
+        continue;
       }
-    );
+      reported = reportedUsage(parsed) ?? reported;
+      delivered += choicesText(parsed, 'delta');
+    }
+    return reported ?? { input: estimateOf(this.promptEstimate), output: countTextTokens(delivered) };
   }
 }

@@ -47,13 +47,11 @@ describe('authenticate', () => {
       expect(r.ok).toBe(false);
       if (r.ok) continue;
       expect(r.refusal.status).toBe(401);
-      expect(r.refusal.body).toEqual({
-        error: {
-          message: expect.any(String),
-          type: 'invalid_request_error',
-          code: 'invalid_api_key',
-          param: null,
-        },
+      expect(r.refusal.error).toEqual({
+        message: expect.any(String),
+        type: 'invalid_request_error',
+        code: 'invalid_api_key',
+        param: null,
       });
     }
     // Auth configured with an empty key set (no good keys file yet): still 401.
@@ -83,7 +81,7 @@ describe('authenticate', () => {
     expect(authorizeModel(alice.caller, 'chat')).toBeUndefined();
     expect(authorizeModel(alice.caller, 'gpt-big')).toMatchObject({
       status: 403,
-      body: { error: { code: 'model_not_allowed' } },
+      error: { code: 'model_not_allowed' },
     });
     expect(authorizeModel(bob.caller, 'gpt-big')).toBeUndefined();
   });

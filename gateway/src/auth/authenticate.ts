@@ -1,15 +1,16 @@
 // Turns request headers into a Caller: `Authorization: Bearer <key>` or `x-api-key: <key>`. Without auth
 // configured every request is the anonymous caller; with auth configured a missing or unknown key is a
 // 401, never anonymous.
-import { modelNotAllowed, unauthenticated } from '../policy/errors.js';
-import type { Caller, PolicyRefusal } from '../policy/types.js';
+import { modelNotAllowed, unauthenticated, type GatewayError } from '../server/errors.js';
+import { ANONYMOUS, type Caller } from '../policy/types.js';
 import type { ApiKeySet } from './key-set.js';
 
 export type Headers = Record<string, string | string[] | undefined>;
 
-export type AuthResult = { ok: true; caller: Caller } | { ok: false; refusal: PolicyRefusal };
+export type AuthResult = { ok: true; caller: Caller } | { ok: false; refusal: GatewayError };
 
-export const ANONYMOUS: Caller = Object.freeze({ key: 'anonymous', anonymous: true });
+/** The answer for every request while auth is off: one shared object, nothing allocated per request. */
+const ANONYMOUS_RESULT: AuthResult = Object.freeze({ ok: true, caller: ANONYMOUS });
 
 function header(headers: Headers, name: string): string | undefined {
   const v = headers[name];
@@ -29,7 +30,7 @@ export function presentedKey(headers: Headers): string | undefined {
 
 /** `keys` undefined = auth not configured. */
 export function authenticate(headers: Headers, keys: ApiKeySet | undefined): AuthResult {
-  if (keys === undefined) return { ok: true, caller: ANONYMOUS };
+  if (keys === undefined) return ANONYMOUS_RESULT;
   const presented = presentedKey(headers);
   if (presented === undefined) {
     return {
@@ -45,7 +46,7 @@ export function authenticate(headers: Headers, keys: ApiKeySet | undefined): Aut
 }
 
 /** A 403 when the caller's key is scoped to other models. */
-export function authorizeModel(caller: Caller, model: string): PolicyRefusal | undefined {
+export function authorizeModel(caller: Caller, model: string): GatewayError | undefined {
   if (caller.models === undefined || caller.models.includes(model)) return undefined;
   return modelNotAllowed(caller.key, model);
 }

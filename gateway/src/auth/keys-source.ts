@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { Logger } from 'winston';
+import type { Logger } from '../log.js';
 import { ApiKeySet } from './key-set.js';
 import { parseKeysFile } from './keys-file.js';
 
@@ -24,7 +24,7 @@ export class KeysFileSource {
   private readonly pollMs: number;
 
   constructor(
-    private readonly path: string,
+    readonly path: string,
     options: KeysSourceOptions,
   ) {
     this.logger = options.logger;
@@ -42,7 +42,10 @@ export class KeysFileSource {
     try {
       text = readFileSync(this.path, 'utf8');
     } catch (err) {
-      this.logger.error('Cannot read API keys file', { path: this.path, error: (err as Error).message });
+      this.logger.log('error', 'Cannot read API keys file', {
+        path: this.path,
+        error: (err as Error).message,
+      });
     }
     if (text !== undefined) this.apply(text);
     this.timer = setInterval(() => void this.reload(), this.pollMs);
@@ -60,7 +63,7 @@ export class KeysFileSource {
     try {
       text = await readFile(this.path, 'utf8');
     } catch (err) {
-      this.logger.warn('Cannot read API keys file, keeping the last good keys', {
+      this.logger.log('warn', 'Cannot read API keys file, keeping the last good keys', {
         path: this.path,
         error: (err as NodeJS.ErrnoException).code ?? 'unknown',
       });
@@ -76,13 +79,13 @@ export class KeysFileSource {
     try {
       this.current = new ApiKeySet(parseKeysFile(text));
     } catch (err) {
-      this.logger.warn('Refused API keys file, keeping the last good keys', {
+      this.logger.log('warn', 'Refused API keys file, keeping the last good keys', {
         path: this.path,
         error: (err as Error).message,
       });
       return false;
     }
-    this.logger.info('Loaded API keys', { path: this.path, keys: this.current.size });
+    this.logger.log('info', 'Loaded API keys', { path: this.path, keys: this.current.size });
     return true;
   }
 }

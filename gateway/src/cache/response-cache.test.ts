@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
-import { Registry } from 'prom-client';
 import { connectRedis, redisReady } from '../policy/redis.js';
 import type { Caller } from '../policy/types.js';
 import { captureLogger, chatRequest, manualClock, routeFixture } from '../../../testkit/policy-fixtures.js';
 import { startRedis, type TestRedis } from '../../../testkit/redis.js';
+import { GatewayMetrics } from '../server/metrics.js';
 import { cacheKey, canonicalRequest } from './cache-key.js';
 import type { CacheEntry } from './entry.js';
 import { MemoryCacheStore } from './memory-store.js';
@@ -69,9 +69,9 @@ describe('cache key', () => {
 });
 
 function makeCache(store: CacheStore, maxEntryBytes = 1_048_576) {
-  const registry = new Registry();
+  const { registry, cacheLookups: lookups } = new GatewayMetrics();
   const { logger, lines } = captureLogger();
-  return { cache: new ResponseCache({ store, registry, logger, maxEntryBytes }), registry, lines };
+  return { cache: new ResponseCache({ store, lookups, logger, maxEntryBytes }), registry, lines };
 }
 
 describe('ResponseCache (memory)', () => {

@@ -2,12 +2,10 @@
 // the x-beastmode-cache header and the beastmode_cache_lookups_total count) and store. A store error —
 // Redis down — is a miss on lookup and a no-op on store, logged once per outage, never a failed request.
 import { StringDecoder } from 'node:string_decoder';
-import type { Counter, Registry } from 'prom-client';
-import type { Logger } from 'winston';
+import type { Counter } from 'prom-client';
 import type { CompiledRoute } from '../../../api/v1alpha1/gatewayconfig.js';
-import { METRICS } from '../../../api/v1alpha1/metrics.js';
 import { SseFramer } from '../accounting/sse.js';
-import { counter } from '../policy/metrics.js';
+import type { Logger } from '../log.js';
 import type { Caller, ChatRequest } from '../policy/types.js';
 import { bypassReason, cacheKey } from './cache-key.js';
 import {
@@ -54,22 +52,16 @@ export type CacheLookup =
 
 export interface ResponseCacheOptions {
   store: CacheStore;
-  registry: Registry;
+  /** beastmode_cache_lookups_total: this module is the one place that counts lookups. */
+  lookups: Counter<'namespace' | 'route' | 'result'>;
   logger: Logger;
   maxEntryBytes: number;
 }
 
 export class ResponseCache {
-  private readonly lookups: Counter<'namespace' | 'route' | 'result'>;
   private failing = false;
 
-  constructor(private readonly options: ResponseCacheOptions) {
-    this.lookups = counter(options.registry, METRICS.cacheLookups, 'Exact cache lookups', [
-      'namespace',
-      'route',
-      'result',
-    ]);
-  }
+  constructor(private readonly options: ResponseCacheOptions) {}
 
   async lookup(caller: Caller, route: CompiledRoute, request: ChatRequest): Promise<CacheLookup> {
     const reason = bypassReason(route, request);
@@ -84,10 +76,10 @@ export class ResponseCache {
       this.failed(err);
     }
     if (entry === undefined) {
-      this.lookups.inc({ ...labels, result: 'miss' });
+      this.options.lookups.inc({ ...labels, result: 'miss' });
       return { result: 'miss', header: 'miss', key, ttlMs: route.cache.ttlMs };
     }
-    this.lookups.inc({ ...labels, result: 'hit' });
+    this.options.lookups.inc({ ...labels, result: 'hit' });
     return { result: 'hit', header: 'hit', key, response: respond(entry, request.stream === true) };
   }
 
@@ -116,7 +108,7 @@ export class ResponseCache {
   private failed(err: unknown): void {
     if (this.failing) return;
     this.failing = true;
-    this.options.logger.warn('Cache store unreachable, answering from upstream', {
+    this.options.logger.log('warn', 'Cache store unreachable, answering from upstream', {
       component: 'cache',
       error: err instanceof Error ? err.message : String(err),
     });
@@ -125,7 +117,7 @@ export class ResponseCache {
   private recovered(): void {
     if (!this.failing) return;
     this.failing = false;
-    this.options.logger.info('Cache store reachable again', { component: 'cache' });
+    this.options.logger.log('info', 'Cache store reachable again', { component: 'cache' });
   }
 }
 

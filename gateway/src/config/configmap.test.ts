@@ -1,13 +1,19 @@
 // The ConfigMap source against a small fake API server speaking the list and watch protocol: list, watch
 // from the list's resourceVersion, apply MODIFIED events, relist after 410 Gone.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import type { ServerResponse } from 'node:http';
+import { KubeClient } from '../../../kube/client.js';
+import { loadKubeAuth } from '../../../kube/kubeconfig.js';
 import { compiledRoute, gatewayConfig } from '../../../testkit/gateway-config.js';
 import { watchConfigMap } from './configmap.js';
 import { ConfigStore } from './store.js';
+import {
+  isWatch,
+  listOf,
+  openWatch,
+  sendJson,
+  startFakeApiServer,
+  watchLine,
+} from '../../../testkit/fake-apiserver.js';
 
 const configFor = (model: string) =>
   gatewayConfig([compiledRoute(model, [{ name: 'a', url: 'http://a/v1' }])]);
@@ -29,52 +35,26 @@ async function until(check: () => boolean, ms = 2000): Promise<void> {
 test('follows its ConfigMap through list and watch, and relists after 410 Gone', async () => {
   let listed = 'first';
   const lists: string[] = [];
-  const watches: http.ServerResponse[] = [];
-  const api = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
+  const watches: ServerResponse[] = [];
+  const api = await startFakeApiServer((url, res) => {
     expect(url.pathname).toBe('/api/v1/namespaces/llm/configmaps');
     expect(url.searchParams.get('fieldSelector')).toBe('metadata.name=gw');
-    if (url.searchParams.get('watch') === 'true') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.flushHeaders();
-      watches.push(res);
+    if (isWatch(url)) {
+      watches.push(openWatch(res));
       return;
     }
     lists.push(listed);
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify({
-        kind: 'ConfigMapList',
-        apiVersion: 'v1',
-        metadata: { resourceVersion: '10' },
-        items: [cm(listed, '10')],
-      }),
-    );
+    sendJson(res, listOf('ConfigMap', '10', [cm(listed, '10')]));
   });
-  await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
-  const port = (api.address() as AddressInfo).port;
-  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'kc-')), 'config');
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        { name: 'c', cluster: { server: `http://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } },
-      ],
-      users: [{ name: 'u', user: { token: 't' } }],
-      contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
-      'current-context': 'x',
-    }),
-  );
+  const client = new KubeClient(loadKubeAuth(api.kubeconfig));
   const store = new ConfigStore({ loaded: () => {}, log: () => {} });
-  const source = watchConfigMap({ namespace: 'llm', name: 'gw', kubeconfig, store, log: () => {} });
+  const source = watchConfigMap({ namespace: 'llm', name: 'gw', client, store, log: () => {} });
   try {
     await source.ready;
     expect([...(store.current()?.routes.keys() ?? [])]).toEqual(['first']);
     await until(() => watches.length === 1);
     const t0 = Date.now();
-    watches[0]?.write(`${JSON.stringify({ type: 'MODIFIED', object: cm('second', '11') })}\n`);
+    watches[0]?.write(watchLine('MODIFIED', cm('second', '11')));
     await until(() => store.current()?.routes.has('second') === true);
     expect(Date.now() - t0).toBeLessThan(1000);
     // An invalid config is refused; the last good one keeps serving.
@@ -92,7 +72,38 @@ test('follows its ConfigMap through list and watch, and relists after 410 Gone',
     expect(lists).toEqual(['first', 'third']);
   } finally {
     source.stop();
-    api.closeAllConnections();
-    await new Promise((r) => api.close(r));
+    await api.close();
+  }
+});
+
+test('waits for a ConfigMap that does not exist yet, and keeps the last good config when it is deleted', async () => {
+  const watches: ServerResponse[] = [];
+  const api = await startFakeApiServer((url, res) => {
+    if (isWatch(url)) watches.push(openWatch(res));
+    else sendJson(res, listOf('ConfigMap', '3', []));
+  });
+  const logs: string[] = [];
+  const store = new ConfigStore({ loaded: () => {}, log: () => {} });
+  const source = watchConfigMap({
+    namespace: 'llm',
+    name: 'gw',
+    client: new KubeClient(loadKubeAuth(api.kubeconfig)),
+    store,
+    log: (level, msg) => logs.push(`${level} ${msg}`),
+  });
+  try {
+    await source.ready;
+    expect(logs).toEqual(['warn ConfigMap not found, waiting for it']);
+    expect(store.current()).toBeUndefined();
+    await until(() => watches.length === 1);
+    watches[0]?.write(watchLine('ADDED', cm('first', '4')));
+    await until(() => store.current()?.routes.has('first') === true);
+    watches[0]?.write(watchLine('DELETED', cm('first', '5')));
+    await until(() => logs.length === 2);
+    expect(logs[1]).toBe('warn ConfigMap deleted, keeping the last good config');
+    expect(store.current()?.routes.has('first')).toBe(true);
+  } finally {
+    source.stop();
+    await api.close();
   }
 });

@@ -9,16 +9,8 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { ModelGateway, ModelRoute } from '../../../api/v1alpha1/index.js';
 import { GATEWAY_CONFIG_KEY } from '../../../api/v1alpha1/index.js';
-import {
-  GATEWAY_PORT,
-  gatewayConfigMapName,
-  renderGatewayObjects,
-} from '../../../operator/src/render/gateway.js';
-import {
-  compileGatewayConfig,
-  evaluateRoutes,
-  referencedSecrets,
-} from '../../../operator/src/render/translate.js';
+import { GATEWAY_PORT, gatewayConfigMapName } from '../../../operator/src/render/gateway.js';
+import { translateGateway } from '../../../operator/src/render/translate.js';
 import { parseKeysFile, KEYS_FILE_KEY } from '../auth/keys-file.js';
 import { createLogger } from '../log.js';
 import { main as launch } from '../../../cli/main.js';
@@ -58,24 +50,21 @@ const route: ModelRoute = {
 } as unknown as ModelRoute;
 
 function render() {
-  const verdicts = evaluateRoutes({
-    namespace: 'llm',
-    gatewayName: 'main',
-    gateway,
-    routes: [route],
-    canaries: [],
-    secretExists: () => true,
-    serviceExists: () => true,
-  });
-  const config = compileGatewayConfig(gateway, verdicts);
-  const objs = renderGatewayObjects({
-    gateway,
-    config,
-    secrets: referencedSecrets(gateway, verdicts),
-    defaultImage: 'ghcr.io/beastmode/beastmode:test',
-    autoscaled: false,
-  });
-  return { config, objs };
+  const t = translateGateway(
+    {
+      namespace: 'llm',
+      gatewayName: 'main',
+      gateway,
+      routes: [route],
+      canaries: [],
+      secretExists: () => true,
+      serviceExists: () => true,
+      deployment: undefined,
+      autoscaled: false,
+    },
+    { now: new Date(0), defaultImage: 'ghcr.io/beastmode/beastmode:test' },
+  );
+  return { config: t.config, objs: t.objects };
 }
 
 interface Container {

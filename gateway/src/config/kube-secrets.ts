@@ -1,24 +1,27 @@
 // Backend credentials read through the API server, for a gateway run with --configmap (in the cluster or
-// with a kubeconfig). Each referenced Secret is followed by name (list + watch with
+// with a kubeconfig). Each referenced Secret is followed by name (an informer listing and watching with
 // fieldSelector=metadata.name=<name>, the only form the operator's Role allows: it names the Secrets in
-// resourceNames), its decoded data cached in memory, so resolve() is a map lookup on the hot path and a
-// rotated key is used as soon as the watch delivers it, without a restart. Values are never logged: only
-// namespaces, names, key names and resourceVersions.
-import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+// resourceNames), all on one client, its decoded data cached in memory, so resolve() is a map lookup on
+// the hot path and a rotated key is used as soon as the watch delivers it, without a restart. Values are
+// never logged: only namespaces, names, key names and resourceVersions.
+import type { KubeClient, KubeObject } from '../../../kube/client.js';
+import { informerForName, type Informer } from '../../../kube/informer.js';
+import { R } from '../../../kube/resources.js';
 import type { GatewayConfig } from '../../../api/v1alpha1/index.js';
-import { watchNamed, type NamedWatch } from './named-watch.js';
+import { gatewayWatchOptions, type KubeLog } from './configmap.js';
 import type { SecretRef, SecretResolver } from './secrets.js';
 
 export interface KubernetesSecretResolverOptions {
-  kc: KubeConfig;
-  log: (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
+  /** One client (one connection pool) for every Secret followed. */
+  client: KubeClient;
+  log: KubeLog;
   /** How long resolve() waits for the first list of a Secret it has not seen yet. Default 3 s. */
   firstSyncTimeoutMs?: number;
   watchTimeoutSeconds?: number;
 }
 
 interface Entry {
-  watch: NamedWatch;
+  informer: Informer;
   /** Decoded values by key; undefined while the Secret does not exist (or was not listed yet). */
   data: Map<string, string> | undefined;
   /** The first list, or the first-sync timeout, whichever comes first. */
@@ -34,9 +37,9 @@ export function referencedSecrets(config: GatewayConfig): { namespace: string; n
   return [...seen.values()].map(({ namespace, name }) => ({ namespace, name }));
 }
 
-function decode(secret: V1Secret): Map<string, string> {
+function decode(secret: KubeObject): Map<string, string> {
   const data = new Map<string, string>();
-  for (const [k, v] of Object.entries(secret.data ?? {}))
+  for (const [k, v] of Object.entries((secret.data ?? {}) as Record<string, string>))
     // Like a mounted Secret read by DirectorySecretResolver: one trailing newline (from `--from-file`) is dropped.
     data.set(
       k,
@@ -49,19 +52,16 @@ function decode(secret: V1Secret): Map<string, string> {
 
 export class KubernetesSecretResolver implements SecretResolver {
   private readonly entries = new Map<string, Entry>();
-  private readonly core: CoreV1Api;
   private stopped = false;
 
-  constructor(private readonly opts: KubernetesSecretResolverOptions) {
-    this.core = opts.kc.makeApiClient(CoreV1Api);
-  }
+  constructor(private readonly opts: KubernetesSecretResolverOptions) {}
 
   async resolve(ref: SecretRef): Promise<string | undefined> {
     const e = this.entry(ref.namespace, ref.name);
     if (e === undefined) return undefined;
     // Only the first requests wait (once, bounded) for a Secret's first list; a Secret that cannot be
     // read (RBAC, API server down) then fails attempts at once until its watch recovers.
-    if (!e.watch.synced()) await e.firstSync;
+    if (!e.informer.hasSynced) await e.firstSync;
     return e.data?.get(ref.key);
   }
 
@@ -70,7 +70,7 @@ export class KubernetesSecretResolver implements SecretResolver {
     const keep = new Set(secrets.map((s) => `${s.namespace}/${s.name}`));
     for (const [id, e] of this.entries) {
       if (keep.has(id)) continue;
-      e.watch.stop();
+      e.informer.shutdown();
       this.entries.delete(id);
       const [namespace, name] = id.split('/');
       this.opts.log('info', 'Stopped watching Secret', { namespace, name });
@@ -80,7 +80,7 @@ export class KubernetesSecretResolver implements SecretResolver {
 
   stop(): void {
     this.stopped = true;
-    for (const e of this.entries.values()) e.watch.stop();
+    for (const e of this.entries.values()) e.informer.shutdown();
     this.entries.clear();
   }
 
@@ -88,40 +88,40 @@ export class KubernetesSecretResolver implements SecretResolver {
     const id = `${namespace}/${name}`;
     const existing = this.entries.get(id);
     if (existing !== undefined || this.stopped) return existing;
-    const { log } = this.opts;
-    const entry: Entry = {
-      data: undefined,
-      firstSync: Promise.resolve(),
-      watch: watchNamed<V1Secret>({
-        kc: this.opts.kc,
-        path: `/api/v1/namespaces/${namespace}/secrets`,
+    const { log, client, watchTimeoutSeconds } = this.opts;
+    const informer = informerForName(
+      client,
+      R.Secret,
+      namespace,
+      name,
+      gatewayWatchOptions(log, namespace, name, watchTimeoutSeconds),
+    );
+    const entry: Entry = { informer, data: undefined, firstSync: Promise.resolve() };
+    informer.onChange((type, secret) => {
+      entry.data = type === 'delete' ? undefined : decode(secret);
+      const fields = {
+        namespace,
         name,
-        list: (fieldSelector) => this.core.listNamespacedSecret({ namespace, fieldSelector }),
-        onObject: (secret, event) => {
-          const had = entry.data !== undefined;
-          entry.data = secret === undefined ? undefined : decode(secret);
-          const fields = {
-            namespace,
-            name,
-            keys: entry.data === undefined ? [] : [...entry.data.keys()],
-            resourceVersion: secret?.metadata?.resourceVersion ?? null,
-          };
-          if (secret === undefined) {
-            if (event === 'LISTED' || had)
-              log('warn', 'Secret not found, its credentials are unavailable', fields);
-          } else if (event === 'LISTED') log('info', 'Loaded Secret', fields);
-          else log('info', 'Secret changed', fields);
-        },
-        onError: (reason, backoffMs) =>
-          log('warn', 'Secret watch failed, retrying', { namespace, name, backoffMs, reason }),
-        ...(this.opts.watchTimeoutSeconds !== undefined
-          ? { watchTimeoutSeconds: this.opts.watchTimeoutSeconds }
-          : {}),
-      }),
-    };
+        keys: entry.data === undefined ? [] : [...entry.data.keys()],
+        resourceVersion: type === 'delete' ? null : (secret.metadata.resourceVersion ?? null),
+      };
+      if (type === 'delete') log('warn', 'Secret not found, its credentials are unavailable', fields);
+      else if (type === 'add') log('info', 'Loaded Secret', fields);
+      else log('info', 'Secret changed', fields);
+    });
+    informer.start();
+    const firstList = informer.waitForFirstList().then(() => {
+      if (informer.hasSynced && entry.data === undefined)
+        log('warn', 'Secret not found, its credentials are unavailable', {
+          namespace,
+          name,
+          keys: [],
+          resourceVersion: null,
+        });
+    });
     let timer: NodeJS.Timeout | undefined;
     entry.firstSync = Promise.race([
-      entry.watch.ready,
+      firstList,
       new Promise<void>((r) => {
         timer = setTimeout(r, this.opts.firstSyncTimeoutMs ?? 3000);
         timer.unref();

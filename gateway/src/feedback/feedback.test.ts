@@ -1,26 +1,37 @@
-import { Registry } from 'prom-client';
 import type { Caller } from '../policy/types.js';
-import { FeedbackRecorder, MemoryFeedbackLedger, type RecentRequest } from './feedback.js';
+import { GatewayMetrics } from '../server/metrics.js';
+import { FeedbackRecorder, MemoryFeedbackLedger } from './feedback.js';
+import { RecentRequests } from './recent-requests.js';
 
 const alice: Caller = { key: 'alice', anonymous: false };
 const bob: Caller = { key: 'bob', anonymous: false };
-const served: Record<string, RecentRequest> = {
-  r1: { namespace: 'llm', route: 'chat', backend: 'premium', variant: 'canary', callerKey: 'alice' },
-};
 
 function recorder() {
-  const registry = new Registry();
-  const rec = new FeedbackRecorder((id) => served[id], new MemoryFeedbackLedger(), registry);
-  return { rec, registry };
+  const metrics = new GatewayMetrics();
+  const recent = new RecentRequests();
+  recent.record('r1', {
+    namespace: 'llm',
+    route: 'chat',
+    model: 'chat',
+    backend: 'premium',
+    variant: 'canary',
+    caller: 'alice',
+  });
+  const rec = new FeedbackRecorder(recent, new MemoryFeedbackLedger(), metrics.feedbackScore);
+  return { rec, registry: metrics.registry };
 }
 
 describe('FeedbackRecorder', () => {
   it('records a score once, from the caller who made the request, into the histogram', async () => {
     const { rec, registry } = recorder();
-    expect(await rec.record({ request_id: 'r1', score: 0.75, comment: 'ok' }, alice)).toMatchObject({
-      status: 202,
+    expect(await rec.record({ request_id: 'r1', score: 0.75, comment: 'ok' }, alice)).toEqual({
+      ok: true,
+      receipt: { request_id: 'r1', recorded: true },
     });
-    expect(await rec.record({ request_id: 'r1', score: 1 }, alice)).toMatchObject({ status: 409 });
+    expect(await rec.record({ request_id: 'r1', score: 1 }, alice)).toMatchObject({
+      ok: false,
+      refusal: { status: 409, error: { code: 'feedback_already_recorded' } },
+    });
     const text = await registry.getSingleMetricAsString('beastmode_feedback_score');
     const labels = 'namespace="llm",route="chat",backend="premium",variant="canary"';
     expect(text).toContain(`beastmode_feedback_score_sum{${labels}} 0.75`);
@@ -30,10 +41,13 @@ describe('FeedbackRecorder', () => {
 
   it('refuses unknown ids (404), other callers (403) and invalid bodies (400)', async () => {
     const { rec } = recorder();
-    expect(await rec.record({ request_id: 'nope', score: 1 }, alice)).toMatchObject({ status: 404 });
+    expect(await rec.record({ request_id: 'nope', score: 1 }, alice)).toMatchObject({
+      ok: false,
+      refusal: { status: 404, error: { code: 'request_not_found' } },
+    });
     expect(await rec.record({ request_id: 'r1', score: 1 }, bob)).toMatchObject({
-      status: 403,
-      body: { error: { code: 'feedback_not_allowed' } },
+      ok: false,
+      refusal: { status: 403, error: { code: 'feedback_not_allowed' } },
     });
     for (const bad of [
       { request_id: 'r1', score: 1.5 },
@@ -44,11 +58,11 @@ describe('FeedbackRecorder', () => {
       'not an object',
     ]) {
       expect(await rec.record(bad, alice)).toMatchObject({
-        status: 400,
-        body: { error: { code: 'invalid_feedback' } },
+        ok: false,
+        refusal: { status: 400, error: { code: 'invalid_feedback' } },
       });
     }
     // None of the refusals used up the request's one score.
-    expect(await rec.record({ request_id: 'r1', score: 0 }, alice)).toMatchObject({ status: 202 });
+    expect(await rec.record({ request_id: 'r1', score: 0 }, alice)).toMatchObject({ ok: true });
   });
 });

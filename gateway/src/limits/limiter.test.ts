@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import { Registry } from 'prom-client';
 import { connectRedis, redisReady } from '../policy/redis.js';
 import type { Caller } from '../policy/types.js';
 import {
@@ -10,7 +9,7 @@ import {
   routeFixture,
 } from '../../../testkit/policy-fixtures.js';
 import { startRedis, type TestRedis } from '../../../testkit/redis.js';
-import { gauge } from '../policy/metrics.js';
+import { GatewayMetrics } from '../server/metrics.js';
 import { Limiter } from './limiter.js';
 import { MemoryLimitStore } from './memory-store.js';
 import { ResilientLimitStore } from './resilient-store.js';
@@ -39,8 +38,7 @@ async function redisStore(failurePolicy: 'local' | 'closed' = 'local', clock = m
   clients.push(client);
   await redisReady(client);
   const { logger, lines } = captureLogger();
-  const registry = new Registry();
-  const upGauge = gauge(registry, 'beastmode_redis_up', 'test', ['component']);
+  const { registry, redisUp: upGauge } = new GatewayMetrics();
   const store = new ResilientLimitStore(client, { failurePolicy, logger, clock, upGauge, probeMs: 50 });
   stores.push(store);
   return { store, lines, registry, client };
@@ -68,8 +66,8 @@ describe.each(factories)('Limiter (%s store)', (_name, makeStore) => {
     expect(refused.ok).toBe(false);
     if (refused.ok) return;
     expect(refused.refusal.status).toBe(429);
-    expect(refused.refusal.body.error.code).toBe('rate_limit_exceeded');
-    expect(refused.refusal.headers['retry-after']).toBe('20');
+    expect(refused.refusal.error.code).toBe('rate_limit_exceeded');
+    expect(refused.refusal.retryAfterSeconds).toBe(20);
     // Another key has its own allowance.
     expect((await limiter.admit(carol, route, chatRequest('hi'))).ok).toBe(true);
     clock.advance(20_000);
@@ -94,11 +92,11 @@ describe.each(factories)('Limiter (%s store)', (_name, makeStore) => {
     const c = await limiter.admit(alice, route, req);
     expect(c.ok).toBe(false);
     if (!a.ok || !b.ok || c.ok) return;
-    expect(c.refusal.body.error.message).toContain('tokens per minute');
+    expect(c.refusal.error.message).toContain('tokens per minute');
     // The two requests used 20 tokens each: the over-estimate is given back.
     const pricing = route.backends[0]!.pricing;
-    await limiter.settle(a.ticket, { promptTokens: 10, completionTokens: 10 }, pricing);
-    await limiter.settle(b.ticket, { promptTokens: 10, completionTokens: 10 }, pricing);
+    await limiter.settle(a.ticket, { input: 10, output: 10 }, pricing);
+    await limiter.settle(b.ticket, { input: 10, output: 10 }, pricing);
     expect((await limiter.admit(alice, route, req)).ok).toBe(true);
     expect((await limiter.admit(alice, route, req)).ok).toBe(true);
   });
@@ -129,9 +127,9 @@ describe.each(factories)('Limiter (%s store)', (_name, makeStore) => {
     expect(refused.ok).toBe(false);
     if (refused.ok) return;
     expect(refused.refusal.status).toBe(429);
-    expect(refused.refusal.body.error).toMatchObject({ code: 'budget_exceeded', type: 'insufficient_quota' });
+    expect(refused.refusal.error).toMatchObject({ code: 'budget_exceeded', type: 'insufficient_quota' });
     // Renews at the next UTC midnight: 12 hours after the clock's noon.
-    expect(refused.refusal.headers['retry-after']).toBe(String(12 * 3600));
+    expect(refused.refusal.retryAfterSeconds).toBe(12 * 3600);
     clock.advance(12 * 3600 * 1000);
     expect((await limiter.admit(alice, route, req)).ok).toBe(true);
   });
@@ -177,8 +175,8 @@ describe.each(factories)('Limiter (%s store)', (_name, makeStore) => {
         await new Promise((r) => setImmediate(r));
         // Actual output between 60% and 100% of max_tokens (deterministic sequence), so admissions
         // keep racing settles right up to the edge.
-        const completionTokens = 1200 + ((admitted * 7919) % 801);
-        const usage = { promptTokens: d.ticket.promptTokens, completionTokens };
+        const output = 1200 + ((admitted * 7919) % 801);
+        const usage = { input: d.ticket.promptTokens, output };
         // (Not `spent += await …`: that reads `spent` before the await and loses concurrent updates.)
         const cost = await replicas[i % 2]!.settle(d.ticket, usage, pricing);
         spent += cost;

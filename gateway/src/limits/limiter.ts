@@ -13,8 +13,8 @@
 // below one request's worst case.
 import type { CompiledBackend, CompiledRoute } from '../../../api/v1alpha1/gatewayconfig.js';
 import { costUsd, estimatePromptTokens, maxOutputTokens, type Pricing } from '../accounting/tokens.js';
-import { budgetExceeded, limiterUnavailable, rateLimited } from '../policy/errors.js';
-import type { Caller, ChatRequest, Clock, PolicyRefusal, Usage } from '../policy/types.js';
+import type { Caller, ChatRequest, Clock, Usage } from '../policy/types.js';
+import { budgetExceeded, limiterUnavailable, rateLimited, type GatewayError } from '../server/errors.js';
 import { budgetWindow, WINDOW_SLACK_MS } from './windows.js';
 import {
   chargedUnits,
@@ -36,7 +36,7 @@ export interface LimiterOptions {
   defaultMaxOutputTokens?: number;
 }
 
-/** What admit charged, so settle can correct exactly that. Opaque to the server. */
+/** What admit charged, so settle can correct exactly that. Opaque to the pipeline. */
 export interface LimitTicket {
   readonly promptTokens: number;
   readonly worstCaseUsd: number;
@@ -49,7 +49,7 @@ export interface LimitTicket {
 }
 
 export type AdmitDecision =
-  { ok: true; ticket: LimitTicket; pinnedBackend?: string } | { ok: false; refusal: PolicyRefusal };
+  { ok: true; ticket: LimitTicket; pinnedBackend?: string } | { ok: false; refusal: GatewayError };
 
 type Budget = CompiledRoute['budgets'][number];
 type Subject = Budget['per'];
@@ -78,6 +78,10 @@ export function worstPricing(backends: readonly CompiledBackend[]): Pricing {
   };
 }
 
+/** Whether a route has anything for the limiter to check; a route without is never sent to it. */
+export const isLimited = (route: CompiledRoute): boolean =>
+  route.rateLimits.length > 0 || route.budgets.length > 0;
+
 export class Limiter {
   private readonly defaultMaxOutput: number;
 
@@ -89,13 +93,12 @@ export class Limiter {
   }
 
   async admit(caller: Caller, route: CompiledRoute, request: ChatRequest): Promise<AdmitDecision> {
-    // Without limits or budgets nothing needs the estimate at admission: count the prompt only if settle
-    // asks for it (a response without usage), never for a cache hit (measured: see bench:gateway).
-    if (route.rateLimits.length === 0 && route.budgets.length === 0)
-      return { ok: true, ticket: this.lazyTicket(request, route) };
+    // Nothing to check or charge (the policy layer does not even call): the store is not asked, and the
+    // estimates are computed only if read.
+    if (!isLimited(route)) return { ok: true, ticket: this.lazyTicket(request, route) };
     const promptTokens = estimatePromptTokens(request);
     const outputTokens = maxOutputTokens(request, this.defaultMaxOutput);
-    const usage: Usage = { promptTokens, completionTokens: outputTokens };
+    const usage: Usage = { input: promptTokens, output: outputTokens };
     const now = this.options.clock.now();
     const base = `${this.options.prefix}:{${route.namespace}/${route.name}}`;
     const rates = this.rateCells(base, caller, route, promptTokens + outputTokens);
@@ -123,7 +126,7 @@ export class Limiter {
     ticket.settled = true;
     const c = ticket.charged;
     if (c.tokenCells.length === 0 && c.budgets.length === 0) return actualUsd;
-    const tokens = usage.promptTokens + usage.completionTokens;
+    const tokens = usage.input + usage.output;
     await this.store.adjust(
       {
         periodMs: RATE_PERIOD_MS,
@@ -212,7 +215,7 @@ export class Limiter {
         kind: 'ok',
         decision: {
           ok: true,
-          ticket: this.ticket(usage.promptTokens, worst, tokenCells, budgets, result.via),
+          ticket: this.ticket(usage.input, worst, tokenCells, budgets, result.via),
         },
       };
     }
@@ -243,10 +246,7 @@ export class Limiter {
         return (promptTokens ??= estimatePromptTokens(request));
       },
       get worstCaseUsd() {
-        const usage = {
-          promptTokens: this.promptTokens,
-          completionTokens: maxOutputTokens(request, defaultMax),
-        };
+        const usage = { input: this.promptTokens, output: maxOutputTokens(request, defaultMax) };
         return (worstCaseUsd ??= costUsd(usage, worstPricing(route.backends)));
       },
       charged: { tokenCells: [], budgets: [] },

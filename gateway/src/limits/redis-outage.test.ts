@@ -1,10 +1,9 @@
 import type { Redis } from 'ioredis';
-import { Registry } from 'prom-client';
-import { gauge } from '../policy/metrics.js';
 import { connectRedis, redisReady } from '../policy/redis.js';
 import type { Caller } from '../policy/types.js';
 import { captureLogger, chatRequest, manualClock, routeFixture } from '../../../testkit/policy-fixtures.js';
 import { startRedis, type TestRedis } from '../../../testkit/redis.js';
+import { GatewayMetrics } from '../server/metrics.js';
 import { Limiter } from './limiter.js';
 import { ResilientLimitStore, type FailurePolicy } from './resilient-store.js';
 
@@ -30,8 +29,7 @@ async function replica(failurePolicy: FailurePolicy, clock: ReturnType<typeof ma
   clients.push(client);
   await redisReady(client);
   const { logger, lines } = captureLogger();
-  const registry = new Registry();
-  const upGauge = gauge(registry, 'beastmode_redis_up', 'test', ['component']);
+  const { registry, redisUp: upGauge } = new GatewayMetrics();
   const store = new ResilientLimitStore(client, { failurePolicy, logger, clock, upGauge, probeMs: 50 });
   stores.push(store);
   const limiter = new Limiter(store, { clock, prefix });
@@ -90,7 +88,7 @@ it('refuses limited requests with 503 under failurePolicy closed, and admits aga
   expect(d.ok).toBe(false);
   if (d.ok) return;
   expect(d.refusal.status).toBe(503);
-  expect(d.refusal.body.error.code).toBe('limiter_unavailable');
+  expect(d.refusal.error.code).toBe('limiter_unavailable');
   // A route without limits is not affected.
   expect((await r.limiter.admit(alice, routeFixture(), chatRequest('hi'))).ok).toBe(true);
   await redisServer.restart();
@@ -121,7 +119,7 @@ it('carries budget spend across an outage: seeded from Redis, replayed into Redi
   const pricing = budgetRoute.backends[0]!.pricing;
   const spend = async (l: Limiter): Promise<boolean> => {
     const d = await l.admit(alice, budgetRoute, req);
-    if (d.ok) await l.settle(d.ticket, { promptTokens: 10, completionTokens: 1000 }, pricing);
+    if (d.ok) await l.settle(d.ticket, { input: 10, output: 1000 }, pricing);
     return d.ok;
   };
   for (let i = 0; i < 4; i++) expect(await spend(a.limiter)).toBe(true); // ~$0.04 in Redis

@@ -7,7 +7,7 @@
 // requests skip Redis and a probe PINGs it every probeMs; the first PONG flips it back (logged once).
 import type { Redis } from 'ioredis';
 import type { Gauge } from 'prom-client';
-import type { Logger } from 'winston';
+import type { Logger } from '../log.js';
 import type { Clock } from '../policy/types.js';
 import { MemoryLimitStore } from './memory-store.js';
 import { RedisLimitStore } from './redis-store.js';
@@ -128,7 +128,7 @@ export class ResilientLimitStore implements LimitStore {
       this.options.failurePolicy === 'local'
         ? 'enforcing limits and budgets per replica'
         : 'refusing requests that have limits or budgets';
-    this.options.logger.error(`Redis unreachable, ${mode}`, {
+    this.options.logger.log('error', `Redis unreachable, ${mode}`, {
       component: 'limits',
       failurePolicy: this.options.failurePolicy,
       error: err instanceof Error ? err.message : String(err),
@@ -150,7 +150,9 @@ export class ResilientLimitStore implements LimitStore {
     this.healthy = true;
     this.close();
     this.options.upGauge.set({ component: 'limits' }, 1);
-    this.options.logger.info('Redis reachable again, enforcing shared limits', { component: 'limits' });
+    this.options.logger.log('info', 'Redis reachable again, enforcing shared limits', {
+      component: 'limits',
+    });
     return true;
   }
 

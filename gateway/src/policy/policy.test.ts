@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
+import type { GatewayConfig } from '../../../api/v1alpha1/index.js';
 import {
   backendFixture,
   captureLogger,
@@ -11,7 +11,12 @@ import {
   routeFixture,
 } from '../../../testkit/policy-fixtures.js';
 import { startRedis, type TestRedis } from '../../../testkit/redis.js';
-import { createPolicy, type Policy } from './index.js';
+import { countTextTokens } from '../accounting/tokens.js';
+import { RecentRequests } from '../feedback/recent-requests.js';
+import { isGatewayError } from '../server/errors.js';
+import { GatewayMetrics } from '../server/metrics.js';
+import { GatewayPolicy, POLICY_OFF, type Admission, type PolicySettings, type Settlement } from './policy.js';
+import { ANONYMOUS, type Caller } from './types.js';
 
 const KEY = 'sk-team-red-alice-000000000';
 const SECRET_PROMPT = 'my secret prompt about project hydra';
@@ -39,74 +44,114 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe.each(['memory', 'redis'])('createPolicy (%s)', (mode) => {
-  let policy: Policy;
-  let lines: string[];
-  let registry: Registry;
+/** A policy layer applied to `config`, with the gateway's metrics and a logger whose lines a test reads. */
+function makePolicy(settings: PolicySettings, config: GatewayConfig) {
+  const captured = captureLogger();
+  const metrics = new GatewayMetrics();
+  const recent = new RecentRequests();
+  recent.record('req-1', {
+    namespace: 'llm',
+    route: 'chat',
+    model: 'chat',
+    backend: 'premium',
+    variant: 'stable',
+    caller: 'alice',
+  });
+  const policy = new GatewayPolicy(settings, {
+    metrics,
+    logger: captured.logger,
+    recent,
+    clock: manualClock(),
+  });
+  policy.apply(config);
+  return { policy, registry: metrics.registry, lines: captured.lines };
+}
+
+async function admitted(
+  policy: GatewayPolicy,
+  caller: Caller,
+  request = chatRequest('hi'),
+): Promise<Admission> {
+  const a = await policy.admit(caller, route, request);
+  if (isGatewayError(a)) throw new Error(`expected admission, got ${a.status}`);
+  return a;
+}
+
+const settlement = (caller: Caller, admission: Admission, over: Partial<Settlement> = {}): Settlement => ({
+  caller,
+  route,
+  request: chatRequest('hi'),
+  admission,
+  backend: backendFixture(),
+  usage: undefined,
+  body: undefined,
+  tap: undefined,
+  ...over,
+});
+
+/** The value of one sample in the exposition text. */
+const sample = (text: string, series: string): number => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? Number.NaN : Number(line.slice(series.length + 1));
+};
+
+describe.each(['memory', 'redis'])('GatewayPolicy (%s)', (mode) => {
+  const config = configFixture({
+    gateway: { namespace: 'llm', name: `gw-${Math.random().toString(36).slice(2, 8)}` },
+    auth: { apiKeysSecretRef: { namespace: 'llm', name: 'keys' } },
+    ...(mode === 'redis' ? { redis: { failurePolicy: 'local' as const } } : {}),
+    routes: [route],
+  });
+  let made: ReturnType<typeof makePolicy>;
   beforeEach(async () => {
-    const captured = captureLogger();
-    lines = captured.lines;
-    registry = new Registry();
-    policy = createPolicy(
-      configFixture({
-        gateway: { namespace: 'llm', name: `gw-${Math.random().toString(36).slice(2, 8)}` },
-        auth: { apiKeysSecretRef: { namespace: 'llm', name: 'keys' } },
-        ...(mode === 'redis' ? { redis: { failurePolicy: 'local' as const } } : {}),
-        routes: [route],
-      }),
-      {
-        clock: manualClock(),
-        logger: captured.logger,
-        registry,
-        keysFile: join(dir, 'keys.yaml'),
-        ...(mode === 'redis' ? { redis: server.url } : {}),
-        recentRequests: (id) =>
-          id === 'req-1'
-            ? { namespace: 'llm', route: 'chat', backend: 'premium', variant: 'stable', callerKey: 'alice' }
-            : undefined,
-      },
+    made = makePolicy(
+      { keysFile: () => join(dir, 'keys.yaml'), ...(mode === 'redis' ? { redis: server.url } : {}) },
+      config,
     );
-    await policy.ready();
+    await made.policy.ready();
   });
   afterEach(async () => {
-    await policy.close();
+    await made.policy.close();
   });
 
   it('runs a request through auth, admit, cache and settle, and answers the second from the cache', async () => {
-    expect(policy.authenticate({}).ok).toBe(false);
-    const auth = policy.authenticate({ authorization: `Bearer ${KEY}` });
+    const { policy, registry, lines } = made;
+    expect(policy.authenticate({}, config).ok).toBe(false);
+    const auth = policy.authenticate({ authorization: `Bearer ${KEY}` }, config);
     if (!auth.ok) throw new Error('expected a caller');
     const request = chatRequest(SECRET_PROMPT, { temperature: 0, max_tokens: 100 });
 
-    const first = await policy.admit(auth.caller, route, request);
-    if (!first.ok) throw new Error('expected admission');
+    const first = await admitted(policy, auth.caller, request);
+    expect(first.charged).toBeDefined();
     const miss = await policy.lookupCache(auth.caller, route, request);
     expect(miss.header).toBe('miss');
-    expect(await policy.storeCache(miss, { kind: 'body', body: JSON.stringify(BODY) })).toBe(true);
-    const settled = await policy.settle(first.ticket, {
-      kind: 'body',
-      backend: backendFixture(),
-      body: BODY,
-    });
-    expect(settled.usage).toEqual({ promptTokens: 20, completionTokens: 5 });
-    expect(settled.costUsd).toBeCloseTo((20 * 2.5 + 5 * 10) / 1e6, 12);
+    expect(await policy.storeCache(miss, JSON.stringify(BODY))).toBe(true);
+    policy.settle(settlement(auth.caller, first, { request, body: JSON.stringify(BODY) }));
+    const labels = 'namespace="llm",route="chat",backend="premium",variant="stable"';
+    const settled = await registry.metrics();
+    expect(sample(settled, `beastmode_tokens_total{${labels},direction="input"}`)).toBe(20);
+    expect(sample(settled, `beastmode_tokens_total{${labels},direction="output"}`)).toBe(5);
+    expect(sample(settled, `beastmode_cost_usd_total{${labels}}`)).toBeCloseTo((20 * 2.5 + 5 * 10) / 1e6, 12);
 
-    const second = await policy.admit(auth.caller, route, request);
-    if (!second.ok) throw new Error('expected admission');
+    const second = await admitted(policy, auth.caller, request);
     expect((await policy.lookupCache(auth.caller, route, request)).header).toBe('hit');
-    await policy.settle(second.ticket, { kind: 'none' });
+    policy.settle(settlement(auth.caller, second, { request, backend: undefined }));
 
-    const third = await policy.admit(auth.caller, route, request);
-    expect(third).toMatchObject({ ok: false, refusal: { status: 429, reason: 'rate-limited' } });
+    expect(await policy.admit(auth.caller, route, request)).toMatchObject({
+      status: 429,
+      refusal: 'rate-limited',
+    });
 
     expect(await policy.recordFeedback({ request_id: 'req-1', score: 1 }, auth.caller)).toMatchObject({
-      status: 202,
+      ok: true,
     });
 
     const text = await registry.metrics();
     expect(text).toContain('beastmode_caller_cost_usd_total{key="alice",team="red"}');
     expect(text).toContain('beastmode_refusals_total{reason="unauthenticated"} 1');
     expect(text).toContain('beastmode_refusals_total{reason="rate-limited"} 1');
+    // The cache hit spent nothing: the tokens are those of the first request only.
+    expect(sample(text, `beastmode_tokens_total{${labels},direction="output"}`)).toBe(5);
     for (const l of lines) {
       expect(l).not.toContain(KEY);
       expect(l).not.toContain('hydra');
@@ -115,19 +160,74 @@ describe.each(['memory', 'redis'])('createPolicy (%s)', (mode) => {
 
   it('refuses a model the key is not scoped to with 403 before any limit is charged', async () => {
     await writeFile(join(dir, 'scoped.yaml'), `keys:\n  - {name: bob, models: [other], key: ${KEY}}\n`);
-    const scoped = createPolicy(
-      configFixture({ auth: { apiKeysSecretRef: { namespace: 'llm', name: 'k' } } }),
-      {
-        keysFile: join(dir, 'scoped.yaml'),
-        logger: captureLogger().logger,
-      },
-    );
-    const auth = scoped.authenticate({ 'x-api-key': KEY });
+    const scopedConfig = configFixture({ auth: { apiKeysSecretRef: { namespace: 'llm', name: 'k' } } });
+    const { policy: scoped } = makePolicy({ keysFile: () => join(dir, 'scoped.yaml') }, scopedConfig);
+    const auth = scoped.authenticate({ 'x-api-key': KEY }, scopedConfig);
     if (!auth.ok) throw new Error('expected a caller');
     expect(await scoped.admit(auth.caller, route, chatRequest('hi'))).toMatchObject({
-      ok: false,
-      refusal: { status: 403, body: { error: { code: 'model_not_allowed' } } },
+      status: 403,
+      refusal: 'forbidden',
+      error: { code: 'model_not_allowed' },
     });
     await scoped.close();
+  });
+});
+
+describe('GatewayPolicy on a route that configures nothing', () => {
+  const bare = routeFixture();
+  const config = configFixture({ routes: [bare] });
+
+  it('admits synchronously with one shared admission, skips the cache, and counts no prompt tokens', () => {
+    const { policy } = makePolicy({}, config);
+    const auth = policy.authenticate({ authorization: 'Bearer whatever' }, config);
+    expect(auth).toEqual({ ok: true, caller: ANONYMOUS });
+    const a = policy.admit(ANONYMOUS, bare, chatRequest('hi'));
+    expect(a).not.toBeInstanceOf(Promise);
+    expect(policy.admit(ANONYMOUS, bare, chatRequest('other'))).toBe(a);
+    expect(policy.caches(bare)).toBe(false);
+    // A request whose prompt cannot be tokenized proves settle never estimates it when usage is reported.
+    const poisoned = {
+      get messages(): never {
+        throw new Error('the prompt was read');
+      },
+    };
+    expect(() =>
+      policy.settle(
+        settlement(ANONYMOUS, a as Admission, {
+          route: bare,
+          request: poisoned,
+          usage: { input: 3, output: 4 },
+        }),
+      ),
+    ).not.toThrow();
+  });
+
+  it('bills a stream without reported usage for what it delivered, counted only at settle', async () => {
+    const { policy, registry } = makePolicy({}, config);
+    const tap = policy.observeStream(chatRequest('hi'), {}, undefined);
+    tap.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'Hello there' } }] })}\n\n`);
+    tap.end(false);
+    policy.settle(settlement(ANONYMOUS, {}, { route: bare, tap }));
+    const text = await registry.metrics();
+    const labels = 'namespace="llm",route="chat",backend="premium",variant="stable"';
+    expect(sample(text, `beastmode_tokens_total{${labels},direction="output"}`)).toBe(
+      countTextTokens('Hello there'),
+    );
+    expect(sample(text, `beastmode_tokens_total{${labels},direction="input"}`)).toBeGreaterThan(0);
+  });
+});
+
+describe('POLICY_OFF', () => {
+  it('serves a config with auth, limits, budgets and cache as if none were configured', () => {
+    const config = configFixture({
+      auth: { apiKeysSecretRef: { namespace: 'llm', name: 'keys' } },
+      routes: [route],
+    });
+    const { policy } = makePolicy(POLICY_OFF, config);
+    expect(policy.authenticate({}, config)).toEqual({ ok: true, caller: ANONYMOUS });
+    const a = policy.admit(ANONYMOUS, route, chatRequest('hi'));
+    expect(a).not.toBeInstanceOf(Promise);
+    expect(a).toEqual({});
+    expect(policy.caches(route)).toBe(false);
   });
 });

@@ -1,4 +1,8 @@
-// Plain types shared by the policy modules (auth, limits, cache, accounting, feedback) and their facade.
+// The plain types of the policy layer, shared by its stages (auth, limits, cache, accounting, feedback) and
+// the request pipeline that calls them.
+import type { Usage } from '../providers/types.js';
+
+export type { Usage } from '../providers/types.js';
 
 /** Who is calling: the API key's name (never the key itself), its team and model scopes. */
 export interface Caller {
@@ -10,6 +14,9 @@ export interface Caller {
   anonymous: boolean;
 }
 
+/** Every request's caller while auth is not configured. */
+export const ANONYMOUS: Caller = Object.freeze({ key: 'anonymous', anonymous: true });
+
 /** Milliseconds since the epoch; injected so tests control time. */
 export interface Clock {
   now(): number;
@@ -17,22 +24,7 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** Token usage as OpenAI reports it. */
-export interface Usage {
-  promptTokens: number;
-  completionTokens: number;
-}
-
-/** The parsed JSON body of a chat completion request; read defensively, never trusted. */
+/** The parsed JSON body of a request; read defensively, never trusted, never logged. */
 export type ChatRequest = Record<string, unknown> & { model?: unknown; messages?: unknown };
 
-/** Where a refusal comes from, as the `reason` label of beastmode_refusals_total. */
-export type RefusalReason = 'unauthenticated' | 'forbidden' | 'rate-limited' | 'budget-exhausted' | 'invalid';
-
-/** An OpenAI-style error response the server sends as is. */
-export interface PolicyRefusal {
-  status: number;
-  headers: Record<string, string>;
-  body: { error: { message: string; type: string; code: string; param: null } };
-  reason: RefusalReason | 'unavailable';
-}
+export const NO_USAGE: Usage = Object.freeze({ input: 0, output: 0 });

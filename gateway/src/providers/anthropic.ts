@@ -124,6 +124,22 @@ class AnthropicStream implements StreamTransformer {
     });
   }
 
+  /** The usage chunk OpenAI sends last when the client asked for stream_options.include_usage. */
+  private usageChunk(): string {
+    return JSON.stringify({
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.ctx.created,
+      model: this.model,
+      choices: [],
+      usage: {
+        prompt_tokens: this.input,
+        completion_tokens: this.output,
+        total_tokens: this.input + this.output,
+      },
+    });
+  }
+
   push(event: SseEvent): string[] {
     if (this.done) return [];
     let body: Obj;
@@ -156,28 +172,9 @@ class AnthropicStream implements StreamTransformer {
         const f = finishReason(d.stop_reason);
         return f === null ? [] : [this.chunk({}, f)];
       }
-      case 'message_stop': {
+      case 'message_stop':
         this.done = true;
-        const out: string[] = [];
-        if (this.ctx.clientWantsUsage) {
-          out.push(
-            JSON.stringify({
-              id: this.id,
-              object: 'chat.completion.chunk',
-              created: this.ctx.created,
-              model: this.model,
-              choices: [],
-              usage: {
-                prompt_tokens: this.input,
-                completion_tokens: this.output,
-                total_tokens: this.input + this.output,
-              },
-            }),
-          );
-        }
-        out.push('[DONE]');
-        return out;
-      }
+        return this.ctx.clientWantsUsage ? [this.usageChunk(), '[DONE]'] : ['[DONE]'];
       case 'error': {
         const e = anthropicError(500, body);
         throw new UpstreamStreamError(e.message, e);

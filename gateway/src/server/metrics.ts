@@ -1,6 +1,9 @@
 // The gateway's Prometheus metrics, named and labelled exactly as api/v1alpha1/metrics.ts says: canary
 // analysis, the autoscaler and dashboards read them. One registry per gateway instance, so tests can run
-// several gateways in one process.
+// several gateways in one process. Every metric is defined here once and counted in one place: requests
+// and in-flight by the pipeline; attempts, latency, retries and fallbacks by the attempt runner; time to
+// first token by the upstream attempt; breaker state and config loads by the gateway; refusals, cache
+// lookups, tokens, cost, feedback and Redis health by the policy layer.
 import client from 'prom-client';
 import {
   FEEDBACK_BUCKETS,
@@ -8,6 +11,7 @@ import {
   METRICS,
   type AttemptOutcome,
 } from '../../../api/v1alpha1/index.js';
+import type { RuntimeBackend, RuntimeRoute } from '../config/load.js';
 import type { BreakerState } from '../resilience/breaker.js';
 
 const BACKEND = ['namespace', 'route', 'backend', 'variant'] as const;
@@ -20,121 +24,122 @@ export interface ServedBy {
   variant: string;
 }
 
+export const servedBy = (route: RuntimeRoute, b: RuntimeBackend): ServedBy => ({
+  namespace: route.spec.namespace,
+  route: route.spec.name,
+  backend: b.spec.name,
+  variant: b.spec.variant,
+});
+
 export class GatewayMetrics {
   readonly registry = new client.Registry();
-  readonly requests;
-  readonly upstreamAttempts;
-  readonly upstreamLatency;
-  readonly timeToFirstToken;
-  readonly tokens;
-  readonly cost;
-  readonly costByCaller;
-  readonly feedbackScore;
-  readonly fallbacks;
-  readonly retries;
-  readonly breakerState;
-  readonly inflight;
-  readonly cacheLookups;
-  readonly refusals;
-  readonly configLoads;
-  readonly configInfo;
+  private readonly registers = [this.registry];
+  readonly requests = new client.Counter({
+    name: METRICS.requests,
+    help: 'Client-visible responses',
+    labelNames: [...BACKEND, 'code'],
+    registers: this.registers,
+  });
+  readonly upstreamAttempts = new client.Counter({
+    name: METRICS.upstreamAttempts,
+    help: 'Every upstream attempt by outcome',
+    labelNames: [...BACKEND, 'outcome'],
+    registers: this.registers,
+  });
+  readonly upstreamLatency = new client.Histogram({
+    name: METRICS.upstreamLatency,
+    help: 'Duration of successful upstream attempts, seconds',
+    labelNames: BACKEND,
+    buckets: LATENCY_BUCKETS,
+    registers: this.registers,
+  });
+  readonly timeToFirstToken = new client.Histogram({
+    name: METRICS.timeToFirstToken,
+    help: 'Time to the first streamed chunk, or the whole response when not streaming, seconds',
+    labelNames: BACKEND,
+    buckets: LATENCY_BUCKETS,
+    registers: this.registers,
+  });
+  readonly tokens = new client.Counter({
+    name: METRICS.tokens,
+    help: 'Tokens by direction',
+    labelNames: [...BACKEND, 'direction'],
+    registers: this.registers,
+  });
+  readonly cost = new client.Counter({
+    name: METRICS.cost,
+    help: "Cost in USD from the backend's pricing",
+    labelNames: BACKEND,
+    registers: this.registers,
+  });
+  readonly costByCaller = new client.Counter({
+    name: METRICS.costByCaller,
+    help: 'Cost in USD by caller',
+    labelNames: ['key', 'team'],
+    registers: this.registers,
+  });
+  readonly feedbackScore = new client.Histogram({
+    name: METRICS.feedbackScore,
+    help: 'User feedback scores 0-1',
+    labelNames: BACKEND,
+    buckets: FEEDBACK_BUCKETS,
+    registers: this.registers,
+  });
+  readonly fallbacks = new client.Counter({
+    name: METRICS.fallbacks,
+    help: 'Fallbacks from one backend to the next',
+    labelNames: ['namespace', 'route', 'from', 'to', 'cause'],
+    registers: this.registers,
+  });
+  readonly retries = new client.Counter({
+    name: METRICS.retries,
+    help: 'Retries on the same backend',
+    labelNames: ['namespace', 'route', 'backend', 'cause'],
+    registers: this.registers,
+  });
+  readonly breakerState = new client.Gauge({
+    name: METRICS.breakerState,
+    help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open',
+    labelNames: BACKEND,
+    registers: this.registers,
+  });
+  readonly inflight = new client.Gauge({
+    name: METRICS.inflight,
+    help: 'Requests in flight',
+    registers: this.registers,
+  });
+  readonly cacheLookups = new client.Counter({
+    name: METRICS.cacheLookups,
+    help: 'Exact cache lookups',
+    labelNames: ['namespace', 'route', 'result'],
+    registers: this.registers,
+  });
+  readonly refusals = new client.Counter({
+    name: METRICS.refusals,
+    help: 'Refused requests by policy',
+    labelNames: ['reason'],
+    registers: this.registers,
+  });
+  readonly redisUp = new client.Gauge({
+    name: METRICS.redisUp,
+    help: 'Whether the shared Redis answers (1) or not (0)',
+    labelNames: ['component'],
+    registers: this.registers,
+  });
+  readonly configLoads = new client.Counter({
+    name: METRICS.configLoads,
+    help: 'Config loads by result',
+    labelNames: ['result'],
+    registers: this.registers,
+  });
+  readonly configInfo = new client.Gauge({
+    name: METRICS.configInfo,
+    help: 'The config revision being served',
+    labelNames: ['revision'],
+    registers: this.registers,
+  });
 
   constructor() {
-    const registers = [this.registry];
-    this.requests = new client.Counter({
-      name: METRICS.requests,
-      help: 'Client-visible responses',
-      labelNames: [...BACKEND, 'code'],
-      registers,
-    });
-    this.upstreamAttempts = new client.Counter({
-      name: METRICS.upstreamAttempts,
-      help: 'Every upstream attempt by outcome',
-      labelNames: [...BACKEND, 'outcome'],
-      registers,
-    });
-    this.upstreamLatency = new client.Histogram({
-      name: METRICS.upstreamLatency,
-      help: 'Duration of successful upstream attempts, seconds',
-      labelNames: BACKEND,
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.timeToFirstToken = new client.Histogram({
-      name: METRICS.timeToFirstToken,
-      help: 'Time to the first streamed chunk, or the whole response when not streaming, seconds',
-      labelNames: BACKEND,
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.tokens = new client.Counter({
-      name: METRICS.tokens,
-      help: 'Tokens by direction',
-      labelNames: [...BACKEND, 'direction'],
-      registers,
-    });
-    this.cost = new client.Counter({
-      name: METRICS.cost,
-      help: "Cost in USD from the backend's pricing",
-      labelNames: BACKEND,
-      registers,
-    });
-    this.costByCaller = new client.Counter({
-      name: METRICS.costByCaller,
-      help: 'Cost in USD by caller',
-      labelNames: ['key', 'team'],
-      registers,
-    });
-    this.feedbackScore = new client.Histogram({
-      name: METRICS.feedbackScore,
-      help: 'User feedback scores 0-1',
-      labelNames: BACKEND,
-      buckets: FEEDBACK_BUCKETS,
-      registers,
-    });
-    this.fallbacks = new client.Counter({
-      name: METRICS.fallbacks,
-      help: 'Fallbacks from one backend to the next',
-      labelNames: ['namespace', 'route', 'from', 'to', 'cause'],
-      registers,
-    });
-    this.retries = new client.Counter({
-      name: METRICS.retries,
-      help: 'Retries on the same backend',
-      labelNames: ['namespace', 'route', 'backend', 'cause'],
-      registers,
-    });
-    this.breakerState = new client.Gauge({
-      name: METRICS.breakerState,
-      help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open',
-      labelNames: BACKEND,
-      registers,
-    });
-    this.inflight = new client.Gauge({ name: METRICS.inflight, help: 'Requests in flight', registers });
-    this.cacheLookups = new client.Counter({
-      name: METRICS.cacheLookups,
-      help: 'Exact cache lookups',
-      labelNames: ['namespace', 'route', 'result'],
-      registers,
-    });
-    this.refusals = new client.Counter({
-      name: METRICS.refusals,
-      help: 'Refused requests by policy',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.configLoads = new client.Counter({
-      name: METRICS.configLoads,
-      help: 'Config loads by result',
-      labelNames: ['result'],
-      registers,
-    });
-    this.configInfo = new client.Gauge({
-      name: METRICS.configInfo,
-      help: 'The config revision being served',
-      labelNames: ['revision'],
-      registers,
-    });
     client.collectDefaultMetrics({ register: this.registry });
   }
 

@@ -1,5 +1,6 @@
 // Observed statistics the selection policies read: EWMA latency per backend and mean tokens per route.
-// Updated after each attempt by the proxy; read by the pure selector through the ObservedStats interface.
+// Updated after each attempt by the attempt runner; read by the pure selector through the ObservedStats
+// interface.
 import type { CompiledRoute } from '../../../api/v1alpha1/index.js';
 import type { ObservedStats } from '../routing/select.js';
 

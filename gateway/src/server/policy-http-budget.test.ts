@@ -1,4 +1,4 @@
-// Issue #6 acceptance over real HTTP, part 2: budgets under concurrency (overspend measured from the
+// Policy acceptance over real HTTP, part 2: budgets under concurrency (overspend measured from the
 // settled costs in beastmode_caller_cost_usd_total, in memory and with two replicas sharing Redis), the
 // onExhausted: fallback budget moving traffic to the cheaper backend, and a Redis outage mid-traffic
 // (failurePolicy local keeps serving and keeps limiting; closed answers 503; shared enforcement resumes).
@@ -88,7 +88,7 @@ describe.each([
     const clients = gws.map((g) => g.client('unused'));
     const ask = (i: number) => ({ ...chat(`budget probe ${i}`), model: 'budget', max_tokens: MAX_TOKENS });
     const worst = costUsd(
-      { promptTokens: estimatePromptTokens(ask(100)), completionTokens: MAX_TOKENS },
+      { input: estimatePromptTokens(ask(100)), output: MAX_TOKENS },
       worstPricing(budgetRoutes()[0]!.backends),
     );
     let admitted = 0;
@@ -116,7 +116,7 @@ describe.each([
         const c = r as OpenAI.ChatCompletion;
         ok++;
         clientSideCost += costUsd(
-          { promptTokens: c.usage?.prompt_tokens ?? 0, completionTokens: c.usage?.completion_tokens ?? 0 },
+          { input: c.usage?.prompt_tokens ?? 0, output: c.usage?.completion_tokens ?? 0 },
           PREMIUM_PRICING,
         );
       }

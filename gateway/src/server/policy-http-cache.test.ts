@@ -1,4 +1,4 @@
-// Issue #6 acceptance over real HTTP, part 3: the exact-match cache. A hit returns the bytes of the miss
+// Policy acceptance over real HTTP, part 3: the exact-match cache. A hit returns the bytes of the miss
 // that filled it (non-streamed and streamed, compared raw), with x-beastmode-cache: hit; no hit across
 // tenants (api-key and team scopes); temperature > 0 only with cacheNonDeterministic; and a Redis-backed
 // cache shared by two gateway replicas.

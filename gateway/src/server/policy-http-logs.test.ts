@@ -1,4 +1,4 @@
-// Issue #6 acceptance over real HTTP, part 4: nothing secret reaches the logs. The real entry point
+// Policy acceptance over real HTTP, part 4: nothing secret reaches the logs. The real entry point
 // (beastmode gateway) runs as a child process with debug logging, keys from a mounted-Secret layout, an
 // upstream credential and Redis, through a realistic session: auth failures with a planted wrong key, good
 // requests with a planted prompt, streaming, cache hits, feedback with a comment, a rate limit, an upstream

@@ -1,4 +1,4 @@
-// Issue #6 acceptance over real HTTP, part 1: API keys (401/403, rotation without restart), rate limits
+// Policy acceptance over real HTTP, part 1: API keys (401/403, rotation without restart), rate limits
 // (requests and tokens per minute, per key and per team, under concurrency, shared by two replicas through
 // one Redis) and feedback. The official openai client talks to gateways that run the real policy modules
 // in front of simulator upstreams, with a real redis-server.

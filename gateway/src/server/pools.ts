@@ -13,7 +13,7 @@ export class UpstreamPools {
       p = new Pool(origin, {
         connections: this.connections,
         keepAliveTimeout: 30_000,
-        // The proxy enforces firstToken/total timeouts itself; undici's own stay out of the way.
+        // Each upstream attempt enforces its firstToken/total timeouts itself; undici's own stay out of the way.
         headersTimeout: 0,
         bodyTimeout: 0,
         pipelining: 1,

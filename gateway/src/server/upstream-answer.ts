@@ -1,11 +1,10 @@
-// Helpers of the proxy: waiting for a slow client, reading an upstream answer (usage, JSON sanity), pricing
-// it, and turning the last failed attempt into the client's error.
+// Helpers of an upstream attempt: waiting for a slow client, and reading an upstream answer cheaply (JSON
+// sanity, usage, the outcome of a status).
 import type { ServerResponse } from 'node:http';
-import type { RuntimeBackend } from '../config/load.js';
-import type { OpenAIErrorObject, Usage } from '../providers/types.js';
+import type { Usage } from '../providers/types.js';
 import type { AttemptFailure } from '../resilience/retry.js';
-import { gatewayError, type GatewayError } from './errors.js';
 
+/** Resolves when the response can take more data, or when it closed. */
 export function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
@@ -40,36 +39,4 @@ export function scanUsage(text: string): Usage | undefined {
 
 export function outcomeForStatus(status: number): AttemptFailure['outcome'] {
   return status === 429 ? '429' : status >= 500 ? '5xx' : '4xx';
-}
-
-export function costOf(b: RuntimeBackend, u: Usage | undefined): number {
-  if (u === undefined) return 0;
-  return (
-    (u.input * b.spec.pricing.inputPerMillionTokens + u.output * b.spec.pricing.outputPerMillionTokens) / 1e6
-  );
-}
-
-/** The client-facing error after the last failed attempt. */
-export function finalError(f: AttemptFailure, e: OpenAIErrorObject): GatewayError {
-  switch (f.outcome) {
-    case '4xx':
-    case '429':
-    case '5xx':
-      return {
-        status: f.status ?? 502,
-        error: e,
-        retryAfterSeconds: f.retryAfterMs === undefined ? undefined : f.retryAfterMs / 1000,
-      };
-    case 'timeout':
-      return gatewayError(504, `upstream timed out: ${f.message}`, 'upstream_timeout');
-    case 'aborted':
-      return gatewayError(499, 'client closed the request', 'client_closed_request');
-    case 'connect-error':
-    case 'stream-error':
-      return gatewayError(502, `upstream unavailable: ${f.message}`, 'upstream_unavailable');
-    default: {
-      const never: never = f.outcome;
-      throw new Error(`unknown outcome ${String(never)}`);
-    }
-  }
 }

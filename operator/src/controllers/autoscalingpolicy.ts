@@ -2,8 +2,7 @@
 // Deployment, and reports the HPA's view in the policy's status.
 import type { AutoscalingPolicy } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
-import { hpaName, renderAutoscalingStatus, renderHpa } from '../render/autoscaling.js';
-import { toKubeTime } from '../render/conditions.js';
+import { translateAutoscalingPolicy } from '../render/autoscaling.js';
 import {
   controllerOwnerKey,
   keyOf,
@@ -11,21 +10,18 @@ import {
   type ControllerContext,
   type ControllerDefinition,
 } from '../runtime/framework.js';
-import { POLICIES_BY_TARGET, routeIndexes } from './snapshot.js';
+import { POLICIES_BY_TARGET, autoscalingSnapshot, routeIndexes } from './snapshot.js';
 
-export async function reconcileAutoscalingPolicy(key: string, ctx: ControllerContext): Promise<void> {
+async function reconcileAutoscalingPolicy(key: string, ctx: ControllerContext): Promise<void> {
   const { namespace, name } = splitKey(key);
   const asp = ctx.cache.get<AutoscalingPolicy>('AutoscalingPolicy', namespace, name);
   if (!asp || asp.metadata.deletionTimestamp) return;
-  const t = asp.spec.targetRef;
-  const targetExists = ctx.cache.get(t.kind, namespace, t.name) !== undefined;
-  if (targetExists) await ctx.apply('HorizontalPodAutoscaler', renderHpa(asp));
-  const hpa = ctx.cache.get<KubeObject>('HorizontalPodAutoscaler', namespace, hpaName(asp));
-  const status = renderAutoscalingStatus(asp, targetExists, hpa, toKubeTime(ctx.now()));
+  const out = translateAutoscalingPolicy(autoscalingSnapshot(ctx.cache, asp), new Date(ctx.now()));
+  if (out.hpa) await ctx.apply('HorizontalPodAutoscaler', out.hpa);
   const obj = asp as unknown as KubeObject;
   const before = asp.status?.conditions?.find((c) => c.type === 'Ready');
-  await ctx.patchStatus('AutoscalingPolicy', obj, status);
-  const after = status.conditions?.find((c) => c.type === 'Ready');
+  await ctx.patchStatus('AutoscalingPolicy', obj, out.status);
+  const after = out.status.conditions?.find((c) => c.type === 'Ready');
   if (after && before?.reason !== after.reason && after.status !== 'True') {
     ctx.events.emit(obj, 'Warning', after.reason, 'Reconcile', after.message);
   }

@@ -13,7 +13,7 @@ import {
 } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
 import type { ResourceType } from '../../../kube/resources.js';
-import { CANARY_CONDITIONS, canaryConditions, setConditions } from '../rollout/conditions.js';
+import { buildConditions, healthOf } from '../render/conditions.js';
 import { advanceCanary, dueWindow } from '../rollout/engine.js';
 import {
   ChainedGatewayEndpoints,
@@ -23,7 +23,7 @@ import {
 } from '../rollout/providers/endpoints.js';
 import { createMetricProvider, type ProviderDeps } from '../rollout/providers/factory.js';
 import { GatewayMetricProvider } from '../rollout/providers/gateway.js';
-import type { AnalysisResult } from '../rollout/types.js';
+import type { AnalysisResult, CanaryTickResult } from '../rollout/types.js';
 import {
   splitKey,
   type ControllerContext,
@@ -67,9 +67,30 @@ export function canaryDeps(gatewayMetricsUrls: Map<string, string[]>): CanaryCon
 const STALE_CACHE_WAIT_MS = 100;
 const STALE_CACHE_MAX_MS = 3000;
 
-interface Written {
-  fromVersion: string | undefined;
-  at: number;
+/**
+ * The canaries whose status this reconciler last wrote, until the cache shows the write: stepping from a
+ * stale status could repeat a step. One per reconciler, so two operators in one process keep their own.
+ */
+class OwnStatusWrites {
+  private readonly written = new Map<string, { fromVersion: string | undefined; at: number }>();
+
+  /** True while the cache still shows the version our last write replaced (for a bounded time). */
+  awaitingCache(key: string, live: Canary, nowMs: number): boolean {
+    const last = this.written.get(key);
+    if (last && live.metadata.resourceVersion === last.fromVersion && nowMs - last.at < STALE_CACHE_MAX_MS) {
+      return true;
+    }
+    this.written.delete(key);
+    return false;
+  }
+
+  record(key: string, fromVersion: string | undefined, nowMs: number): void {
+    this.written.set(key, { fromVersion, at: nowMs });
+  }
+
+  forget(key: string): void {
+    this.written.delete(key);
+  }
 }
 
 function invalidSpecStatus(live: Canary, error: z.ZodError, now: Date): Record<string, unknown> {
@@ -82,12 +103,11 @@ function invalidSpecStatus(live: Canary, error: z.ZodError, now: Date): Record<s
     ...(live.status ?? {}),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     message,
-    conditions: setConditions(
+    conditions: buildConditions(
+      healthOf('stalled', Reason.InvalidSpec, message),
       live.status?.conditions,
-      canaryConditions('stalled', Reason.InvalidSpec, message),
-      CANARY_CONDITIONS,
-      now,
       generation,
+      now,
     ),
   };
 }
@@ -143,8 +163,40 @@ async function markWindowStart(
   }
 }
 
+/** The machine's events as Kubernetes Events and log lines. */
+function reportTick(ctx: ControllerContext, canary: Canary, result: CanaryTickResult): void {
+  const { namespace = '', name } = canary.metadata;
+  const obj = canary as unknown as KubeObject;
+  for (const e of result.events) {
+    ctx.events.emit(obj, e.type, e.reason, 'Rollout', e.message);
+    const log = e.type === 'Warning' ? ctx.log.warn.bind(ctx.log) : ctx.log.info.bind(ctx.log);
+    log(e.message, {
+      kind: 'Canary',
+      namespace,
+      name,
+      reason: e.reason,
+      phase: result.status.phase,
+      weight: result.status.canaryWeight,
+    });
+  }
+}
+
+/** One tick: the figures of the window that closed (if one did), then one step of the machine. */
+async function tick(
+  ctx: ControllerContext,
+  deps: CanaryControllerDeps,
+  canary: Canary,
+  now: Date,
+): Promise<{ result: CanaryTickResult; route: ModelRoute | undefined; analysed: boolean }> {
+  const { namespace = '' } = canary.metadata;
+  const route = ctx.cache.get<ModelRoute>('ModelRoute', namespace, canary.spec.routeRef.name);
+  const window = route ? dueWindow(canary, now) : undefined;
+  const metrics = window && route ? await analyseWindow(ctx, deps, canary, route, window) : undefined;
+  return { result: advanceCanary({ canary, route, metrics, now }), route, analysed: window !== undefined };
+}
+
 export function createCanaryReconciler(deps: CanaryControllerDeps) {
-  const written = new Map<string, Written>();
+  const writes = new OwnStatusWrites();
 
   return async function reconcileCanary(
     key: string,
@@ -154,20 +206,10 @@ export function createCanaryReconciler(deps: CanaryControllerDeps) {
     const { namespace, name } = splitKey(key);
     const live = ctx.cache.get<Canary>('Canary', namespace, name);
     if (!live || live.metadata.deletionTimestamp) {
-      written.delete(key);
+      writes.forget(key);
       return;
     }
-    // The cache may not show our last status write yet: stepping from a stale status could repeat a step.
-    const last = written.get(key);
-    if (
-      last &&
-      live.metadata.resourceVersion === last.fromVersion &&
-      ctx.now() - last.at < STALE_CACHE_MAX_MS
-    ) {
-      return { requeueAfterMs: STALE_CACHE_WAIT_MS };
-    }
-    written.delete(key);
-
+    if (writes.awaitingCache(key, live, ctx.now())) return { requeueAfterMs: STALE_CACHE_WAIT_MS };
     const now = new Date(ctx.now());
     const obj = live as unknown as KubeObject;
     const parsed = CanarySpec.safeParse(live.spec);
@@ -176,26 +218,13 @@ export function createCanaryReconciler(deps: CanaryControllerDeps) {
       return;
     }
     const canary: Canary = { ...live, spec: parsed.data };
-    const route = ctx.cache.get<ModelRoute>('ModelRoute', namespace, canary.spec.routeRef.name);
-    const window = route ? dueWindow(canary, now) : undefined;
-    const metrics = window && route ? await analyseWindow(ctx, deps, canary, route, window) : undefined;
-
-    const result = advanceCanary({ canary, route, metrics, now });
-    const wrote = await ctx.patchStatus('Canary', obj, result.status);
-    if (wrote) written.set(key, { fromVersion: live.metadata.resourceVersion, at: ctx.now() });
-    for (const e of result.events) {
-      ctx.events.emit(obj, e.type, e.reason, 'Rollout', e.message);
-      const log = e.type === 'Warning' ? ctx.log.warn.bind(ctx.log) : ctx.log.info.bind(ctx.log);
-      log(e.message, {
-        kind: 'Canary',
-        namespace,
-        name,
-        reason: e.reason,
-        phase: result.status.phase,
-        weight: result.status.canaryWeight,
-      });
+    const { result, route, analysed } = await tick(ctx, deps, canary, now);
+    if (await ctx.patchStatus('Canary', obj, result.status)) {
+      writes.record(key, live.metadata.resourceVersion, ctx.now());
     }
-    if (route && !window && result.status.lastAnalysisAt === now.toISOString()) {
+    reportTick(ctx, canary, result);
+    // A step that just started needs a baseline for its window (providers that take scrape deltas).
+    if (route && !analysed && result.status.lastAnalysisAt === now.toISOString()) {
       await markWindowStart(ctx, deps, canary, route, now);
     }
     return { requeueAfterMs: result.requeueAfterMs };

@@ -1,15 +1,20 @@
-// Every controller the operator runs, in one explicit list: main.ts hands it to the manager.
+// Every controller the operator runs, in one explicit list: main.ts hands it to the manager. What the
+// controllers keep between reconciles (compiled routes, canary metric baselines) is created here, once per
+// list, so two operators in one process never share it.
 import type { OperatorConfig } from '../config.js';
+import { CompiledRouteMemo } from '../render/route-compile.js';
 import type { ControllerDefinition } from '../runtime/framework.js';
 import { autoscalingPolicyController } from './autoscalingpolicy.js';
 import { canaryDeps, createCanaryController } from './canary.js';
-import { modelGatewayController } from './modelgateway.js';
-import { modelRouteController } from './modelroute.js';
+import { createModelGatewayController } from './modelgateway.js';
+import { createModelRouteController } from './modelroute.js';
 
 export function operatorControllers(cfg: Pick<OperatorConfig, 'gatewayMetricsUrls'>): ControllerDefinition[] {
+  // The gateway and route controllers judge the same routes: one memo spares compiling each twice.
+  const compiled = new CompiledRouteMemo();
   return [
-    modelGatewayController,
-    modelRouteController,
+    createModelGatewayController(compiled),
+    createModelRouteController(compiled),
     autoscalingPolicyController,
     createCanaryController(canaryDeps(cfg.gatewayMetricsUrls)),
   ];

@@ -1,15 +1,15 @@
-// ModelGateway controller: compiles every accepted route of a gateway into its GatewayConfig ConfigMap and
-// renders the data plane around it (ServiceAccount, Role, RoleBinding, Service, PDB, Deployment), all
-// owned by the gateway so deletion cascades. Route, canary, Secret and Service changes reach it through a
+// ModelGateway controller: hands a gateway's snapshot to the pure translator (render/translate.ts) and
+// applies what comes out: the GatewayConfig ConfigMap compiled from every accepted route and the data plane
+// around it (ServiceAccount, Role, RoleBinding, Service, PDB, Deployment), all owned by the gateway so
+// deletion cascades; then the gateway's status. Route, canary, Secret and Service changes reach it through a
 // debounce, so a burst of route edits becomes one ConfigMap write per gateway per debounce window.
 import type { Canary, ModelGateway, ModelRoute } from '../../../api/v1alpha1/index.js';
 import { Reason } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
-import { toKubeTime } from '../render/conditions.js';
-import { REPLICAS_OWNER_ANNOTATION, gatewayObjectName, renderGatewayObjects } from '../render/gateway.js';
-import { renderGatewayStatus } from '../render/gateway-status.js';
-import { compileGatewayConfig, evaluateRoutes, referencedSecrets } from '../render/translate.js';
 import { R } from '../../../kube/resources.js';
+import { REPLICAS_OWNER_ANNOTATION, type GatewayObjects } from '../render/gateway.js';
+import type { CompiledRouteMemo } from '../render/route-compile.js';
+import { translateGateway, type GatewayTranslation } from '../render/translate.js';
 import {
   controllerOwnerKey,
   keyOf,
@@ -19,7 +19,6 @@ import {
   type WatchSpec,
 } from '../runtime/framework.js';
 import {
-  POLICIES_BY_TARGET,
   ROUTES_BY_SECRET,
   ROUTES_BY_SERVICE,
   gatewaySnapshot,
@@ -45,72 +44,68 @@ async function handOffReplicas(ctx: ControllerContext, live: KubeObject | undefi
   );
 }
 
-export async function reconcileModelGateway(key: string, ctx: ControllerContext): Promise<void> {
-  const { namespace, name } = splitKey(key);
-  const gw = ctx.cache.get<ModelGateway>('ModelGateway', namespace, name);
-  if (!gw || gw.metadata.deletionTimestamp) return; // owned objects go with it (garbage collection)
-  const verdicts = evaluateRoutes(gatewaySnapshot(ctx.cache, namespace, name));
-  const config = compileGatewayConfig(gw, verdicts);
-  const autoscaled =
-    ctx.cache.byIndex('AutoscalingPolicy', POLICIES_BY_TARGET, `${namespace}/ModelGateway/${name}`).length >
-    0;
-  const objs = renderGatewayObjects({
-    gateway: gw,
-    config,
-    secrets: referencedSecrets(gw, verdicts),
-    defaultImage: ctx.settings.gatewayImage,
-    autoscaled,
-  });
+/** Applies what the gateway owns; the ConfigMap before the Deployment, so new pods start on the new config. */
+async function applyGatewayObjects(
+  ctx: ControllerContext,
+  objects: GatewayObjects,
+  autoscaled: boolean,
+  liveDeployment: KubeObject | undefined,
+): Promise<{ configWritten: boolean }> {
   await Promise.all([
-    ctx.apply('ServiceAccount', objs.serviceAccount),
-    ctx.apply('Role', objs.role),
-    ctx.apply('RoleBinding', objs.roleBinding),
-    ctx.apply('Service', objs.service),
-    ctx.apply('PodDisruptionBudget', objs.podDisruptionBudget),
+    ctx.apply('ServiceAccount', objects.serviceAccount),
+    ctx.apply('Role', objects.role),
+    ctx.apply('RoleBinding', objects.roleBinding),
+    ctx.apply('Service', objects.service),
+    ctx.apply('PodDisruptionBudget', objects.podDisruptionBudget),
   ]);
-  const configWritten = await ctx.apply('ConfigMap', objs.configMap);
-  const liveDeployment = ctx.cache.get<KubeObject>('Deployment', namespace, gatewayObjectName(name));
+  const configWritten = await ctx.apply('ConfigMap', objects.configMap);
   if (autoscaled) await handOffReplicas(ctx, liveDeployment);
-  await ctx.apply('Deployment', objs.deployment);
-  const attachedRoutes = config.routes.length;
-  const status = renderGatewayStatus({
-    gateway: gw,
-    deployment: ctx.cache.get('Deployment', namespace, gatewayObjectName(name)),
-    configRevision: config.revision,
-    configApplied: true,
-    attachedRoutes,
-    now: toKubeTime(ctx.now()),
-  });
+  await ctx.apply('Deployment', objects.deployment);
+  return { configWritten };
+}
+
+/** Logs and events for what changed: a new config, and Ready flipping. */
+function reportGateway(
+  ctx: ControllerContext,
+  gw: ModelGateway,
+  out: GatewayTranslation,
+  configWritten: boolean,
+): void {
+  const { namespace = '', name } = gw.metadata;
   const obj = gw as unknown as KubeObject;
+  const { revision, routes } = out.config;
   const before = gw.status?.conditions?.find((c) => c.type === 'Ready');
-  await ctx.patchStatus('ModelGateway', obj, status);
-  const after = status.conditions?.find((c) => c.type === 'Ready');
+  const after = out.status.conditions?.find((c) => c.type === 'Ready');
   const log = { kind: 'ModelGateway', namespace, name };
-  if (configWritten) {
-    ctx.log.info('GatewayConfig updated', { ...log, revision: config.revision, routes: attachedRoutes });
-  }
+  if (configWritten) ctx.log.info('GatewayConfig updated', { ...log, revision, routes: routes.length });
   if (after && before?.status !== after.status) {
-    ctx.events.emit(
-      obj,
-      after.status === 'True' ? 'Normal' : 'Warning',
-      after.reason,
-      'Reconcile',
-      after.message,
-    );
-    ctx.log.info(after.status === 'True' ? 'Gateway ready' : 'Gateway not ready', {
-      ...log,
-      reason: after.reason,
-    });
+    const ready = after.status === 'True';
+    ctx.events.emit(obj, ready ? 'Normal' : 'Warning', after.reason, 'Reconcile', after.message);
+    ctx.log.info(ready ? 'Gateway ready' : 'Gateway not ready', { ...log, reason: after.reason });
   }
   if (configWritten && before?.status === 'True' && after?.status === 'True') {
-    ctx.events.emit(
-      obj,
-      'Normal',
-      Reason.Reconciled,
-      'Configure',
-      `GatewayConfig ${config.revision} with ${attachedRoutes} routes`,
-    );
+    const message = `GatewayConfig ${revision} with ${routes.length} routes`;
+    ctx.events.emit(obj, 'Normal', Reason.Reconciled, 'Configure', message);
   }
+}
+
+async function reconcileModelGateway(
+  key: string,
+  ctx: ControllerContext,
+  compiled: CompiledRouteMemo,
+): Promise<void> {
+  const { namespace, name } = splitKey(key);
+  const snap = gatewaySnapshot(ctx.cache, namespace, name);
+  // A deleted gateway's objects go with it (garbage collection through owner references).
+  if (!snap || snap.gateway.metadata.deletionTimestamp) return;
+  const out = translateGateway(snap, {
+    now: new Date(ctx.now()),
+    defaultImage: ctx.settings.gatewayImage,
+    compiled,
+  });
+  const { configWritten } = await applyGatewayObjects(ctx, out.objects, snap.autoscaled, snap.deployment);
+  await ctx.patchStatus('ModelGateway', snap.gateway as unknown as KubeObject, out.status);
+  reportGateway(ctx, snap.gateway, out, configWritten);
 }
 
 const routeGateway = (o: KubeObject): string =>
@@ -127,63 +122,68 @@ const owned = (kind: WatchSpec['kind']): WatchSpec => ({
     kind === 'Deployment',
 });
 
-export const modelGatewayController: ControllerDefinition = {
-  name: 'modelgateway',
-  kind: 'ModelGateway',
-  concurrency: 4,
-  indexes: routeIndexes,
-  watches: [
-    {
-      kind: 'ModelRoute',
-      mapToKeys: (o, _ctx, old) => [routeGateway(o), ...(old ? [routeGateway(old)] : [])],
-      predicate: (type, o, old) =>
-        type !== 'update' ||
-        o.metadata.generation !== old?.metadata.generation ||
-        o.metadata.deletionTimestamp !== old?.metadata.deletionTimestamp,
-      debounce: true,
+const gatewayWatches: WatchSpec[] = [
+  {
+    kind: 'ModelRoute',
+    mapToKeys: (o, _ctx, old) => [routeGateway(o), ...(old ? [routeGateway(old)] : [])],
+    predicate: (type, o, old) =>
+      type !== 'update' ||
+      o.metadata.generation !== old?.metadata.generation ||
+      o.metadata.deletionTimestamp !== old?.metadata.deletionTimestamp,
+    debounce: true,
+  },
+  {
+    // Canary status moves weights: any change of a canary recompiles its route's gateway.
+    kind: 'Canary',
+    mapToKeys: (o, ctx) => {
+      const r = ctx.cache.get<KubeObject>(
+        'ModelRoute',
+        o.metadata.namespace ?? '',
+        (o as unknown as Canary).spec.routeRef.name,
+      );
+      return r ? [routeGateway(r)] : [];
     },
-    {
-      // Canary status moves weights: any change of a canary recompiles its route's gateway.
-      kind: 'Canary',
-      mapToKeys: (o, ctx) => {
-        const r = ctx.cache.get<KubeObject>(
-          'ModelRoute',
-          o.metadata.namespace ?? '',
-          (o as unknown as Canary).spec.routeRef.name,
-        );
-        return r ? [routeGateway(r)] : [];
-      },
-      debounce: true,
-    },
-    {
-      kind: 'Secret',
-      mapToKeys: (o, ctx) => gatewaysOfRoutes(ctx.cache.byIndex('ModelRoute', ROUTES_BY_SECRET, keyOf(o))),
-      predicate: (type) => type !== 'update',
-      debounce: true,
-    },
-    {
-      kind: 'Service',
-      mapToKeys: (o, ctx) => [
-        ...gatewaysOfRoutes(ctx.cache.byIndex('ModelRoute', ROUTES_BY_SERVICE, keyOf(o))),
-        ...controllerOwnerKey(o, 'ModelGateway'),
-      ],
-      predicate: (type) => type !== 'update',
-      debounce: true,
-    },
-    {
-      kind: 'AutoscalingPolicy',
-      mapToKeys: (o, _ctx, old) =>
-        [o, old].flatMap((x) => {
-          const t = (x?.spec as { targetRef?: { kind: string; name: string } } | undefined)?.targetRef;
-          return t?.kind === 'ModelGateway' ? [`${x?.metadata.namespace ?? ''}/${t.name}`] : [];
-        }),
-    },
-    owned('Deployment'),
-    owned('ConfigMap'),
-    owned('ServiceAccount'),
-    owned('Role'),
-    owned('RoleBinding'),
-    owned('PodDisruptionBudget'),
-  ],
-  reconcile: reconcileModelGateway,
-};
+    debounce: true,
+  },
+  {
+    kind: 'Secret',
+    mapToKeys: (o, ctx) => gatewaysOfRoutes(ctx.cache.byIndex('ModelRoute', ROUTES_BY_SECRET, keyOf(o))),
+    predicate: (type) => type !== 'update',
+    debounce: true,
+  },
+  {
+    kind: 'Service',
+    mapToKeys: (o, ctx) => [
+      ...gatewaysOfRoutes(ctx.cache.byIndex('ModelRoute', ROUTES_BY_SERVICE, keyOf(o))),
+      ...controllerOwnerKey(o, 'ModelGateway'),
+    ],
+    predicate: (type) => type !== 'update',
+    debounce: true,
+  },
+  {
+    kind: 'AutoscalingPolicy',
+    mapToKeys: (o, _ctx, old) =>
+      [o, old].flatMap((x) => {
+        const t = (x?.spec as { targetRef?: { kind: string; name: string } } | undefined)?.targetRef;
+        return t?.kind === 'ModelGateway' ? [`${x?.metadata.namespace ?? ''}/${t.name}`] : [];
+      }),
+  },
+  owned('Deployment'),
+  owned('ConfigMap'),
+  owned('ServiceAccount'),
+  owned('Role'),
+  owned('RoleBinding'),
+  owned('PodDisruptionBudget'),
+];
+
+/** The ModelGateway controller; `compiled` is shared with the route controller of the same operator. */
+export function createModelGatewayController(compiled: CompiledRouteMemo): ControllerDefinition {
+  return {
+    name: 'modelgateway',
+    kind: 'ModelGateway',
+    concurrency: 4,
+    indexes: routeIndexes,
+    watches: gatewayWatches,
+    reconcile: (key, ctx) => reconcileModelGateway(key, ctx, compiled),
+  };
+}

@@ -5,17 +5,21 @@
 import type { Canary, ModelRoute } from '../../../api/v1alpha1/index.js';
 import { Reason } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
-import { toKubeTime } from '../render/conditions.js';
-import { renderRouteStatus } from '../render/route-status.js';
-import { evaluateRoutes } from '../render/translate.js';
-import { keyOf, splitKey, type ControllerContext, type ControllerDefinition } from '../runtime/framework.js';
+import type { CompiledRouteMemo } from '../render/route-compile.js';
+import { translateRoutes, type RouteTranslation } from '../render/translate.js';
+import {
+  keyOf,
+  splitKey,
+  type ControllerContext,
+  type ControllerDefinition,
+  type WatchSpec,
+} from '../runtime/framework.js';
 import {
   ROUTES_BY_GATEWAY,
   ROUTES_BY_SECRET,
   ROUTES_BY_SERVICE,
-  forgetCompiled,
-  gatewaySnapshot,
   routeIndexes,
+  routeSnapshot,
 } from './snapshot.js';
 
 const route = (o: KubeObject): ModelRoute => o as unknown as ModelRoute;
@@ -30,22 +34,13 @@ function rivals(o: KubeObject, ctx: ControllerContext): string[] {
     .map(keyOf);
 }
 
-export async function reconcileModelRoute(key: string, ctx: ControllerContext): Promise<void> {
-  const { namespace, name } = splitKey(key);
-  const live = ctx.cache.get<ModelRoute>('ModelRoute', namespace, name);
-  if (!live || live.metadata.deletionTimestamp) {
-    forgetCompiled(key);
-    return;
-  }
-  const snap = gatewaySnapshot(ctx.cache, namespace, live.spec.gatewayRef.name, name);
-  const verdict = evaluateRoutes(snap).get(name);
-  if (!verdict) return;
-  const status = renderRouteStatus(live, verdict, toKubeTime(ctx.now()));
-  const before = live.status?.conditions?.find((c) => c.type === 'Ready');
-  const written = await ctx.patchStatus('ModelRoute', live as unknown as KubeObject, status);
-  if (!written) return;
-  const after = status.conditions?.find((c) => c.type === 'Ready');
+/** An event and a log line when a route is refused for a new reason, or accepted after being refused. */
+function reportRoute(ctx: ControllerContext, live: ModelRoute, translation: RouteTranslation): void {
+  const { verdict, status } = translation;
+  const { namespace = '', name } = live.metadata;
   const obj = live as unknown as KubeObject;
+  const before = live.status?.conditions?.find((c) => c.type === 'Ready');
+  const after = status.conditions?.find((c) => c.type === 'Ready');
   if (!verdict.accepted && before?.reason !== after?.reason) {
     ctx.events.emit(obj, 'Warning', verdict.reason, 'Validate', verdict.message);
     ctx.log.info('Route not accepted', {
@@ -61,40 +56,63 @@ export async function reconcileModelRoute(key: string, ctx: ControllerContext): 
   }
 }
 
-export const modelRouteController: ControllerDefinition = {
-  name: 'modelroute',
-  kind: 'ModelRoute',
-  concurrency: 8,
-  indexes: routeIndexes,
-  watches: [
-    // A route appearing, changing model or going away can settle a rival's model conflict.
-    {
-      kind: 'ModelRoute',
-      mapToKeys: (o, ctx, old) => [...rivals(o, ctx), ...(old ? rivals(old, ctx) : [])],
-      predicate: (type, o, old) =>
-        type !== 'update' ||
-        route(o).spec.model !== route(old ?? o).spec.model ||
-        o.metadata.generation !== old?.metadata.generation,
-    },
-    {
-      kind: 'ModelGateway',
-      mapToKeys: (o, ctx) => ctx.cache.byIndex('ModelRoute', ROUTES_BY_GATEWAY, keyOf(o)).map(keyOf),
-      predicate: (type) => type !== 'update',
-    },
-    {
-      kind: 'Secret',
-      mapToKeys: (o, ctx) => ctx.cache.byIndex('ModelRoute', ROUTES_BY_SECRET, keyOf(o)).map(keyOf),
-      predicate: (type) => type !== 'update',
-    },
-    {
-      kind: 'Service',
-      mapToKeys: (o, ctx) => ctx.cache.byIndex('ModelRoute', ROUTES_BY_SERVICE, keyOf(o)).map(keyOf),
-      predicate: (type) => type !== 'update',
-    },
-    {
-      kind: 'Canary',
-      mapToKeys: (o) => [`${o.metadata.namespace ?? ''}/${(o as unknown as Canary).spec.routeRef.name}`],
-    },
-  ],
-  reconcile: reconcileModelRoute,
-};
+async function reconcileModelRoute(
+  key: string,
+  ctx: ControllerContext,
+  compiled: CompiledRouteMemo,
+): Promise<void> {
+  const { namespace, name } = splitKey(key);
+  const live = ctx.cache.get<ModelRoute>('ModelRoute', namespace, name);
+  if (!live || live.metadata.deletionTimestamp) {
+    compiled.forget(key);
+    return;
+  }
+  const snap = routeSnapshot(ctx.cache, namespace, live.spec.gatewayRef.name, name);
+  const translation = translateRoutes(snap, { now: new Date(ctx.now()), compiled }).get(name);
+  if (!translation) return;
+  const written = await ctx.patchStatus('ModelRoute', live as unknown as KubeObject, translation.status);
+  if (written) reportRoute(ctx, live, translation);
+}
+
+const routeWatches: WatchSpec[] = [
+  // A route appearing, changing model or going away can settle a rival's model conflict.
+  {
+    kind: 'ModelRoute',
+    mapToKeys: (o, ctx, old) => [...rivals(o, ctx), ...(old ? rivals(old, ctx) : [])],
+    predicate: (type, o, old) =>
+      type !== 'update' ||
+      route(o).spec.model !== route(old ?? o).spec.model ||
+      o.metadata.generation !== old?.metadata.generation,
+  },
+  {
+    kind: 'ModelGateway',
+    mapToKeys: (o, ctx) => ctx.cache.byIndex('ModelRoute', ROUTES_BY_GATEWAY, keyOf(o)).map(keyOf),
+    predicate: (type) => type !== 'update',
+  },
+  {
+    kind: 'Secret',
+    mapToKeys: (o, ctx) => ctx.cache.byIndex('ModelRoute', ROUTES_BY_SECRET, keyOf(o)).map(keyOf),
+    predicate: (type) => type !== 'update',
+  },
+  {
+    kind: 'Service',
+    mapToKeys: (o, ctx) => ctx.cache.byIndex('ModelRoute', ROUTES_BY_SERVICE, keyOf(o)).map(keyOf),
+    predicate: (type) => type !== 'update',
+  },
+  {
+    kind: 'Canary',
+    mapToKeys: (o) => [`${o.metadata.namespace ?? ''}/${(o as unknown as Canary).spec.routeRef.name}`],
+  },
+];
+
+/** The ModelRoute controller; `compiled` is shared with the gateway controller of the same operator. */
+export function createModelRouteController(compiled: CompiledRouteMemo): ControllerDefinition {
+  return {
+    name: 'modelroute',
+    kind: 'ModelRoute',
+    concurrency: 8,
+    indexes: routeIndexes,
+    watches: routeWatches,
+    reconcile: (key, ctx) => reconcileModelRoute(key, ctx, compiled),
+  };
+}

@@ -1,7 +1,10 @@
-// Builds the translator's input for one gateway from the informer caches, and the indexes it relies on.
-import type { Canary, CompiledRoute, ModelGateway, ModelRoute } from '../../../api/v1alpha1/index.js';
+// Builds the translators' inputs from the informer caches (a gateway's routes and what they reference, an
+// autoscaling policy's target and HPA), and the indexes those lookups rely on.
+import type { AutoscalingPolicy, Canary, ModelGateway, ModelRoute } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
-import type { RouteSnapshot } from '../render/translate.js';
+import { hpaName, type AutoscalingSnapshot } from '../render/autoscaling.js';
+import { gatewayObjectName } from '../render/gateway.js';
+import type { GatewaySnapshot, RouteSnapshot } from '../render/translate.js';
 import type { Cache, ControllerDefinition } from '../runtime/framework.js';
 
 type IndexDecl = NonNullable<ControllerDefinition['indexes']>[number];
@@ -51,14 +54,8 @@ export const routeIndexes: IndexDecl[] = [
   },
 ];
 
-/** Compiled routes are memoised across reconciles by route and canary resourceVersion. */
-const compileCache = new Map<string, { key: string; compiled: CompiledRoute; error?: string }>();
-
-export function forgetCompiled(key: string): void {
-  compileCache.delete(key);
-}
-
-export function gatewaySnapshot(
+/** The routes of one gateway and what they reference; with `only`, judging that route alone. */
+export function routeSnapshot(
   cache: Cache,
   namespace: string,
   gatewayName: string,
@@ -76,8 +73,32 @@ export function gatewaySnapshot(
     canaries,
     secretExists: (name) => cache.get('Secret', namespace, name) !== undefined,
     serviceExists: (svcNs, name) => cache.get('Service', svcNs, name) !== undefined,
-    compileCache,
     ...(only !== undefined ? { only } : {}),
+  };
+}
+
+/** Everything the gateway translator reads; undefined when the gateway does not exist. */
+export function gatewaySnapshot(cache: Cache, namespace: string, name: string): GatewaySnapshot | undefined {
+  const routes = routeSnapshot(cache, namespace, name);
+  const gateway = routes.gateway;
+  if (!gateway) return undefined;
+  return {
+    ...routes,
+    gateway,
+    deployment: cache.get<KubeObject>('Deployment', namespace, gatewayObjectName(name)),
+    autoscaled:
+      cache.byIndex('AutoscalingPolicy', POLICIES_BY_TARGET, `${namespace}/ModelGateway/${name}`).length > 0,
+  };
+}
+
+/** What the autoscaling translator reads about one policy. */
+export function autoscalingSnapshot(cache: Cache, policy: AutoscalingPolicy): AutoscalingSnapshot {
+  const namespace = policy.metadata.namespace ?? '';
+  const t = policy.spec.targetRef;
+  return {
+    policy,
+    targetExists: cache.get(t.kind, namespace, t.name) !== undefined,
+    hpa: cache.get<KubeObject>('HorizontalPodAutoscaler', namespace, hpaName(policy)),
   };
 }
 

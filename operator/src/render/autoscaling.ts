@@ -3,7 +3,7 @@
 // served by a Prometheus adapter (rules in operator/README.md). Pure.
 import { METRICS, Reason, type AutoscalingPolicy } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
-import { buildConditions, type Health } from './conditions.js';
+import { buildConditions, healthOf, type Health } from './conditions.js';
 import { controllerRef, gatewayObjectName } from './gateway.js';
 
 /** The per-pod request rate the adapter derives from beastmode_requests_total (see the README rule). */
@@ -87,54 +87,75 @@ interface HpaStatus {
   conditions?: { type: string; status: string; reason?: string; message?: string }[];
 }
 
+/** What the policy's status says: its target is missing, its HPA not observed, unable to scale, or scaling. */
+function autoscalingHealth(
+  asp: AutoscalingPolicy,
+  targetExists: boolean,
+  hpa: KubeObject | undefined,
+): Health {
+  const t = asp.spec.targetRef;
+  if (!targetExists) {
+    const message = `${t.kind} ${asp.metadata.namespace ?? 'default'}/${t.name} not found`;
+    return healthOf('stalled', Reason.TargetNotFound, message);
+  }
+  const st = (hpa?.status ?? {}) as HpaStatus;
+  const able = st.conditions?.find((c) => c.type === 'AbleToScale');
+  const active = st.conditions?.find((c) => c.type === 'ScalingActive');
+  if (!hpa || !able) {
+    return healthOf(
+      'reconciling',
+      Reason.Progressing,
+      `HorizontalPodAutoscaler ${hpaName(asp)} not observed yet`,
+    );
+  }
+  if (able.status !== 'True') {
+    const message = `cannot scale: ${able.message ?? able.reason ?? ''}`;
+    return healthOf('stalled', able.reason ?? Reason.ReconcileError, message);
+  }
+  const note = active && active.status !== 'True' ? ` (metrics unavailable: ${active.reason ?? ''})` : '';
+  return healthOf(
+    'ready',
+    Reason.ScalingActive,
+    `${st.currentReplicas ?? 0} replicas, desired ${st.desiredReplicas ?? 0}${note}`,
+  );
+}
+
 export function renderAutoscalingStatus(
   asp: AutoscalingPolicy,
   targetExists: boolean,
   hpa: KubeObject | undefined,
-  now: string,
+  now: Date,
 ): NonNullable<AutoscalingPolicy['status']> {
   const gen = asp.metadata.generation ?? 0;
-  const prev = asp.status?.conditions;
-  const t = asp.spec.targetRef;
-  let health: Health;
   const st = (hpa?.status ?? {}) as HpaStatus;
-  if (!targetExists) {
-    const message = `${t.kind} ${asp.metadata.namespace ?? 'default'}/${t.name} not found`;
-    health = {
-      ready: { status: 'False', reason: Reason.TargetNotFound, message },
-      stalled: { reason: Reason.TargetNotFound, message },
-    };
-  } else {
-    const able = st.conditions?.find((c) => c.type === 'AbleToScale');
-    const active = st.conditions?.find((c) => c.type === 'ScalingActive');
-    if (!hpa || !able) {
-      const message = `HorizontalPodAutoscaler ${hpaName(asp)} not observed yet`;
-      health = {
-        ready: { status: 'False', reason: Reason.Progressing, message },
-        reconciling: { reason: Reason.Progressing, message },
-      };
-    } else if (able.status !== 'True') {
-      const message = `cannot scale: ${able.message ?? able.reason ?? ''}`;
-      health = {
-        ready: { status: 'False', reason: able.reason ?? Reason.ReconcileError, message },
-        stalled: { reason: able.reason ?? Reason.ReconcileError, message },
-      };
-    } else {
-      const note = active && active.status !== 'True' ? ` (metrics unavailable: ${active.reason ?? ''})` : '';
-      health = {
-        ready: {
-          status: 'True',
-          reason: Reason.ScalingActive,
-          message: `${st.currentReplicas ?? 0} replicas, desired ${st.desiredReplicas ?? 0}${note}`,
-        },
-      };
-    }
-  }
   return {
     observedGeneration: gen,
-    conditions: buildConditions(health, prev, gen, now),
+    conditions: buildConditions(autoscalingHealth(asp, targetExists, hpa), asp.status?.conditions, gen, now),
     currentReplicas: st.currentReplicas ?? 0,
     desiredReplicas: st.desiredReplicas ?? 0,
     horizontalPodAutoscaler: hpaName(asp),
+  };
+}
+
+/** What the autoscaling controller reads about one policy, as plain data. */
+export interface AutoscalingSnapshot {
+  policy: AutoscalingPolicy;
+  /** The Deployment or ModelGateway the policy names exists. */
+  targetExists: boolean;
+  /** The live HPA, whose status the policy's status reports. */
+  hpa: KubeObject | undefined;
+}
+
+export interface AutoscalingTranslation {
+  /** The HPA to apply; none while the target is missing (an HPA would scale nothing). */
+  hpa: KubeObject | undefined;
+  status: NonNullable<AutoscalingPolicy['status']>;
+}
+
+/** The autoscaling controller's whole decision for one policy. Pure. */
+export function translateAutoscalingPolicy(snap: AutoscalingSnapshot, now: Date): AutoscalingTranslation {
+  return {
+    hpa: snap.targetExists ? renderHpa(snap.policy) : undefined,
+    status: renderAutoscalingStatus(snap.policy, snap.targetExists, snap.hpa, now),
   };
 }

@@ -20,7 +20,7 @@ export interface GatewayStatusInput {
   /** The ConfigMap holds configRevision. */
   configApplied: boolean;
   attachedRoutes: number;
-  now: string;
+  now: Date;
 }
 
 function deploymentHealth(dep: KubeObject | undefined): { ok: boolean; stalled?: string; message: string } {

@@ -85,11 +85,14 @@ function meta(
   };
 }
 
-function renderPodSpec(input: GatewayRenderInput): Record<string, unknown> {
-  const { gateway: gw } = input;
-  const ns = gw.metadata.namespace ?? 'default';
-  const name = gw.metadata.name;
-  const spec = gw.spec;
+type Spec = ModelGateway['spec'];
+
+/** Environment, volumes and mounts: log level, the Redis URL from its Secret, the API keys file. */
+function runtimeInputs(spec: Spec): {
+  env: Record<string, unknown>[];
+  volumes: Record<string, unknown>[];
+  mounts: Record<string, unknown>[];
+} {
   const env: Record<string, unknown>[] = [
     { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -108,7 +111,11 @@ function renderPodSpec(input: GatewayRenderInput): Record<string, unknown> {
     volumes.push({ name: 'api-keys', secret: { secretName: spec.auth.apiKeysSecretRef.name } });
     mounts.push({ name: 'api-keys', mountPath: GATEWAY_API_KEYS_DIR, readOnly: true });
   }
-  const resources = {
+  return { env, volumes, mounts };
+}
+
+function containerResources(spec: Spec): Record<string, unknown> {
+  return {
     requests: {
       cpu: spec.resources?.requests?.cpu ?? '100m',
       memory: spec.resources?.requests?.memory ?? '128Mi',
@@ -118,13 +125,67 @@ function renderPodSpec(input: GatewayRenderInput): Record<string, unknown> {
       ...(spec.resources?.limits?.cpu !== undefined ? { cpu: spec.resources.limits.cpu } : {}),
     },
   };
-  const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
-    httpGet: { path, port: 'http', scheme: 'HTTP' },
-    periodSeconds,
-    timeoutSeconds: 2,
-    failureThreshold,
-  });
-  const selector = gatewaySelector(name);
+}
+
+const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
+  httpGet: { path, port: 'http', scheme: 'HTTP' },
+  periodSeconds,
+  timeoutSeconds: 2,
+  failureThreshold,
+});
+
+function renderGatewayContainer(
+  input: GatewayRenderInput,
+  env: Record<string, unknown>[],
+  mounts: Record<string, unknown>[],
+): Record<string, unknown> {
+  const gw = input.gateway;
+  const ns = gw.metadata.namespace ?? 'default';
+  return {
+    name: 'gateway',
+    image: gw.spec.image ?? input.defaultImage,
+    ...(gw.spec.imagePullPolicy ? { imagePullPolicy: gw.spec.imagePullPolicy } : {}),
+    // The image's entrypoint dispatches on the first argument (Dockerfile); the port is explicit so the
+    // container port, the probes and the Service's targetPort (all by the name "http") agree with it.
+    args: [
+      'gateway',
+      '--configmap',
+      `${ns}/${gatewayConfigMapName(gw.metadata.name)}`,
+      '--port',
+      String(GATEWAY_PORT),
+    ],
+    ports: [{ name: 'http', containerPort: GATEWAY_PORT, protocol: 'TCP' }],
+    env,
+    resources: containerResources(gw.spec),
+    readinessProbe: probe('/readyz', 5, 2),
+    livenessProbe: probe('/healthz', 10, 3),
+    lifecycle: { preStop: { sleep: { seconds: 5 } } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    volumeMounts: mounts,
+  };
+}
+
+/** Spread across zones, then nodes, without refusing to schedule when the cluster cannot. */
+function spreadConstraints(selector: Record<string, string>): Record<string, unknown>[] {
+  return ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'].map((topologyKey) => ({
+    maxSkew: 1,
+    topologyKey,
+    whenUnsatisfiable: 'ScheduleAnyway',
+    labelSelector: { matchLabels: selector },
+  }));
+}
+
+function renderPodSpec(input: GatewayRenderInput): Record<string, unknown> {
+  const { gateway: gw } = input;
+  const name = gw.metadata.name;
+  const { env, volumes, mounts } = runtimeInputs(gw.spec);
   return {
     serviceAccountName: gatewayObjectName(name),
     automountServiceAccountToken: true,
@@ -138,52 +199,9 @@ function renderPodSpec(input: GatewayRenderInput): Record<string, unknown> {
       fsGroup: 65532,
       seccompProfile: { type: 'RuntimeDefault' },
     },
-    ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
-    topologySpreadConstraints: [
-      {
-        maxSkew: 1,
-        topologyKey: 'topology.kubernetes.io/zone',
-        whenUnsatisfiable: 'ScheduleAnyway',
-        labelSelector: { matchLabels: selector },
-      },
-      {
-        maxSkew: 1,
-        topologyKey: 'kubernetes.io/hostname',
-        whenUnsatisfiable: 'ScheduleAnyway',
-        labelSelector: { matchLabels: selector },
-      },
-    ],
-    containers: [
-      {
-        name: 'gateway',
-        image: spec.image ?? input.defaultImage,
-        ...(spec.imagePullPolicy ? { imagePullPolicy: spec.imagePullPolicy } : {}),
-        // The image's entrypoint dispatches on the first argument (Dockerfile); the port is explicit so the
-        // container port, the probes and the Service's targetPort (all by the name "http") agree with it.
-        args: [
-          'gateway',
-          '--configmap',
-          `${ns}/${gatewayConfigMapName(name)}`,
-          '--port',
-          String(GATEWAY_PORT),
-        ],
-        ports: [{ name: 'http', containerPort: GATEWAY_PORT, protocol: 'TCP' }],
-        env,
-        resources,
-        readinessProbe: probe('/readyz', 5, 2),
-        livenessProbe: probe('/healthz', 10, 3),
-        lifecycle: { preStop: { sleep: { seconds: 5 } } },
-        securityContext: {
-          allowPrivilegeEscalation: false,
-          readOnlyRootFilesystem: true,
-          runAsNonRoot: true,
-          runAsUser: 65532,
-          capabilities: { drop: ['ALL'] },
-          seccompProfile: { type: 'RuntimeDefault' },
-        },
-        volumeMounts: mounts,
-      },
-    ],
+    ...(gw.spec.nodeSelector ? { nodeSelector: gw.spec.nodeSelector } : {}),
+    topologySpreadConstraints: spreadConstraints(gatewaySelector(name)),
+    containers: [renderGatewayContainer(input, env, mounts)],
     volumes,
   };
 }
@@ -212,25 +230,66 @@ export function renderGatewayDeployment(input: GatewayRenderInput): KubeObject {
   };
 }
 
+/** Lets the gateway's pods read their own ConfigMap and the Secrets they need, nothing else. */
+function renderGatewayRole(gw: ModelGateway, secrets: string[]): KubeObject {
+  const rules: Record<string, unknown>[] = [
+    {
+      apiGroups: [''],
+      resources: ['configmaps'],
+      resourceNames: [gatewayConfigMapName(gw.metadata.name)],
+      verbs: ['get', 'list', 'watch'],
+    },
+  ];
+  // An empty resourceNames would grant every Secret in the namespace: the rule exists only with names.
+  if (secrets.length > 0) {
+    rules.push({
+      apiGroups: [''],
+      resources: ['secrets'],
+      resourceNames: secrets,
+      verbs: ['get', 'list', 'watch'],
+    });
+  }
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: meta(gw, gatewayObjectName(gw.metadata.name)),
+    rules,
+  };
+}
+
+function renderGatewayConfigMap(gw: ModelGateway, config: GatewayConfig): KubeObject {
+  const name = gw.metadata.name;
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(gw, gatewayConfigMapName(name), {
+      labels: { ...gatewayLabels(name), 'beastmode.dev/config': 'gateway' },
+      annotations: { 'beastmode.dev/config-revision': config.revision },
+    }),
+    data: { [GATEWAY_CONFIG_KEY]: JSON.stringify(config) },
+  };
+}
+
+function renderGatewayService(gw: ModelGateway): KubeObject {
+  const name = gw.metadata.name;
+  const svc = gw.spec.service ?? { type: 'ClusterIP', port: 8080 };
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(gw, gatewayObjectName(name), svc.annotations ? { annotations: svc.annotations } : {}),
+    spec: {
+      type: svc.type ?? 'ClusterIP',
+      selector: gatewaySelector(name),
+      ports: [{ name: 'http', port: svc.port ?? 8080, targetPort: 'http', protocol: 'TCP' }],
+    },
+  };
+}
+
 export function renderGatewayObjects(input: GatewayRenderInput): GatewayObjects {
   const gw = input.gateway;
   const name = gw.metadata.name;
   const ns = gw.metadata.namespace ?? 'default';
   const objName = gatewayObjectName(name);
-  const cmName = gatewayConfigMapName(name);
-  const rules: Record<string, unknown>[] = [
-    { apiGroups: [''], resources: ['configmaps'], resourceNames: [cmName], verbs: ['get', 'list', 'watch'] },
-  ];
-  // An empty resourceNames would grant every Secret in the namespace: the rule exists only with names.
-  if (input.secrets.length > 0) {
-    rules.push({
-      apiGroups: [''],
-      resources: ['secrets'],
-      resourceNames: input.secrets,
-      verbs: ['get', 'list', 'watch'],
-    });
-  }
-  const svc = gw.spec.service ?? { type: 'ClusterIP', port: 8080 };
   return {
     serviceAccount: {
       apiVersion: 'v1',
@@ -238,7 +297,7 @@ export function renderGatewayObjects(input: GatewayRenderInput): GatewayObjects 
       metadata: meta(gw, objName),
       automountServiceAccountToken: true,
     },
-    role: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta(gw, objName), rules },
+    role: renderGatewayRole(gw, input.secrets),
     roleBinding: {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
@@ -246,26 +305,9 @@ export function renderGatewayObjects(input: GatewayRenderInput): GatewayObjects 
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: objName },
       subjects: [{ kind: 'ServiceAccount', name: objName, namespace: ns }],
     },
-    configMap: {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: meta(gw, cmName, {
-        labels: { ...gatewayLabels(name), 'beastmode.dev/config': 'gateway' },
-        annotations: { 'beastmode.dev/config-revision': input.config.revision },
-      }),
-      data: { [GATEWAY_CONFIG_KEY]: JSON.stringify(input.config) },
-    },
+    configMap: renderGatewayConfigMap(gw, input.config),
     deployment: renderGatewayDeployment(input),
-    service: {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: meta(gw, objName, svc.annotations ? { annotations: svc.annotations } : {}),
-      spec: {
-        type: svc.type ?? 'ClusterIP',
-        selector: gatewaySelector(name),
-        ports: [{ name: 'http', port: svc.port ?? 8080, targetPort: 'http', protocol: 'TCP' }],
-      },
-    },
+    service: renderGatewayService(gw),
     podDisruptionBudget: {
       apiVersion: 'policy/v1',
       kind: 'PodDisruptionBudget',

@@ -1,96 +1,85 @@
 // Golden files: every testdata/<case>.in.yaml (a gateway, its routes, canaries, the Secrets and Services
 // that exist, autoscaling policies, optionally the live Deployment) renders to testdata/<case>.out.yaml:
-// owned objects, the compiled GatewayConfig and every status. UPDATE_GOLDEN=1 rewrites the outputs.
+// owned objects, the compiled GatewayConfig and every status. The case's objects stand in for the informer
+// caches, and the snapshots and translators are the controllers' own, so a golden file shows exactly what
+// the operator applies and writes. UPDATE_GOLDEN=1 rewrites the outputs.
 import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import {
-  GATEWAY_CONFIG_KEY,
-  GatewayConfig,
-  type AutoscalingPolicy,
-  type Canary,
-  type ModelGateway,
-  type ModelRoute,
-} from '../../../api/v1alpha1/index.js';
+import { GATEWAY_CONFIG_KEY, GatewayConfig, type AutoscalingPolicy } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
-import { renderAutoscalingStatus, renderHpa } from './autoscaling.js';
-import { renderGatewayObjects } from './gateway.js';
-import { renderGatewayStatus } from './gateway-status.js';
-import { renderRouteStatus } from './route-status.js';
-import { compileGatewayConfig, evaluateRoutes, referencedSecrets } from './translate.js';
+import type { KnownKind } from '../../../kube/resources.js';
+import {
+  autoscalingSnapshot,
+  gatewaySnapshot,
+  routeIndexes,
+  routeSnapshot,
+} from '../controllers/snapshot.js';
+import type { Cache } from '../runtime/framework.js';
+import { translateAutoscalingPolicy } from './autoscaling.js';
+import { translateGateway, translateRoutes } from './translate.js';
 
 const dir = join(process.cwd(), 'operator', 'src', 'render', 'testdata');
-const NOW = '2025-01-01T00:00:00Z';
+const NOW = new Date('2025-01-01T00:00:00Z');
 
-function renderCase(docs: KubeObject[]): unknown[] {
-  const of = <T>(kind: string): T[] => docs.filter((d) => d.kind === kind) as unknown as T[];
-  const gw = of<ModelGateway>('ModelGateway')[0];
-  if (!gw) throw new Error('a case needs a ModelGateway');
-  const ns = gw.metadata.namespace ?? 'default';
-  const secrets = new Set(of<KubeObject>('Secret').map((s) => s.metadata.name));
-  const services = new Set(
-    of<KubeObject>('Service').map((s) => `${s.metadata.namespace ?? ns}/${s.metadata.name}`),
-  );
-  const policies = of<AutoscalingPolicy>('AutoscalingPolicy');
-  const verdicts = evaluateRoutes({
-    namespace: ns,
-    gatewayName: gw.metadata.name,
-    gateway: gw,
-    routes: of<ModelRoute>('ModelRoute').filter((r) => r.spec.gatewayRef.name === gw.metadata.name),
-    canaries: of<Canary>('Canary'),
-    secretExists: (n) => secrets.has(n),
-    serviceExists: (n, name) => services.has(`${n}/${name}`),
-  });
-  const config = compileGatewayConfig(gw, verdicts);
-  GatewayConfig.parse(config);
-  const autoscaled = policies.some(
-    (p) => p.spec.targetRef.kind === 'ModelGateway' && p.spec.targetRef.name === gw.metadata.name,
-  );
-  const objs = renderGatewayObjects({
-    gateway: gw,
-    config,
-    secrets: referencedSecrets(gw, verdicts),
-    defaultImage: 'ghcr.io/beastmode/beastmode:test',
-    autoscaled,
-  });
-  const liveDeployment = docs.find((d) => d.kind === 'Deployment');
-  const out: unknown[] = [
-    objs.serviceAccount,
-    objs.role,
-    objs.roleBinding,
-    { ...objs.configMap, data: { [GATEWAY_CONFIG_KEY]: config } },
-    objs.deployment,
-    objs.service,
-    objs.podDisruptionBudget,
-    {
-      kind: 'ModelGatewayStatus',
-      name: gw.metadata.name,
-      status: renderGatewayStatus({
-        gateway: gw,
-        deployment: liveDeployment,
-        configRevision: config.revision,
-        configApplied: true,
-        attachedRoutes: config.routes.length,
-        now: NOW,
-      }),
+/** The informer caches as the controllers read them, holding a case's objects (namespace defaulted). */
+function caseCache(docs: KubeObject[], namespace: string): Cache {
+  const objs = docs.map((d) => ({
+    ...d,
+    metadata: { ...d.metadata, namespace: d.metadata.namespace ?? namespace },
+  }));
+  const ofKind = (kind: KnownKind, ns?: string): KubeObject[] =>
+    objs.filter((o) => o.kind === kind && (ns === undefined || o.metadata.namespace === ns));
+  return {
+    get: <T>(kind: KnownKind, ns: string, name: string) =>
+      ofKind(kind, ns).find((o) => o.metadata.name === name) as T | undefined,
+    list: <T>(kind: KnownKind, ns?: string) => ofKind(kind, ns) as T[],
+    byIndex: <T>(kind: KnownKind, index: string, value: string) => {
+      const decl = routeIndexes.find((i) => i.kind === kind && i.name === index);
+      if (!decl) throw new Error(`no index ${index} on ${kind}`);
+      return ofKind(kind).filter((o) => decl.fn(o).includes(value)) as T[];
     },
+  };
+}
+
+function loadCase(name: string): { cache: Cache; namespace: string; gateway: string } {
+  const docs = parseAllDocuments(readFileSync(join(dir, `${name}.in.yaml`), 'utf8')).map(
+    (d) => d.toJS() as KubeObject,
+  );
+  const gw = docs.find((d) => d.kind === 'ModelGateway');
+  if (!gw) throw new Error('a case needs a ModelGateway');
+  const namespace = gw.metadata.namespace ?? 'default';
+  return { cache: caseCache(docs, namespace), namespace, gateway: gw.metadata.name };
+}
+
+function renderCase(name: string): unknown[] {
+  const { cache, namespace, gateway } = loadCase(name);
+  const snap = gatewaySnapshot(cache, namespace, gateway);
+  if (!snap) throw new Error(`ModelGateway ${namespace}/${gateway} not in the case`);
+  const out = translateGateway(snap, { now: NOW, defaultImage: 'ghcr.io/beastmode/beastmode:test' });
+  GatewayConfig.parse(out.config);
+  const o = out.objects;
+  const configData = (o.configMap.data as Record<string, string>)[GATEWAY_CONFIG_KEY] ?? '';
+  expect(JSON.parse(configData)).toEqual(out.config);
+  const rendered: unknown[] = [
+    o.serviceAccount,
+    o.role,
+    o.roleBinding,
+    // The config as YAML rather than the JSON string the ConfigMap holds, so a diff reads line by line.
+    { ...o.configMap, data: { [GATEWAY_CONFIG_KEY]: out.config } },
+    o.deployment,
+    o.service,
+    o.podDisruptionBudget,
+    { kind: 'ModelGatewayStatus', name: gateway, status: out.status },
   ];
-  for (const [name, v] of verdicts)
-    out.push({ kind: 'ModelRouteStatus', name, status: renderRouteStatus(v.route, v, NOW) });
-  for (const p of policies) {
-    const t = p.spec.targetRef;
-    const exists =
-      t.kind === 'ModelGateway'
-        ? t.name === gw.metadata.name
-        : docs.some((d) => d.kind === 'Deployment' && d.metadata.name === t.name);
-    out.push(renderHpa(p));
-    out.push({
-      kind: 'AutoscalingPolicyStatus',
-      name: p.metadata.name,
-      status: renderAutoscalingStatus(p, exists, undefined, NOW),
-    });
+  for (const [route, r] of out.routes)
+    rendered.push({ kind: 'ModelRouteStatus', name: route, status: r.status });
+  for (const p of cache.list<AutoscalingPolicy>('AutoscalingPolicy', namespace)) {
+    const a = translateAutoscalingPolicy(autoscalingSnapshot(cache, p), NOW);
+    if (a.hpa) rendered.push(a.hpa);
+    rendered.push({ kind: 'AutoscalingPolicyStatus', name: p.metadata.name, status: a.status });
   }
-  return out;
+  return rendered;
 }
 
 const cases = readdirSync(dir)
@@ -101,15 +90,26 @@ describe('golden renders', () => {
   test('there are cases', () => {
     expect(cases.length).toBeGreaterThan(0);
   });
+
   test.each(cases)('%s renders to its golden file', (name) => {
-    const docs = parseAllDocuments(readFileSync(join(dir, `${name}.in.yaml`), 'utf8')).map(
-      (d) => d.toJS() as KubeObject,
-    );
-    const rendered = renderCase(docs)
+    const rendered = renderCase(name)
       .map((d) => stringify(d, { lineWidth: 0 }))
       .join('---\n');
     const golden = join(dir, `${name}.out.yaml`);
     if (process.env.UPDATE_GOLDEN === '1' || !existsSync(golden)) writeFileSync(golden, rendered);
     expect(rendered).toBe(readFileSync(golden, 'utf8'));
+  });
+
+  test.each(cases)('%s: the route controller judges each route as the gateway controller does', (name) => {
+    const { cache, namespace, gateway } = loadCase(name);
+    const snap = gatewaySnapshot(cache, namespace, gateway);
+    if (!snap) throw new Error('no gateway');
+    const all = translateGateway(snap, { now: NOW, defaultImage: 'test' }).routes;
+    expect(all.size).toBeGreaterThan(0);
+    for (const [route, expected] of all) {
+      const alone = translateRoutes(routeSnapshot(cache, namespace, gateway, route), { now: NOW });
+      expect([...alone.keys()]).toEqual([route]);
+      expect(alone.get(route)?.status).toEqual(expected.status);
+    }
   });
 });

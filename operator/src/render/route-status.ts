@@ -1,76 +1,88 @@
 // The status of a ModelRoute, explaining its effective routing in words a person can act on: which
 // backends get which share of traffic, which get none and why, and the policies in force.
 import {
+  ConditionType,
   Reason,
   type CompiledRoute,
   type ModelRoute,
   type ModelRouteStatus,
 } from '../../../api/v1alpha1/index.js';
-import { buildConditions, type Health } from './conditions.js';
+import { buildConditions, healthOf, type ConditionInput, type Health } from './conditions.js';
 import type { RouteVerdict } from './translate.js';
 
 type EffectiveBackend = NonNullable<ModelRouteStatus['backends']>[number];
+type CompiledBackend = CompiledRoute['backends'][number];
 
 const pct = (x: number): number => Math.round(x * 100) / 100;
 
+const describeBackend = (b: CompiledBackend) => ({ name: b.name, variant: b.variant, model: b.model });
+
+/** The part of a backend's nominal traffic its variant gets while a canary splits that backend. */
+function variantShare(c: CompiledRoute, b: CompiledBackend): number {
+  const canaryWeight = c.canary?.weight ?? 0;
+  if (b.variant === 'canary') return canaryWeight / 100;
+  return c.canary && b.name === c.canary.backend ? 1 - canaryWeight / 100 : 1;
+}
+
+function weightedBackends(c: CompiledRoute): EffectiveBackend[] {
+  const stable = c.backends.filter((b) => b.variant === 'stable');
+  const total = stable.reduce((s, b) => s + b.weight, 0);
+  return c.backends.map((b) => {
+    const w = c.backends.find((x) => x.name === b.name && x.variant === 'stable')?.weight ?? 0;
+    const share = total > 0 ? (w / total) * variantShare(c, b) * 100 : 0;
+    return w === 0
+      ? { ...describeBackend(b), weightPercent: 0, excluded: 'weight 0: used only as a fallback' }
+      : { ...describeBackend(b), weightPercent: pct(share) };
+  });
+}
+
+function leastCostBackends(c: CompiledRoute): EffectiveBackend[] {
+  const canaryWeight = c.canary?.weight ?? 0;
+  const price = (b: CompiledBackend): number =>
+    b.pricing.inputPerMillionTokens + b.pricing.outputPerMillionTokens;
+  const cheapest = Math.min(...c.backends.map(price));
+  const winners = c.backends.filter((b) => price(b) === cheapest && b.variant === 'stable');
+  return c.backends.map((b) => {
+    if (b.variant === 'canary') {
+      return { ...describeBackend(b), weightPercent: pct(canaryWeight / winners.length) };
+    }
+    if (price(b) !== cheapest)
+      return {
+        ...describeBackend(b),
+        weightPercent: 0,
+        excluded: 'more expensive than the cheapest backend: used only as a fallback',
+      };
+    return { ...describeBackend(b), weightPercent: pct((100 / winners.length) * variantShare(c, b)) };
+  });
+}
+
+/** Policies that pick per request among the backends in play: each gets an equal nominal share. */
+function perRequestBackends(c: CompiledRoute, policy: 'least-latency' | 'quality-cost'): EffectiveBackend[] {
+  const qc = c.selection.qualityCost;
+  const inPlay = (b: CompiledBackend): boolean =>
+    policy === 'least-latency' || b.name === qc?.strongBackend || b.name === qc?.weakBackend;
+  const n = new Set(c.backends.filter(inPlay).map((b) => b.name)).size;
+  return c.backends.map((b) =>
+    inPlay(b)
+      ? { ...describeBackend(b), weightPercent: pct((100 / Math.max(1, n)) * variantShare(c, b)) }
+      : {
+          ...describeBackend(b),
+          weightPercent: 0,
+          excluded: 'not named by selection.qualityCost: used only as a fallback',
+        },
+  );
+}
+
 function effectiveBackends(c: CompiledRoute): EffectiveBackend[] {
   const policy = c.selection.policy;
-  const canaryWeight = c.canary?.weight ?? 0;
-  const shareOf = (b: CompiledRoute['backends'][number]): number =>
-    b.variant === 'canary'
-      ? canaryWeight / 100
-      : c.canary && b.name === c.canary.backend
-        ? 1 - canaryWeight / 100
-        : 1;
-  const base = (b: CompiledRoute['backends'][number]) => ({
-    name: b.name,
-    variant: b.variant,
-    model: b.model,
-  });
   switch (policy) {
-    case 'weighted': {
-      const stable = c.backends.filter((b) => b.variant === 'stable');
-      const total = stable.reduce((s, b) => s + b.weight, 0);
-      return c.backends.map((b) => {
-        const w = c.backends.find((x) => x.name === b.name && x.variant === 'stable')?.weight ?? 0;
-        const share = total > 0 ? (w / total) * shareOf(b) * 100 : 0;
-        return w === 0
-          ? { ...base(b), weightPercent: 0, excluded: 'weight 0: used only as a fallback' }
-          : { ...base(b), weightPercent: pct(share) };
-      });
-    }
-    case 'least-cost': {
-      const price = (b: CompiledRoute['backends'][number]): number =>
-        b.pricing.inputPerMillionTokens + b.pricing.outputPerMillionTokens;
-      const cheapest = Math.min(...c.backends.map(price));
-      const winners = c.backends.filter((b) => price(b) === cheapest && b.variant === 'stable');
-      return c.backends.map((b) => {
-        if (b.variant === 'canary') return { ...base(b), weightPercent: pct(canaryWeight / winners.length) };
-        if (price(b) !== cheapest)
-          return {
-            ...base(b),
-            weightPercent: 0,
-            excluded: 'more expensive than the cheapest backend: used only as a fallback',
-          };
-        return { ...base(b), weightPercent: pct((100 / winners.length) * shareOf(b)) };
-      });
-    }
+    case 'weighted':
+      return weightedBackends(c);
+    case 'least-cost':
+      return leastCostBackends(c);
     case 'least-latency':
-    case 'quality-cost': {
-      const qc = c.selection.qualityCost;
-      const inPlay = (b: CompiledRoute['backends'][number]): boolean =>
-        policy === 'least-latency' || b.name === qc?.strongBackend || b.name === qc?.weakBackend;
-      const n = new Set(c.backends.filter(inPlay).map((b) => b.name)).size;
-      return c.backends.map((b) =>
-        inPlay(b)
-          ? { ...base(b), weightPercent: pct((100 / Math.max(1, n)) * shareOf(b)) }
-          : {
-              ...base(b),
-              weightPercent: 0,
-              excluded: 'not named by selection.qualityCost: used only as a fallback',
-            },
-      );
-    }
+    case 'quality-cost':
+      return perRequestBackends(c, policy);
     default: {
       const never: never = policy;
       throw new Error(`unknown selection policy ${String(never)}`);
@@ -120,39 +132,42 @@ function describePolicies(c: CompiledRoute): string[] {
   return out.slice(0, 16).map((s) => s.slice(0, 256));
 }
 
-/** The whole status of a route from its verdict. Pure: `now` only stamps condition transitions. */
-export function renderRouteStatus(route: ModelRoute, verdict: RouteVerdict, now: string): ModelRouteStatus {
-  const gen = route.metadata.generation ?? 0;
-  const prev = route.status?.conditions;
+/** Accepted, ResolvedRefs and the kstatus conditions of a verdict. */
+function routeHealth(route: ModelRoute, verdict: RouteVerdict): Health {
   const refsOk =
     verdict.accepted ||
     (verdict.reason !== Reason.SecretNotFound && verdict.reason !== Reason.BackendNotFound);
-  const refsCondition = refsOk
+  const refsCondition: ConditionInput = refsOk
     ? {
-        type: 'ResolvedRefs',
-        status: 'True' as const,
+        type: ConditionType.ResolvedRefs,
+        status: 'True',
         reason: Reason.Succeeded,
         message: 'All references resolved',
       }
-    : { type: 'ResolvedRefs', status: 'False' as const, reason: verdict.reason, message: verdict.message };
-  let health: Health;
+    : { type: ConditionType.ResolvedRefs, status: 'False', reason: verdict.reason, message: verdict.message };
   if (verdict.accepted) {
     const message = `Serving model ${route.spec.model} on gateway ${route.spec.gatewayRef.name}`;
-    health = {
-      ready: { status: 'True', reason: Reason.Accepted, message },
-      extra: [{ type: 'Accepted', status: 'True', reason: Reason.Accepted, message }, refsCondition],
-    };
-  } else {
-    const { reason, message } = verdict;
-    health = {
-      ready: { status: 'False', reason, message },
-      stalled: { reason, message },
-      extra: [{ type: 'Accepted', status: 'False', reason, message }, refsCondition],
+    return {
+      ...healthOf('ready', Reason.Accepted, message),
+      extra: [
+        { type: ConditionType.Accepted, status: 'True', reason: Reason.Accepted, message },
+        refsCondition,
+      ],
     };
   }
+  const { reason, message } = verdict;
+  return {
+    ...healthOf('stalled', reason, message),
+    extra: [{ type: ConditionType.Accepted, status: 'False', reason, message }, refsCondition],
+  };
+}
+
+/** The whole status of a route from its verdict. Pure: `now` only stamps condition transitions. */
+export function renderRouteStatus(route: ModelRoute, verdict: RouteVerdict, now: Date): ModelRouteStatus {
+  const gen = route.metadata.generation ?? 0;
   const status: ModelRouteStatus = {
     observedGeneration: gen,
-    conditions: buildConditions(health, prev, gen, now),
+    conditions: buildConditions(routeHealth(route, verdict), route.status?.conditions, gen, now),
     gateway: route.spec.gatewayRef.name,
   };
   if (verdict.accepted) {

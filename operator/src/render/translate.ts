@@ -1,20 +1,26 @@
-// The pure translator: a snapshot of one gateway's routes, canaries and the references they name goes in;
-// which routes are accepted (and why not), and the compiled GatewayConfig, come out. Both the route
-// controller (for statuses) and the gateway controller (for the ConfigMap) call it on the same snapshot,
-// so they always agree.
+// The pure translator: a snapshot of one gateway (its routes, canaries, the references they name, its live
+// Deployment) goes in; which routes are accepted and why not, every route's status, the compiled
+// GatewayConfig, the objects the gateway owns and the gateway's status come out. The controllers apply and
+// write exactly this, and the golden test (render/testdata) renders exactly this.
 import {
-  CompiledRoute,
   Reason,
   canaryOverlayFor,
   compileGatewaySettings,
-  compileRoute,
   finishGatewayConfig,
   type Canary,
   type CanaryOverlay,
+  type CompiledRoute,
   type GatewayConfig,
   type ModelGateway,
+  type ModelGatewayStatus,
   type ModelRoute,
+  type ModelRouteStatus,
 } from '../../../api/v1alpha1/index.js';
+import type { KubeObject } from '../../../kube/client.js';
+import { renderGatewayObjects, type GatewayObjects } from './gateway.js';
+import { renderGatewayStatus } from './gateway-status.js';
+import { compileRouteChecked, type CompiledRouteMemo } from './route-compile.js';
+import { renderRouteStatus } from './route-status.js';
 
 export interface RouteSnapshot {
   namespace: string;
@@ -28,8 +34,24 @@ export interface RouteSnapshot {
   serviceExists: (namespace: string, name: string) => boolean;
   /** Judge only this route (by name); the others still claim their model names. */
   only?: string;
-  /** Optional memo of compiled routes, keyed by the caller (route and canary resourceVersions). */
-  compileCache?: Map<string, { key: string; compiled: CompiledRoute; error?: string }>;
+}
+
+/** Everything the translator reads about one gateway, as plain data. */
+export interface GatewaySnapshot extends RouteSnapshot {
+  gateway: ModelGateway;
+  /** The gateway's live Deployment: its rollout decides the gateway's Ready. */
+  deployment: KubeObject | undefined;
+  /** An AutoscalingPolicy targets the gateway: its HPA owns spec.replicas. */
+  autoscaled: boolean;
+}
+
+export interface TranslateOptions {
+  /** Stamps condition transitions. */
+  now: Date;
+  /** The image of gateways whose spec names none. */
+  defaultImage: string;
+  /** Spares recompiling unchanged routes; owned by the caller. */
+  compiled?: CompiledRouteMemo;
 }
 
 export type RouteVerdict =
@@ -44,7 +66,7 @@ const routeOrder = (a: ModelRoute, b: ModelRoute): number => {
 };
 
 /** The canary that rolls out a route: the oldest one naming it. */
-export function canaryFor(route: ModelRoute, canaries: Canary[]): Canary | undefined {
+function canaryFor(route: ModelRoute, canaries: Canary[]): Canary | undefined {
   return canaries
     .filter((c) => c.spec.routeRef.name === route.metadata.name && !c.metadata.deletionTimestamp)
     .sort((a, b) =>
@@ -80,97 +102,68 @@ function missingReference(
   return undefined;
 }
 
-function compileChecked(
+/** Why a route cannot be served before compiling it: no gateway, an older claim, a missing reference. */
+function refusal(
   route: ModelRoute,
-  overlay: CanaryOverlay | undefined,
-  canary: Canary | undefined,
+  olderClaim: string | undefined,
   snap: RouteSnapshot,
-) {
-  const memoKey = `${route.metadata.resourceVersion ?? ''}/${canary?.metadata.resourceVersion ?? ''}`;
-  const id = `${route.metadata.namespace ?? ''}/${route.metadata.name}`;
-  const hit = snap.compileCache?.get(id);
-  if (hit && hit.key === memoKey && route.metadata.resourceVersion !== undefined) return hit;
-  let result: { key: string; compiled: CompiledRoute; error?: string };
-  try {
-    const compiled = compileRoute(route, overlay);
-    const parsed = CompiledRoute.safeParse(compiled);
-    result = parsed.success
-      ? { key: memoKey, compiled }
-      : {
-          key: memoKey,
-          compiled,
-          error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-        };
-  } catch (e) {
-    result = { key: memoKey, compiled: undefined as unknown as CompiledRoute, error: (e as Error).message };
+): { reason: Reason; message: string } | undefined {
+  if (!snap.gateway) {
+    return {
+      reason: Reason.GatewayNotFound,
+      message: `ModelGateway ${snap.namespace}/${snap.gatewayName} not found`,
+    };
   }
-  snap.compileCache?.set(id, result);
-  return result;
+  if (olderClaim !== undefined) {
+    return {
+      reason: Reason.ModelConflict,
+      message: `model ${route.spec.model} is already served on gateway ${snap.gatewayName} by the older ModelRoute ${snap.namespace}/${olderClaim}`,
+    };
+  }
+  return missingReference(route, snap);
+}
+
+function judgeRoute(
+  route: ModelRoute,
+  olderClaim: string | undefined,
+  snap: RouteSnapshot,
+  memo: CompiledRouteMemo | undefined,
+): RouteVerdict {
+  const canary = canaryFor(route, snap.canaries);
+  const overlay = canary ? canaryOverlayFor(canary) : undefined;
+  const withOverlay = overlay ? { overlay } : {};
+  const refused = refusal(route, olderClaim, snap);
+  if (refused) return { accepted: false, route, ...refused, ...withOverlay };
+  const result = compileRouteChecked(route, canary, overlay, memo);
+  if ('error' in result) {
+    return {
+      accepted: false,
+      route,
+      reason: Reason.InvalidSpec,
+      message: `route does not compile: ${result.error}`,
+      ...withOverlay,
+    };
+  }
+  return { accepted: true, route, compiled: result.compiled, ...withOverlay };
 }
 
 /** Judges every route of the gateway, in age order so the oldest claim on a model name wins. */
-export function evaluateRoutes(snap: RouteSnapshot): Map<string, RouteVerdict> {
+function evaluateRoutes(snap: RouteSnapshot, memo?: CompiledRouteMemo): Map<string, RouteVerdict> {
   const out = new Map<string, RouteVerdict>();
   const claims = new Map<string, string>();
   const live = snap.routes.filter((r) => !r.metadata.deletionTimestamp).sort(routeOrder);
   for (const route of live) {
     const name = route.metadata.name;
-    if (snap.only !== undefined && name !== snap.only) {
-      if (!claims.has(route.spec.model)) claims.set(route.spec.model, name);
-      continue;
-    }
-    const canary = canaryFor(route, snap.canaries);
-    const overlay = canary ? canaryOverlayFor(canary) : undefined;
-    const withOverlay = overlay ? { overlay } : {};
-    const winner = claims.get(route.spec.model);
-    if (!winner) claims.set(route.spec.model, name);
-    if (!snap.gateway) {
-      out.set(name, {
-        accepted: false,
-        route,
-        reason: Reason.GatewayNotFound,
-        message: `ModelGateway ${snap.namespace}/${snap.gatewayName} not found`,
-        ...withOverlay,
-      });
-      continue;
-    }
-    if (winner) {
-      out.set(name, {
-        accepted: false,
-        route,
-        reason: Reason.ModelConflict,
-        message: `model ${route.spec.model} is already served on gateway ${snap.gatewayName} by the older ModelRoute ${snap.namespace}/${winner}`,
-        ...withOverlay,
-      });
-      continue;
-    }
-    const missing = missingReference(route, snap);
-    if (missing) {
-      out.set(name, { accepted: false, route, ...missing, ...withOverlay });
-      continue;
-    }
-    const result = compileChecked(route, overlay, canary, snap);
-    out.set(
-      name,
-      result.error !== undefined
-        ? {
-            accepted: false,
-            route,
-            reason: Reason.InvalidSpec,
-            message: `route does not compile: ${result.error}`,
-            ...withOverlay,
-          }
-        : { accepted: true, route, compiled: result.compiled, ...withOverlay },
-    );
+    const olderClaim = claims.get(route.spec.model);
+    if (olderClaim === undefined) claims.set(route.spec.model, name);
+    if (snap.only !== undefined && name !== snap.only) continue;
+    out.set(name, judgeRoute(route, olderClaim, snap, memo));
   }
   return out;
 }
 
 /** The GatewayConfig of a gateway from its accepted routes, sorted by model name for stable bytes. */
-export function compileGatewayConfig(
-  gateway: ModelGateway,
-  verdicts: Map<string, RouteVerdict>,
-): GatewayConfig {
+function compileGatewayConfig(gateway: ModelGateway, verdicts: Map<string, RouteVerdict>): GatewayConfig {
   const ns = gateway.metadata.namespace ?? 'default';
   const routes: CompiledRoute[] = [];
   for (const v of verdicts.values()) if (v.accepted) routes.push(v.compiled);
@@ -182,7 +175,7 @@ export function compileGatewayConfig(
 }
 
 /** Secrets the gateway pods may read: API keys, Redis URL, and credentials of accepted routes. */
-export function referencedSecrets(gateway: ModelGateway, verdicts: Map<string, RouteVerdict>): string[] {
+function referencedSecrets(gateway: ModelGateway, verdicts: Map<string, RouteVerdict>): string[] {
   const names = new Set<string>();
   if (gateway.spec.auth) names.add(gateway.spec.auth.apiKeysSecretRef.name);
   if (gateway.spec.redis) names.add(gateway.spec.redis.urlSecretRef.name);
@@ -191,4 +184,59 @@ export function referencedSecrets(gateway: ModelGateway, verdicts: Map<string, R
     for (const b of v.compiled.backends) if (b.credentials) names.add(b.credentials.name);
   }
   return [...names].sort();
+}
+
+export interface RouteTranslation {
+  verdict: RouteVerdict;
+  /** The status the route controller writes. */
+  status: ModelRouteStatus;
+}
+
+function translateVerdicts(verdicts: Map<string, RouteVerdict>, now: Date): Map<string, RouteTranslation> {
+  const out = new Map<string, RouteTranslation>();
+  for (const [name, verdict] of verdicts) {
+    out.set(name, { verdict, status: renderRouteStatus(verdict.route, verdict, now) });
+  }
+  return out;
+}
+
+/** The verdicts and statuses of a gateway's routes (of `snap.only` alone when set): the route controller's view. */
+export function translateRoutes(
+  snap: RouteSnapshot,
+  opts: Pick<TranslateOptions, 'now' | 'compiled'>,
+): Map<string, RouteTranslation> {
+  return translateVerdicts(evaluateRoutes(snap, opts.compiled), opts.now);
+}
+
+export interface GatewayTranslation {
+  config: GatewayConfig;
+  /** What the gateway owns, the GatewayConfig ConfigMap among them. */
+  objects: GatewayObjects;
+  status: ModelGatewayStatus;
+  /** Every route of the gateway, judged on the same snapshot as the config. */
+  routes: Map<string, RouteTranslation>;
+}
+
+/** Everything the operator applies and writes for one gateway. */
+export function translateGateway(snap: GatewaySnapshot, opts: TranslateOptions): GatewayTranslation {
+  const { gateway } = snap;
+  const verdicts = evaluateRoutes(snap, opts.compiled);
+  const config = compileGatewayConfig(gateway, verdicts);
+  const objects = renderGatewayObjects({
+    gateway,
+    config,
+    secrets: referencedSecrets(gateway, verdicts),
+    defaultImage: opts.defaultImage,
+    autoscaled: snap.autoscaled,
+  });
+  const status = renderGatewayStatus({
+    gateway,
+    deployment: snap.deployment,
+    configRevision: config.revision,
+    // The controller writes this status only once the ConfigMap holding the revision is applied.
+    configApplied: true,
+    attachedRoutes: config.routes.length,
+    now: opts.now,
+  });
+  return { config, objects, status, routes: translateVerdicts(verdicts, opts.now) };
 }

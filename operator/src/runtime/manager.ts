@@ -78,6 +78,11 @@ export class Manager {
     };
   }
 
+  /** The controllers added so far, by name (for logs). */
+  get controllerNames(): string[] {
+    return this.defs.map((d) => d.name);
+  }
+
   get isLeading(): boolean {
     return this.leading;
   }

@@ -1,12 +1,10 @@
-// The policy modules (issue #6) behind the pipeline's seam, over real HTTP: exact cache hits, token
-// accounting in one place, and feedback attributed to the variant that served the request.
+// The policy layer in the pipeline, over real HTTP: exact cache hits, token accounting in one place, and
+// feedback (served beside the other /v1 endpoints) attributed to the variant that served the request.
 import OpenAI from 'openai';
 import { HEADERS } from '../../../api/v1alpha1/index.js';
 import { createLogger } from '../log.js';
-import { createPolicy } from '../policy/index.js';
 import { startSimulator, type Simulator } from '../../../simulator/simulator.js';
 import { startGateway, type Gateway } from './gateway.js';
-import { PolicyBridge } from './policy-bridge.js';
 import { compiledRoute, gatewayConfig } from '../../../testkit/gateway-config.js';
 
 let sim: Simulator;
@@ -14,15 +12,12 @@ let gw: Gateway;
 
 beforeAll(async () => {
   sim = await startSimulator();
-  const bridge = new PolicyBridge((config, deps) => createPolicy(config, deps));
   const route = compiledRoute('chat', [{ name: 'primary', url: `${sim.url}/v1` }], {
     cache: { mode: 'exact', ttlMs: 60_000, scope: 'route', cacheNonDeterministic: true },
   });
   gw = await startGateway({
     source: { config: gatewayConfig([route]) },
     logger: createLogger('error', true),
-    policy: bridge,
-    configureApp: bridge.configureApp,
   });
 });
 
@@ -54,4 +49,22 @@ test('serves a repeated request from the cache and records feedback for the vari
   expect(fb.status).toBe(202);
   const scores = await gw.state.metrics.registry.getSingleMetricAsString('beastmode_feedback_score');
   expect(scores).toMatch(/beastmode_feedback_score_count\{[^}]*backend="primary",variant="stable"\} 1/);
+});
+
+test('feedback keeps its limits: 16 KiB bodies, JSON, POST', async () => {
+  const post = (body: string) =>
+    fetch(`${gw.url}/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const big = await post(JSON.stringify({ request_id: 'x', score: 1, comment: 'y'.repeat(20_000) }));
+  expect(big.status).toBe(413);
+  expect(((await big.json()) as { error: { code: string } }).error.code).toBe('request_too_large');
+  const notJson = await post('{"request_id":');
+  expect(notJson.status).toBe(400);
+  expect(await notJson.json()).toEqual({
+    error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'invalid_json' },
+  });
+  const unknown = await post(JSON.stringify({ request_id: 'never-served', score: 1 }));
+  expect(unknown.status).toBe(404);
+  expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('request_not_found');
+  const get = await fetch(`${gw.url}/v1/feedback`);
+  expect(get.status).toBe(405);
 });

@@ -1,5 +1,6 @@
 // Which route, backend and variant served each recent request, by request id, in a bounded LRU: the
-// feedback endpoint (issue #6) attributes a user's score to the variant that produced the answer.
+// feedback endpoint attributes a user's score to the variant that produced the answer, and only takes it
+// from the caller who made the request.
 
 export interface ServedRecord {
   namespace: string;
@@ -7,8 +8,8 @@ export interface ServedRecord {
   model: string;
   backend: string;
   variant: 'stable' | 'canary';
-  /** Caller identity when the policy authenticated one (key name), for feedback authorisation. */
-  caller?: string | undefined;
+  /** The caller's key name ("anonymous" without auth), for feedback authorisation. */
+  caller: string;
 }
 
 /** A bounded least-recently-used map from request id to who served it. */

@@ -1,0 +1,307 @@
+// The gateway's policy layer: the one object the request pipeline calls, once per stage —
+//
+//   authenticate → admit (model scopes, rate limits, budgets) → cache lookup → [select, upstream]
+//   → store cache → settle (usage, cost, limit corrections)        and POST /v1/feedback
+//
+// A stage a route does not configure costs (almost) nothing: no key check without auth, no limiter call
+// without limits or budgets, no cache without a cache mode, and no token counting unless settle lacks the
+// usage the upstream reported. Settings say how the process wires it (keys file, Redis); POLICY_OFF is the
+// setting that switches every stage but accounting off, whatever the config says.
+import type { Redis } from 'ioredis';
+import type { Counter, Gauge } from 'prom-client';
+import type { CompiledBackend, CompiledRoute, GatewayConfig } from '../../../api/v1alpha1/index.js';
+import { CostMetrics, type CostCounters } from '../accounting/cost-metrics.js';
+import { costUsd, estimatePromptTokens, type Pricing } from '../accounting/tokens.js';
+import { usageOfBody, type PromptEstimate } from '../accounting/usage.js';
+import { authenticate, authorizeModel, type AuthResult, type Headers } from '../auth/authenticate.js';
+import { ApiKeySet } from '../auth/key-set.js';
+import { KeysFileSource } from '../auth/keys-source.js';
+import { MemoryCacheStore } from '../cache/memory-store.js';
+import { RedisCacheStore } from '../cache/redis-store.js';
+import { ResponseCache, type CacheLookup } from '../cache/response-cache.js';
+import {
+  FeedbackRecorder,
+  MemoryFeedbackLedger,
+  type FeedbackAnswer,
+  type FeedbackScores,
+} from '../feedback/feedback.js';
+import type { RecentRequests } from '../feedback/recent-requests.js';
+import { RedisFeedbackLedger } from '../feedback/redis-ledger.js';
+import { isLimited, Limiter, type LimitTicket } from '../limits/limiter.js';
+import { MemoryLimitStore } from '../limits/memory-store.js';
+import { ResilientLimitStore } from '../limits/resilient-store.js';
+import type { Logger } from '../log.js';
+import type { GatewayError } from '../server/errors.js';
+import { connectRedis, redisReady } from './redis.js';
+import { StreamTap } from './stream-tap.js';
+import { NO_USAGE, systemClock, type Caller, type ChatRequest, type Clock, type Usage } from './types.js';
+
+/** How the process wires the policy layer; what each route enforces comes from the GatewayConfig. */
+export interface PolicySettings {
+  /** false: auth, limits, budgets and cache are off whatever the config says; accounting stays on. */
+  enforce?: boolean;
+  /** Where keys.yaml is for a config that turns auth on; without one every key is refused. */
+  keysFile?: (config: GatewayConfig) => string | undefined;
+  keysPollMs?: number;
+  /** redis:// URL (or a ready client) shared by replicas; without it, state is per replica. */
+  redis?: string | Redis;
+  /** Where cached responses live when Redis is given. Default "redis" (shared by replicas). */
+  cacheStore?: 'memory' | 'redis';
+  /** Deflate cache values in Redis (measured: see docs/policy.md). Default true. */
+  compressCache?: boolean;
+  /** Output tokens assumed for budgets and token limits when a request sets no max_tokens. Default 4096. */
+  defaultMaxOutputTokens?: number;
+}
+
+/** Serves without auth, limits, budgets and cache: what the benchmark that prices them runs. */
+export const POLICY_OFF: PolicySettings = Object.freeze({ enforce: false });
+
+/** The metrics the policy layer is the one place to count (the gateway's registry holds them). */
+export interface PolicyMetrics extends CostCounters {
+  refusals: Counter<'reason'>;
+  cacheLookups: Counter<'namespace' | 'route' | 'result'>;
+  feedbackScore: FeedbackScores;
+  redisUp: Gauge<'component'>;
+}
+
+export interface PolicyDeps {
+  metrics: PolicyMetrics;
+  logger: Logger;
+  /** Who served each recent request, for feedback. */
+  recent: RecentRequests;
+  clock?: Clock;
+}
+
+/** An admitted request: what it charged against limits and budgets, and where it must be served. */
+export interface Admission {
+  /** Serve from this backend only (a budget's cheaper fallback). */
+  readonly pinnedBackend?: string | undefined;
+  /** Corrected by settle; undefined when nothing was charged. */
+  readonly charged?: LimitTicket | undefined;
+}
+
+/** The admission of every request on a route without limits or budgets: one shared object. */
+const NOTHING_CHARGED: Admission = Object.freeze({});
+
+/** What one request came to, given to settle exactly once. */
+export interface Settlement {
+  caller: Caller;
+  route: CompiledRoute;
+  request: ChatRequest;
+  admission: Admission;
+  /** The backend that answered or failed last; undefined for a cache hit or when none was tried. */
+  backend: CompiledBackend | undefined;
+  /** Usage the upstream reported. */
+  usage: Usage | undefined;
+  /** The complete JSON answer, when there was one. */
+  body: string | undefined;
+  /** What a streamed answer delivered. */
+  tap: StreamTap | undefined;
+}
+
+const FREE: Pricing = { inputPerMillionTokens: 0, outputPerMillionTokens: 0 };
+/** The key set while auth is configured but no keys file is: every key is refused. */
+const NO_KEYS = new ApiKeySet([]);
+
+/** The stateful parts, built with the first config (their keys are prefixed with the gateway's name). */
+interface Stores {
+  limiter: Limiter;
+  resilient: ResilientLimitStore | undefined;
+  memoryCache: MemoryCacheStore;
+  cache: ResponseCache;
+  feedback: FeedbackRecorder;
+}
+
+export class GatewayPolicy {
+  private readonly enforce: boolean;
+  private readonly clock: Clock;
+  private readonly redis: Redis | undefined;
+  private readonly costs: CostMetrics;
+  private stores: Stores | undefined;
+  private keys: KeysFileSource | undefined;
+
+  constructor(
+    private readonly settings: PolicySettings,
+    private readonly deps: PolicyDeps,
+  ) {
+    this.enforce = settings.enforce !== false;
+    this.clock = deps.clock ?? systemClock;
+    this.redis = typeof settings.redis === 'string' ? connectRedis(settings.redis) : settings.redis;
+    this.costs = new CostMetrics(deps.metrics);
+  }
+
+  /** Applies a config: the first builds the stores; later ones retune them and follow the keys file. */
+  apply(config: GatewayConfig): void {
+    if (this.stores === undefined) this.stores = this.buildStores(config);
+    else {
+      this.stores.resilient?.setFailurePolicy(config.redis?.failurePolicy ?? 'local');
+      this.stores.memoryCache.setMaxEntries(config.cache.maxEntries);
+      this.stores.cache.setMaxEntryBytes(config.cache.maxEntryBytes);
+    }
+    this.followKeysFile(config);
+  }
+
+  /** From headers alone, before the body is read: the caller, or a 401. */
+  authenticate(headers: Headers, config: GatewayConfig): AuthResult {
+    if (!this.enforce || config.auth === undefined) return authenticate(headers, undefined);
+    const r = authenticate(headers, this.keys?.keys ?? NO_KEYS);
+    if (!r.ok) this.countRefusal(r.refusal);
+    return r;
+  }
+
+  /** Model scopes, then rate limits and budgets: synchronous unless the route has limits or budgets. */
+  admit(
+    caller: Caller,
+    route: CompiledRoute,
+    request: ChatRequest,
+  ): Admission | GatewayError | Promise<Admission | GatewayError> {
+    const forbidden = authorizeModel(caller, route.model);
+    if (forbidden !== undefined) return this.countRefusal(forbidden);
+    if (!this.enforce || !isLimited(route)) return NOTHING_CHARGED;
+    return this.admitLimited(caller, route, request);
+  }
+
+  /** Whether the cache stage runs for a route. */
+  caches(route: CompiledRoute): boolean {
+    return this.enforce && route.cache.mode !== 'off';
+  }
+
+  /** A hit, a miss, or a bypass (a request the route does not cache); counts the lookup. */
+  lookupCache(caller: Caller, route: CompiledRoute, request: ChatRequest): Promise<CacheLookup> {
+    return this.parts().cache.lookup(caller, route, request);
+  }
+
+  /** Stores a complete JSON answer after a miss; resolves with whether it did, never rejects. */
+  storeCache(lookup: CacheLookup, body: string): Promise<boolean> {
+    return this.parts().cache.store(lookup, { kind: 'body', body });
+  }
+
+  /** Sees a streamed answer as the client receives it (for settle, and to fill a cache miss). */
+  observeStream(request: ChatRequest, admission: Admission, lookup: CacheLookup | undefined): StreamTap {
+    const fill = lookup?.result === 'miss' ? { cache: this.parts().cache, miss: lookup } : undefined;
+    return new StreamTap(promptEstimate(request, admission), fill);
+  }
+
+  /** Accounts tokens and cost, and corrects what admission charged. Once per admitted request. */
+  settle(s: Settlement): void {
+    const usage = this.usageOf(s);
+    const pricing = usage === undefined ? FREE : (s.backend?.pricing ?? FREE);
+    const spent = usage ?? NO_USAGE;
+    if (usage !== undefined && s.backend !== undefined) {
+      this.costs.record({
+        namespace: s.route.namespace,
+        route: s.route.name,
+        backend: s.backend.name,
+        variant: s.backend.variant,
+        caller: s.caller,
+        usage,
+        costUsd: costUsd(usage, pricing),
+      });
+    }
+    const ticket = s.admission.charged;
+    if (ticket !== undefined)
+      void this.parts()
+        .limiter.settle(ticket, spent, pricing)
+        .catch(() => undefined);
+  }
+
+  /** POST /v1/feedback: `body` is the parsed JSON body. */
+  recordFeedback(body: unknown, caller: Caller): Promise<FeedbackAnswer> {
+    return this.parts().feedback.record(body, caller);
+  }
+
+  /** Resolves once Redis is connected (or after 2 s without it); at once without Redis. */
+  async ready(): Promise<void> {
+    if (this.redis !== undefined) await redisReady(this.redis);
+  }
+
+  async close(): Promise<void> {
+    this.keys?.stop();
+    this.stores?.resilient?.close();
+    const redis = this.redis;
+    if (typeof this.settings.redis === 'string' && redis !== undefined)
+      await redis.quit().catch(() => redis.disconnect());
+  }
+
+  private async admitLimited(
+    caller: Caller,
+    route: CompiledRoute,
+    request: ChatRequest,
+  ): Promise<Admission | GatewayError> {
+    const d = await this.parts().limiter.admit(caller, route, request);
+    if (!d.ok) return this.countRefusal(d.refusal);
+    return d.pinnedBackend === undefined
+      ? { charged: d.ticket }
+      : { charged: d.ticket, pinnedBackend: d.pinnedBackend };
+  }
+
+  /** Reported usage, else counted from the answer; undefined when no upstream tokens were spent. */
+  private usageOf(s: Settlement): Usage | undefined {
+    if (s.backend === undefined) return undefined;
+    if (s.usage !== undefined) return s.usage;
+    if (s.body !== undefined)
+      return usageOfBody(parsedOrUndefined(s.body), promptEstimate(s.request, s.admission));
+    return s.tap?.meter.usage();
+  }
+
+  private countRefusal(e: GatewayError): GatewayError {
+    if (e.refusal !== undefined) this.deps.metrics.refusals.inc({ reason: e.refusal });
+    return e;
+  }
+
+  private parts(): Stores {
+    if (this.stores === undefined) throw new Error('the policy serves only once a config was applied');
+    return this.stores;
+  }
+
+  private followKeysFile(config: GatewayConfig): void {
+    const path = this.enforce && config.auth !== undefined ? this.settings.keysFile?.(config) : undefined;
+    if (path === this.keys?.path) return;
+    this.keys?.stop();
+    this.keys = undefined;
+    if (path === undefined) return;
+    const pollMs = this.settings.keysPollMs;
+    this.keys = new KeysFileSource(path, { logger: this.deps.logger, ...(pollMs ? { pollMs } : {}) });
+    this.keys.start();
+  }
+
+  private buildStores(config: GatewayConfig): Stores {
+    const { metrics, logger } = this.deps;
+    const { clock, redis, settings } = this;
+    const prefix = `bm:${config.gateway.namespace}/${config.gateway.name}`;
+    const failurePolicy = config.redis?.failurePolicy ?? 'local';
+    const resilient =
+      redis && new ResilientLimitStore(redis, { failurePolicy, logger, clock, upGauge: metrics.redisUp });
+    const limiter = new Limiter(resilient ?? new MemoryLimitStore(), {
+      clock,
+      prefix,
+      ...(settings.defaultMaxOutputTokens ? { defaultMaxOutputTokens: settings.defaultMaxOutputTokens } : {}),
+    });
+    const memoryCache = new MemoryCacheStore({ clock, maxEntries: config.cache.maxEntries });
+    const cache = new ResponseCache({
+      store:
+        redis && (settings.cacheStore ?? 'redis') === 'redis'
+          ? new RedisCacheStore(redis, { prefix, compress: settings.compressCache ?? true })
+          : memoryCache,
+      lookups: metrics.cacheLookups,
+      logger,
+      maxEntryBytes: config.cache.maxEntryBytes,
+    });
+    const ledger = redis ? new RedisFeedbackLedger(redis, prefix) : new MemoryFeedbackLedger();
+    const feedback = new FeedbackRecorder(this.deps.recent, ledger, metrics.feedbackScore);
+    return { limiter, resilient, memoryCache, cache, feedback };
+  }
+}
+
+/** Admission's estimate when it made one, else one counted only if settle comes to need it. */
+function promptEstimate(request: ChatRequest, admission: Admission): PromptEstimate {
+  return admission.charged?.promptTokens ?? (() => estimatePromptTokens(request));
+}
+
+function parsedOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

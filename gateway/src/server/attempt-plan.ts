@@ -1,0 +1,105 @@
+// The select stage: the facts of one request (sticky identity, headers, caller, prompt) and the breakers'
+// verdicts, handed to the pure selector; its choice, restricted to backends that serve the endpoint, is the
+// attempt plan the runner works through.
+import type { IncomingHttpHeaders } from 'node:http';
+import { HEADERS } from '../../../api/v1alpha1/index.js';
+import type { RuntimeBackend, RuntimeRoute } from '../config/load.js';
+import type { Logger } from '../log.js';
+import type { Caller } from '../policy/types.js';
+import type { Endpoint } from '../providers/types.js';
+import type { CircuitBreakers } from '../resilience/breaker.js';
+import { selectBackends } from '../routing/select.js';
+import type { ObservedStatsStore } from './observed.js';
+
+export interface PlanDeps {
+  breakers: CircuitBreakers;
+  observed: ObservedStatsStore;
+  log: Logger;
+  now: () => number;
+  random: () => number;
+}
+
+/** What selection reads of a request. */
+export interface PlanRequest {
+  requestId: string;
+  route: RuntimeRoute;
+  endpoint: Endpoint;
+  body: Record<string, unknown>;
+  headers: IncomingHttpHeaders;
+  caller: Caller;
+}
+
+export function headerString(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The prompt text a selection policy may read (quality-cost): message contents or the prompt. */
+function promptText(body: Record<string, unknown>): string {
+  const msgs = body.messages;
+  if (Array.isArray(msgs)) {
+    let s = '';
+    for (const m of msgs) {
+      const c = (m as { content?: unknown } | null)?.content;
+      if (typeof c === 'string') s += `${c}\n`;
+      else if (Array.isArray(c))
+        for (const p of c) {
+          const t = (p as { text?: unknown } | null)?.text;
+          if (typeof t === 'string') s += `${t}\n`;
+        }
+    }
+    return s;
+  }
+  return typeof body.prompt === 'string'
+    ? body.prompt
+    : Array.isArray(body.prompt)
+      ? body.prompt.join('\n')
+      : '';
+}
+
+/** Backends whose breaker is open (or half-open with its probe out); undefined while all are available. */
+function unavailableBackends(deps: PlanDeps, route: RuntimeRoute): Set<string> | undefined {
+  const now = deps.now();
+  let unavailable: Set<string> | undefined;
+  for (const [k, b] of route.backends) {
+    if (!deps.breakers.available(b.key, now)) (unavailable ??= new Set()).add(k);
+  }
+  return unavailable;
+}
+
+/** The ordered backends to try: the chosen one first, then the fallbacks. */
+export function planAttempts(
+  deps: PlanDeps,
+  x: PlanRequest,
+  pinnedBackend: string | undefined,
+): RuntimeBackend[] {
+  const { route, caller } = x;
+  const apiKey = caller.anonymous ? undefined : caller.key;
+  // Anonymous callers have no key: stickiness falls to the user id (or chance), not one shared bucket.
+  const identity =
+    headerString(x.headers[HEADERS.user]) ??
+    (typeof x.body.user === 'string' ? x.body.user : undefined) ??
+    apiKey ??
+    deps.random().toString(36).slice(2);
+  const selection = selectBackends({
+    route: route.spec,
+    facts: { identity, headers: x.headers, apiKey, team: caller.team },
+    prompt: route.spec.selection.policy === 'quality-cost' ? promptText(x.body) : '',
+    stats: deps.observed,
+    unavailable: unavailableBackends(deps, route),
+    pinnedBackend,
+    random: deps.random,
+  });
+  if (deps.log.isDebug()) {
+    deps.log.log('debug', 'Selected backend', {
+      requestId: x.requestId,
+      reason: selection.reason,
+      canary: selection.canary,
+    });
+  }
+  const plan: RuntimeBackend[] = [];
+  for (const b of selection.attempts) {
+    const rb = route.backends.get(`${b.name}/${b.variant}`);
+    if (rb !== undefined && rb.adapter.paths[x.endpoint] !== undefined) plan.push(rb);
+  }
+  return plan;
+}

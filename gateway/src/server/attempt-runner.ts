@@ -1,0 +1,148 @@
+// Runs a request's attempt plan: one upstream attempt after another as the retry/fallback decision
+// (resilience/retry.ts `nextStep`) says, with the circuit breakers, the backoff sleeps, the statistics
+// selection reads and the attempt, retry and fallback metrics.
+import type { RuntimeBackend } from '../config/load.js';
+import type { Logger } from '../log.js';
+import type { Usage } from '../providers/types.js';
+import type { CircuitBreakers } from '../resilience/breaker.js';
+import { hurtsBreaker, nextStep, type AttemptLoop, type FailedAttempt } from '../resilience/retry.js';
+import type { Cancellation } from './cancel.js';
+import { gatewayError, type GatewayError } from './errors.js';
+import { servedBy, type GatewayMetrics } from './metrics.js';
+import type { ObservedStatsStore } from './observed.js';
+import type { AttemptResult, UpstreamCaller, UpstreamRequest } from './upstream-attempt.js';
+
+export interface RunResult {
+  status: number;
+  /** The backend that answered, or the last one tried. */
+  served: RuntimeBackend | undefined;
+  usage?: Usage | undefined;
+  /** The body of a complete non-streaming 2xx answer (for the cache and settle). */
+  body?: string | undefined;
+  /** The error to answer with, when no attempt succeeded and nothing was sent yet. */
+  error?: GatewayError | undefined;
+}
+
+export interface RunnerDeps {
+  upstream: UpstreamCaller;
+  breakers: CircuitBreakers;
+  metrics: GatewayMetrics;
+  observed: ObservedStatsStore;
+  now: () => number;
+  log: Logger;
+}
+
+const NO_BACKEND: RunResult = {
+  status: 503,
+  served: undefined,
+  error: gatewayError(503, 'no backend available', 'no_backend'),
+};
+
+function sleep(ms: number, signal: Cancellation): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.cancelled) return resolve();
+    const done = () => {
+      clearTimeout(t);
+      signal.off('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.once('abort', done);
+  });
+}
+
+export class AttemptRunner {
+  constructor(private readonly deps: RunnerDeps) {}
+
+  /** Answers the client unless the result carries an error for the caller to send. */
+  async run(x: UpstreamRequest, plan: readonly RuntimeBackend[]): Promise<RunResult> {
+    if (plan.length === 0 || x.route.spec.fallback.maxAttempts < 1) return NO_BACKEND;
+    const loop: AttemptLoop = { planLength: plan.length, index: 0, attempts: 0, retries: 0 };
+    for (;;) {
+      const b = plan[loop.index] as RuntimeBackend;
+      if (x.client.cancelled) return { status: 499, served: b };
+      loop.attempts++;
+      const started = this.deps.now();
+      this.deps.breakers.begin(b.key, started);
+      const r = await this.deps.upstream.attempt(x, b, started);
+      if (r.ok) return this.succeeded(x, b, started, r);
+      this.failed(x, b, r);
+      const step = nextStep(x.route.spec, loop, r);
+      switch (step.action) {
+        case 'retry':
+          this.countRetry(x, b, r);
+          await sleep(step.delayMs, x.client);
+          loop.retries++;
+          break;
+        case 'fallover':
+          this.countFallover(x, b, plan[step.next] as RuntimeBackend, r);
+          loop.index = step.next;
+          loop.retries = 0;
+          break;
+        case 'fail':
+          return { status: step.error.status, served: b, error: step.error };
+        case 'stop':
+          return { status: step.status, served: b };
+        default: {
+          const never: never = step;
+          throw new Error(`unknown step ${JSON.stringify(never)}`);
+        }
+      }
+    }
+  }
+
+  private succeeded(
+    x: UpstreamRequest,
+    b: RuntimeBackend,
+    started: number,
+    r: AttemptResult & { ok: true },
+  ): RunResult {
+    const { metrics, observed } = this.deps;
+    const by = servedBy(x.route, b);
+    const ms = this.deps.now() - started;
+    metrics.attempt(by, 'ok');
+    this.deps.breakers.success(b.key);
+    observed.observeLatency(x.route.spec, b.spec.name, ms);
+    metrics.latency(by, ms / 1000);
+    if (r.usage !== undefined) observed.observeTokens(x.route.spec, r.usage.input, r.usage.output);
+    return { status: r.status, served: b, usage: r.usage, body: r.body };
+  }
+
+  private failed(x: UpstreamRequest, b: RuntimeBackend, r: FailedAttempt): void {
+    const f = r.failure;
+    this.deps.metrics.attempt(servedBy(x.route, b), f.outcome);
+    if (hurtsBreaker(f)) this.deps.breakers.failure(b.key, this.deps.now());
+    else this.deps.breakers.neutral(b.key);
+    if (this.deps.log.isDebug()) {
+      this.deps.log.log('debug', 'Upstream attempt failed', {
+        requestId: x.requestId,
+        backend: b.spec.name,
+        variant: b.spec.variant,
+        outcome: f.outcome,
+        status: f.status,
+        reason: f.message,
+      });
+    }
+  }
+
+  private countRetry(x: UpstreamRequest, b: RuntimeBackend, r: FailedAttempt): void {
+    const { namespace, name: route } = x.route.spec;
+    this.deps.metrics.retries.inc({ namespace, route, backend: b.spec.name, cause: r.failure.outcome });
+  }
+
+  private countFallover(
+    x: UpstreamRequest,
+    from: RuntimeBackend,
+    to: RuntimeBackend,
+    r: FailedAttempt,
+  ): void {
+    const { namespace, name: route } = x.route.spec;
+    this.deps.metrics.fallbacks.inc({
+      namespace,
+      route,
+      from: from.spec.name,
+      to: to.spec.name,
+      cause: r.failure.outcome,
+    });
+  }
+}

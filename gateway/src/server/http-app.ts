@@ -1,0 +1,59 @@
+// The gateway's HTTP surface: one node:http handler that sends the pipeline's paths (/v1 model endpoints,
+// models, feedback) straight to it, and everything else — health, readiness, metrics, unknown paths — to a
+// small express app. With `v1ViaExpress` the /v1 paths go through express too (for the benchmark that
+// measured the difference).
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import express from 'express';
+import { HEADERS } from '../../../api/v1alpha1/index.js';
+import type { ConfigStore } from '../config/store.js';
+import { gatewayError, sendError } from './errors.js';
+import type { GatewayMetrics } from './metrics.js';
+import { requestIdOf, servesPath, type Pipeline } from './pipeline.js';
+
+export interface HttpSurface {
+  pipeline: Pipeline;
+  store: ConfigStore;
+  metrics: GatewayMetrics;
+  /** True once the gateway is shutting down (readiness fails). */
+  closing: () => boolean;
+  v1ViaExpress: boolean;
+}
+
+function expressApp(s: HttpSurface): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((req, res, next) => {
+    res.setHeader(HEADERS.requestId, requestIdOf(req.headers));
+    res.setHeader(HEADERS.configRevision, s.store.current()?.config.revision ?? 'none');
+    next();
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const c = s.store.current();
+    if (c === undefined || s.closing())
+      res.status(503).json({ status: s.closing() ? 'shutting-down' : 'no-config' });
+    else res.json({ status: 'ready', revision: c.config.revision });
+  });
+  app.get('/metrics', (_req, res, next) => {
+    s.metrics.registry
+      .metrics()
+      .then((text) => res.type(s.metrics.registry.contentType).send(text))
+      .catch(next);
+  });
+  if (s.v1ViaExpress) app.all(/^\/v1\//, (req, res) => s.pipeline.handle(req, res));
+  app.use((req, res) => sendError(res, gatewayError(404, `unknown path ${req.path}`, 'unknown_url')));
+  return app;
+}
+
+export function httpHandler(s: HttpSurface): RequestListener {
+  const app = expressApp(s);
+  if (s.v1ViaExpress) return app;
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    if (servesPath(q < 0 ? url : url.slice(0, q))) s.pipeline.handle(req, res);
+    else app(req, res);
+  };
+}

@@ -1,0 +1,67 @@
+// Compiles one accepted route (with its canary's overlay) into its GatewayConfig entry, checked against the
+// contract's schema, and the memo that spares recompiling routes that did not change. The memo belongs to
+// whoever runs the translator (the operator's controllers), never to this module, so two operators in one
+// process never share one.
+import {
+  CompiledRoute,
+  compileRoute,
+  type Canary,
+  type CanaryOverlay,
+  type ModelRoute,
+} from '../../../api/v1alpha1/index.js';
+
+export type CompileResult = { compiled: CompiledRoute } | { error: string };
+
+/** Compiled routes by route key (namespace/name), valid while the route and canary versions hold. */
+export class CompiledRouteMemo {
+  private readonly entries = new Map<string, { versions: string; result: CompileResult }>();
+
+  lookup(routeKey: string, versions: string): CompileResult | undefined {
+    const hit = this.entries.get(routeKey);
+    return hit?.versions === versions ? hit.result : undefined;
+  }
+
+  store(routeKey: string, versions: string, result: CompileResult): void {
+    this.entries.set(routeKey, { versions, result });
+  }
+
+  /** A route went away: its entry would only take memory. */
+  forget(routeKey: string): void {
+    this.entries.delete(routeKey);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+function compileUnmemoised(route: ModelRoute, overlay: CanaryOverlay | undefined): CompileResult {
+  try {
+    const compiled = compileRoute(route, overlay);
+    const parsed = CompiledRoute.safeParse(compiled);
+    if (parsed.success) return { compiled };
+    return { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+/**
+ * The route compiled with its canary's overlay, or why it does not compile. Memoised by the route's and
+ * the canary's resourceVersions: the overlay is a function of the canary, so both versions fix the result.
+ */
+export function compileRouteChecked(
+  route: ModelRoute,
+  canary: Canary | undefined,
+  overlay: CanaryOverlay | undefined,
+  memo: CompiledRouteMemo | undefined,
+): CompileResult {
+  const routeVersion = route.metadata.resourceVersion;
+  const versions = `${routeVersion ?? ''}/${canary?.metadata.resourceVersion ?? ''}`;
+  const routeKey = `${route.metadata.namespace ?? ''}/${route.metadata.name}`;
+  const hit = routeVersion !== undefined ? memo?.lookup(routeKey, versions) : undefined;
+  if (hit) return hit;
+  const result = compileUnmemoised(route, overlay);
+  memo?.store(routeKey, versions, result);
+  return result;
+}
