@@ -227,7 +227,7 @@ async function buildComponent(
       `Building ${component.binaries.join(', ')} (${component.name} ${component.version}) into ${cacheDir}` +
         (component.name === 'controlplane'
           ? `: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, a fake kubelet and helm; ` +
-            `the first build on a machine takes about 10 minutes on two idle cores`
+            `the first build on a machine takes about 9 minutes on two idle cores`
           : ''),
     );
     await runGoBuild(

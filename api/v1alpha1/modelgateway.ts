@@ -73,6 +73,15 @@ export const ModelGatewaySpec = z
     image: z.string().min(1).max(512).optional().describe("Gateway image; defaults to the operator's own"),
     imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
     resources: ResourceRequirements.optional(),
+    workers: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        'Gateway processes per pod, sharing its port, limits, feedback and metrics; defaults to the CPU limit in whole cores (at least 1)',
+      ),
     service: GatewayServiceSpec.default({ type: 'ClusterIP', port: 8080 }),
     auth: GatewayAuthSpec.optional(),
     redis: GatewayRedisSpec.optional(),

@@ -2,6 +2,7 @@
 // (config/deployment.ts); both are validated. SIGTERM stops accepting and drains in-flight requests up to
 // --drain-seconds. In the cluster the operator's Deployment runs `beastmode gateway --configmap
 // <ns>/<gw>-gateway-config` (operator/src/render/gateway.ts); config/contract.test.ts keeps the two in line.
+import cluster from 'node:cluster';
 import { z } from 'zod';
 import { readFlags, type CommandSpec } from '../../cli/flags.js';
 import type { GatewayConfig } from '../../api/v1alpha1/index.js';
@@ -12,6 +13,8 @@ import { FirstOfSecretResolver, KubernetesSecretResolver, referencedSecrets } fr
 import { defaultSecretResolver, type SecretResolver } from './config/secrets.js';
 import { createLogger, type Logger } from './log.js';
 import { POLICY_OFF, type PolicySettings } from './policy/policy.js';
+import { EXIT_REFUSED_CONFIG, runPrimary } from './workers/primary.js';
+import { connectToPod } from './workers/pod-state.js';
 import { startGateway, type ConfigOrigin, type Gateway } from './server/gateway.js';
 
 export { startGateway } from './server/gateway.js';
@@ -31,6 +34,7 @@ const Flags = z
     'api-keys-file': z.string().min(1).optional(),
     'log-level': z.enum(['error', 'warn', 'info', 'debug']).default('info'),
     'drain-seconds': z.coerce.number().min(0).max(3600).default(25),
+    workers: z.coerce.number().int().min(1).max(256).default(1),
   })
   .refine((f) => [f.config, f.configmap, f.routes].filter((v) => v !== undefined).length === 1, {
     message: 'give exactly one of --config, --configmap or --routes',
@@ -74,6 +78,12 @@ export const GATEWAY_COMMAND: CommandSpec = {
     },
     'api-keys-file': { value: 'file', env: ENV.apiKeysFile, help: 'keys.yaml of the API keys Secret' },
     'log-level': { value: 'level', env: ENV.logLevel, default: 'info', help: 'error, warn, info or debug' },
+    workers: {
+      value: 'n',
+      env: ENV.workers,
+      default: '1',
+      help: 'Processes serving the port (one per core of the CPU limit); they share limits, feedback and metrics',
+    },
     'drain-seconds': {
       value: 's',
       env: ENV.drainSeconds,
@@ -110,7 +120,16 @@ export async function runGateway(argv: string[], env: NodeJS.ProcessEnv): Promis
     process.stderr.write(`invalid flags: ${parsed.error}\n`);
     return 2;
   }
-  await serve(parsed.flags, env);
+  const f = parsed.flags;
+  if (f.workers > 1 && cluster.isPrimary) {
+    runPrimary({
+      workers: f.workers,
+      logger: createLogger(f['log-level']),
+      drainSeconds: f['drain-seconds'],
+    });
+    return undefined;
+  }
+  await serve(f, env);
   return undefined;
 }
 
@@ -157,6 +176,7 @@ async function serve(f: GatewayFlags, env: NodeJS.ProcessEnv): Promise<void> {
     logger,
     // Only for the benchmark that compares the two; see gateway/README.md.
     v1ViaExpress: env.BEASTMODE_V1_VIA_EXPRESS === '1',
+    pod: connectToPod(),
   });
 
   // Never serve anonymously a config that turns auth on: the policy refuses every key without a keys
@@ -173,7 +193,7 @@ async function serve(f: GatewayFlags, env: NodeJS.ProcessEnv): Promise<void> {
       process.stderr.write(
         `${JSON.stringify({ level: 'error', message: 'Refusing to start', reason: problem, component: 'gateway' })}\n`,
       );
-      process.exit(1);
+      process.exit(EXIT_REFUSED_CONFIG);
     }
     logger.log('error', 'Auth is on but no API keys can be read: every request is refused', {
       reason: problem,

@@ -15,6 +15,7 @@ export const ENV = {
   routes: 'BEASTMODE_ROUTES',
   secretsDir: 'BEASTMODE_SECRETS_DIR',
   drainSeconds: 'BEASTMODE_DRAIN_SECONDS',
+  workers: 'BEASTMODE_WORKERS',
   logLevel: 'BEASTMODE_LOG_LEVEL',
   /** keys.yaml of the Secret in auth.apiKeysSecretRef, mounted by the operator. */
   apiKeysFile: 'BEASTMODE_API_KEYS_FILE',

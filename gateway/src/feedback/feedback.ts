@@ -68,7 +68,7 @@ export class FeedbackRecorder {
       return refused(invalidFeedback(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`));
     }
     const { request_id: id, score } = parsed.data;
-    const served = this.recent.get(id);
+    const served = await this.recent.find(id);
     if (served === undefined) return refused(feedbackRequestNotFound(id));
     if (served.caller !== caller.key) return refused(feedbackNotAllowed());
     if (!(await this.ledger.claim(id))) return refused(feedbackAlreadyRecorded(id));

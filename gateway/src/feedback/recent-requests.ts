@@ -15,6 +15,8 @@ export interface ServedRecord {
 /** A bounded least-recently-used map from request id to who served it. */
 export class RecentRequests {
   private readonly map = new Map<string, ServedRecord>();
+  /** Asks the other workers of the pod, when this process is one of several. */
+  elsewhere: ((requestId: string) => Promise<ServedRecord | undefined>) | undefined;
 
   constructor(readonly capacity = 100_000) {}
 
@@ -34,6 +36,11 @@ export class RecentRequests {
       this.map.set(requestId, v);
     }
     return v;
+  }
+
+  /** Here first, then on the pod's other workers. */
+  async find(requestId: string): Promise<ServedRecord | undefined> {
+    return this.get(requestId) ?? (await this.elsewhere?.(requestId));
   }
 
   get size(): number {

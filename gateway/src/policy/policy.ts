@@ -31,6 +31,7 @@ import { isLimited, Limiter, type LimitTicket } from '../limits/limiter.js';
 import { MemoryLimitStore } from '../limits/memory-store.js';
 import { ResilientLimitStore } from '../limits/resilient-store.js';
 import type { Logger } from '../log.js';
+import type { PodState } from '../workers/pod-state.js';
 import type { GatewayError } from '../server/errors.js';
 import { connectRedis, redisReady } from './redis.js';
 import { StreamTap } from './stream-tap.js';
@@ -69,6 +70,8 @@ export interface PolicyDeps {
   logger: Logger;
   /** Who served each recent request, for feedback. */
   recent: RecentRequests;
+  /** The pod's shared limit store and feedback ledger, when this process is one of several workers. */
+  pod?: Pick<PodState, 'limits' | 'ledger'> | undefined;
   clock?: Clock;
 }
 
@@ -272,7 +275,8 @@ export class GatewayPolicy {
     const failurePolicy = config.redis?.failurePolicy ?? 'local';
     const resilient =
       redis && new ResilientLimitStore(redis, { failurePolicy, logger, clock, upGauge: metrics.redisUp });
-    const limiter = new Limiter(resilient ?? new MemoryLimitStore(), {
+    const pod = this.deps.pod;
+    const limiter = new Limiter(resilient ?? pod?.limits ?? new MemoryLimitStore(), {
       clock,
       prefix,
       ...(settings.defaultMaxOutputTokens ? { defaultMaxOutputTokens: settings.defaultMaxOutputTokens } : {}),
@@ -287,7 +291,9 @@ export class GatewayPolicy {
       logger,
       maxEntryBytes: config.cache.maxEntryBytes,
     });
-    const ledger = redis ? new RedisFeedbackLedger(redis, prefix) : new MemoryFeedbackLedger();
+    const ledger = redis
+      ? new RedisFeedbackLedger(redis, prefix)
+      : (pod?.ledger ?? new MemoryFeedbackLedger());
     const feedback = new FeedbackRecorder(this.deps.recent, ledger, metrics.feedbackScore);
     return { limiter, resilient, memoryCache, cache, feedback };
   }

@@ -21,6 +21,7 @@ import { ObservedStatsStore } from './observed.js';
 import { Pipeline } from './pipeline.js';
 import { UpstreamPools } from './pools.js';
 import { UpstreamCaller } from './upstream-attempt.js';
+import type { PodState } from '../workers/pod-state.js';
 
 export type ConfigOrigin =
   | { file: string }
@@ -45,6 +46,11 @@ export interface GatewayOptions {
   v1ViaExpress?: boolean;
   now?: () => number;
   random?: () => number;
+  /**
+   * Set in a worker of a pod with several: what the workers share through the primary. The worker then
+   * listens with SO_REUSEPORT beside the others, and /metrics serves the whole pod's figures.
+   */
+  pod?: PodState | undefined;
 }
 
 export interface GatewayState {
@@ -108,7 +114,12 @@ function assembleParts(opts: GatewayOptions): Parts {
   const observed = new ObservedStatsStore();
   const pools = new UpstreamPools();
   const recent = new RecentRequests();
-  const policy = new GatewayPolicy(opts.policy ?? {}, { metrics, logger, recent });
+  const pod = opts.pod;
+  if (pod !== undefined) {
+    pod.attach(recent, metrics.registry);
+    recent.elsewhere = (id) => pod.findServed(id);
+  }
+  const policy = new GatewayPolicy(opts.policy ?? {}, { metrics, logger, recent, pod });
   const secrets = opts.secrets ?? defaultSecretResolver(opts.secretsDir);
   const upstream = new UpstreamCaller({ pools, secrets, metrics, now, log: logger });
   const runner = new AttemptRunner({ upstream, breakers, metrics, observed, now, log: logger });
@@ -153,11 +164,11 @@ function startSource(o: ConfigOrigin, store: ConfigStore, logger: Logger): Confi
   return undefined;
 }
 
-/** Step 4. */
-async function listen(server: http.Server, port: number, host: string): Promise<number> {
+/** Step 4. A worker of a pod binds the port itself beside its siblings: the kernel spreads connections. */
+async function listen(server: http.Server, port: number, host: string, shared: boolean): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.listen({ port, host, ...(shared ? { reusePort: true, exclusive: true } : {}) }, () => resolve());
   });
   return (server.address() as AddressInfo).port;
 }
@@ -185,13 +196,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const { state, logger } = parts;
   let closing = false;
   const v1ViaExpress = opts.v1ViaExpress === true;
-  const handler = httpHandler({ ...state, pipeline: parts.pipeline, closing: () => closing, v1ViaExpress });
+  const handler = httpHandler({
+    ...state,
+    pipeline: parts.pipeline,
+    closing: () => closing,
+    v1ViaExpress,
+    ...(opts.pod !== undefined ? { pod: opts.pod } : {}),
+  });
   const server = http.createServer(SERVER_OPTIONS, handler);
   followConfig(parts, server);
   const source = startSource(opts.source, state.store, logger);
   if (source !== undefined && !('configMap' in opts.source)) await source.ready;
   const host = opts.host ?? '127.0.0.1';
-  const port = await listen(server, opts.port ?? 0, host);
+  const port = await listen(server, opts.port ?? 0, host, opts.pod !== undefined);
   logger.log('info', 'Gateway listening', { host, port, v1: v1ViaExpress ? 'express' : 'node:http' });
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,

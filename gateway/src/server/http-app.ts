@@ -8,6 +8,7 @@ import { HEADERS } from '../../../api/v1alpha1/index.js';
 import type { ConfigStore } from '../config/store.js';
 import { gatewayError, sendError } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { PodState } from '../workers/pod-state.js';
 import { requestIdOf, servesPath, type Pipeline } from './pipeline.js';
 
 export interface HttpSurface {
@@ -17,6 +18,8 @@ export interface HttpSurface {
   /** True once the gateway is shutting down (readiness fails). */
   closing: () => boolean;
   v1ViaExpress: boolean;
+  /** In a worker of a pod: /metrics serves the pod's aggregate, /readyz names the worker. */
+  pod?: Pick<PodState, 'workerId' | 'metricsText'>;
 }
 
 function expressApp(s: HttpSurface): express.Express {
@@ -34,11 +37,15 @@ function expressApp(s: HttpSurface): express.Express {
     const c = s.store.current();
     if (c === undefined || s.closing())
       res.status(503).json({ status: s.closing() ? 'shutting-down' : 'no-config' });
-    else res.json({ status: 'ready', revision: c.config.revision });
+    else
+      res.json({
+        status: 'ready',
+        revision: c.config.revision,
+        ...(s.pod !== undefined ? { worker: s.pod.workerId } : {}),
+      });
   });
   app.get('/metrics', (_req, res, next) => {
-    s.metrics.registry
-      .metrics()
+    (s.pod?.metricsText() ?? s.metrics.registry.metrics())
       .then((text) => res.type(s.metrics.registry.contentType).send(text))
       .catch(next);
   });

@@ -102,6 +102,8 @@ export class GatewayMetrics {
     help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open',
     labelNames: BACKEND,
     registers: this.registers,
+    // A pod's workers each keep breakers: the pod reports the worst.
+    aggregator: 'max',
   });
   readonly inflight = new client.Gauge({
     name: METRICS.inflight,
@@ -125,6 +127,7 @@ export class GatewayMetrics {
     help: 'Whether the shared Redis answers (1) or not (0)',
     labelNames: ['component'],
     registers: this.registers,
+    aggregator: 'min',
   });
   readonly configLoads = new client.Counter({
     name: METRICS.configLoads,
@@ -137,6 +140,7 @@ export class GatewayMetrics {
     help: 'The config revision being served',
     labelNames: ['revision'],
     registers: this.registers,
+    aggregator: 'max',
   });
 
   constructor() {

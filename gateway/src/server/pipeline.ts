@@ -223,7 +223,9 @@ export class Pipeline {
     const spec = x.route.spec;
     let admitted = policy.admit(x.caller, spec, x.body);
     if (admitted instanceof Promise) admitted = await admitted;
-    if (isGatewayError(admitted)) return this.refuse(x.res, admitted);
+    // A refusal on a known route counts against that route (its error rate, its dashboards).
+    const onRoute: ServedBy = { ...NONE, namespace: spec.namespace, route: spec.name };
+    if (isGatewayError(admitted)) return this.refuse(x.res, admitted, onRoute);
     const admission = admitted;
     let lookup: CacheLookup | undefined;
     if (policy.caches(spec)) {
@@ -239,7 +241,7 @@ export class Pipeline {
         `model ${spec.model} does not support ${x.endpoint}`,
         'unsupported_endpoint',
       );
-      return this.refuse(x.res, e);
+      return this.refuse(x.res, e, onRoute);
     }
     const tap = x.stream ? policy.observeStream(x.body, admission, lookup) : undefined;
     x.observer = tap;

@@ -114,6 +114,19 @@ function runtimeInputs(spec: Spec): {
   return { env, volumes, mounts };
 }
 
+/** Whole cores of a CPU quantity ("2", "1500m", 3), at least 1; undefined when none is set. */
+export function wholeCores(cpu: string | number | undefined): number | undefined {
+  if (cpu === undefined) return undefined;
+  const text = String(cpu);
+  const cores = text.endsWith('m') ? Number(text.slice(0, -1)) / 1000 : Number(text);
+  return Number.isFinite(cores) ? Math.max(1, Math.floor(cores)) : undefined;
+}
+
+/** Processes per pod: as declared, else one per whole core of the CPU limit. */
+export function gatewayWorkers(spec: Spec): number {
+  return spec.workers ?? wholeCores(spec.resources?.limits?.cpu) ?? 1;
+}
+
 function containerResources(spec: Spec): Record<string, unknown> {
   return {
     requests: {
@@ -153,6 +166,7 @@ function renderGatewayContainer(
       `${ns}/${gatewayConfigMapName(gw.metadata.name)}`,
       '--port',
       String(GATEWAY_PORT),
+      ...(gatewayWorkers(gw.spec) > 1 ? ['--workers', String(gatewayWorkers(gw.spec))] : []),
     ],
     ports: [{ name: 'http', containerPort: GATEWAY_PORT, protocol: 'TCP' }],
     env,
