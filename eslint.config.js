@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'cluster/controlplane/', 'charts/', 'coverage/', '**/testdata/**'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.beastmode/',
+      'cluster/controlplane/',
+      'charts/',
+      'coverage/',
+      '**/testdata/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

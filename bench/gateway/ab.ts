@@ -1,7 +1,7 @@
 // Interleaved closed-loop A/B of two or more targets (same path, same body), for quick comparisons on a
 // noisy machine: tsx bench/gateway/ab.ts http://127.0.0.1:8080 http://127.0.0.1:8081 [rounds]
 import { Pool } from 'undici';
-import { closedLoop, medianLatency, type Target } from './loadgen.js';
+import { closedLoop, medianLatency, type Target } from '../lib/loadgen.js';
 
 const origins = process.argv.slice(2).filter((a) => a.startsWith('http'));
 const rounds = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? '3');

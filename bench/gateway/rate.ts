@@ -1,6 +1,6 @@
 // Fixed-rate probe of one target: tsx bench/gateway/rate.ts http://127.0.0.1:8080 500 1000 2000
 import { Pool } from 'undici';
-import { fixedRate, medianLatency } from './loadgen.js';
+import { fixedRate, medianLatency } from '../lib/loadgen.js';
 const [origin, ...rates] = process.argv.slice(2);
 const t = {
   name: 'x',

@@ -25,13 +25,16 @@ export function createLogger(level: LogLevel = 'info', silent = false, destinati
         : new winston.transports.Stream({ stream: destination }),
     ],
   });
+  // Asked on every request: kept as a boolean rather than asking winston each time.
+  let debug = w.isLevelEnabled('debug');
   return {
     log: (lvl, msg, fields = {}) => {
       if (w.isLevelEnabled(lvl)) w.log(lvl, msg, fields);
     },
     setLevel: (lvl) => {
       w.level = lvl;
+      debug = w.isLevelEnabled('debug');
     },
-    isDebug: () => w.isLevelEnabled('debug'),
+    isDebug: () => debug,
   };
 }

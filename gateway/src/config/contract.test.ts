@@ -113,8 +113,8 @@ describe('the Deployment the operator renders runs the gateway', () => {
   test('its arguments and environment parse, and name the ConfigMap the operator writes', () => {
     const env: Record<string, string> = {};
     for (const e of container.env) env[e.name] = e.value ?? `from-secret:${e.valueFrom?.secretKeyRef?.key}`;
-    // Every variable the Deployment sets is one the gateway reads (or the pod's identity).
-    const known = new Set<string>([...Object.values(ENV), 'POD_NAME', 'POD_NAMESPACE']);
+    // Every variable the Deployment sets is one the gateway reads (or the pod's identity, or Node's own).
+    const known = new Set<string>([...Object.values(ENV), 'POD_NAME', 'POD_NAMESPACE', 'NODE_OPTIONS']);
     for (const name of Object.keys(env)) expect(known).toContain(name);
     expect(env[ENV.redisUrl]).toBe('from-secret:url');
 

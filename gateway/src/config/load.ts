@@ -26,11 +26,25 @@ export interface RuntimeBackend {
   basePath: string;
   /** namespace/route/backend/variant: the key of its breaker and statistics. */
   key: string;
+  /** Its metric labels: one object per config, so the metrics reuse their labelled series by identity. */
+  labels: MetricLabels;
 }
 
 export interface RuntimeRoute {
   spec: CompiledRoute;
   backends: Map<string, RuntimeBackend>;
+  /** The route's labels with no backend: requests refused or failed before one was chosen. */
+  labels: MetricLabels;
+  /** The labels of its answers from the cache. */
+  cacheLabels: MetricLabels;
+}
+
+/** namespace, route, backend, variant: the labels of every per-backend metric. */
+export interface MetricLabels {
+  readonly namespace: string;
+  readonly route: string;
+  readonly backend: string;
+  readonly variant: string;
 }
 
 export interface RuntimeConfig {
@@ -67,9 +81,17 @@ export function compileRuntime(config: GatewayConfig): RuntimeConfig {
         origin: url.origin,
         basePath: url.pathname.replace(/\/+$/, ''),
         key,
+        labels: Object.freeze({
+          namespace: route.namespace,
+          route: route.name,
+          backend: b.name,
+          variant: b.variant,
+        }),
       });
     }
-    routes.set(route.model, { spec: route, backends });
+    const labels = Object.freeze({ namespace: route.namespace, route: route.name, backend: '', variant: '' });
+    const cacheLabels = Object.freeze({ ...labels, backend: 'cache', variant: 'stable' });
+    routes.set(route.model, { spec: route, backends, labels, cacheLabels });
   }
   return { config, routes };
 }

@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Counter, Gauge } from 'prom-client';
 import type { CompiledBackend, CompiledRoute, GatewayConfig } from '../../../api/v1alpha1/index.js';
 import { CostMetrics, type CostCounters } from '../accounting/cost-metrics.js';
-import { costUsd, estimatePromptTokens, type Pricing } from '../accounting/tokens.js';
+import { costUsd, estimatePromptTokens, loadTokenizer, type Pricing } from '../accounting/tokens.js';
 import { usageOfBody, type PromptEstimate } from '../accounting/usage.js';
 import { authenticate, authorizeModel, type AuthResult, type Headers } from '../auth/authenticate.js';
 import { ApiKeySet } from '../auth/key-set.js';
@@ -135,6 +135,7 @@ export class GatewayPolicy {
 
   /** Applies a config: the first builds the stores; later ones retune them and follow the keys file. */
   apply(config: GatewayConfig): void {
+    if (this.enforce && config.routes.some(isLimited)) loadTokenizer();
     if (this.stores === undefined) this.stores = this.buildStores(config);
     else {
       this.stores.resilient?.setFailurePolicy(config.redis?.failurePolicy ?? 'local');

@@ -39,6 +39,7 @@ export interface AttemptPlan {
 export const backendKey = (b: Pick<CompiledBackend, 'name' | 'variant'>): string => `${b.name}/${b.variant}`;
 
 const byWeight = (a: CompiledBackend, b: CompiledBackend) => b.weight - a.weight;
+const ONLY = 'the only backend';
 
 /** Weighted choice, sticky per user or API key: the identity's bucket picks a point on the weight line. */
 function orderWeighted(route: CompiledRoute, stable: CompiledBackend[], input: SelectionInput) {
@@ -136,6 +137,9 @@ export function selectBackends(input: SelectionInput): AttemptPlan {
     const pinned = stable.filter((b) => b.name === input.pinnedBackend);
     if (pinned.length > 0) stable = pinned;
   }
+  // Nothing to choose: one backend, no canary (and an open breaker changes nothing with no alternative).
+  if (stable.length === 1 && route.canary === undefined)
+    return { attempts: stable, canary: false, reason: ONLY };
   const { order, reason } = orderByPolicy(route, stable, input);
   let attempts = order;
   const inCanary = route.canary !== undefined && isCanaryRequest(route, input.facts);

@@ -74,12 +74,16 @@ export function planAttempts(
 ): RuntimeBackend[] {
   const { route, caller } = x;
   const apiKey = caller.anonymous ? undefined : caller.key;
+  // Only a choice between backends, or a canary, reads the sticky identity: a route with one backend and
+  // no canary does not pay for finding (or inventing) one.
+  const chooses = route.spec.canary !== undefined || route.spec.backends.length > 1;
   // Anonymous callers have no key: stickiness falls to the user id (or chance), not one shared bucket.
-  const identity =
-    headerString(x.headers[HEADERS.user]) ??
-    (typeof x.body.user === 'string' ? x.body.user : undefined) ??
-    apiKey ??
-    deps.random().toString(36).slice(2);
+  const identity = !chooses
+    ? ''
+    : (headerString(x.headers[HEADERS.user]) ??
+      (typeof x.body.user === 'string' ? x.body.user : undefined) ??
+      apiKey ??
+      deps.random().toString(36).slice(2));
   const selection = selectBackends({
     route: route.spec,
     facts: { identity, headers: x.headers, apiKey, team: caller.team },

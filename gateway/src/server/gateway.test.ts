@@ -277,6 +277,40 @@ describe('resilience', () => {
     expect(m).toMatch(/backend="a"[^\n]*outcome="timeout"/);
   });
 
+  test('a stream that outlasts the total deadline after its first token ends with an error event', async () => {
+    // At least 8 chunks 150 ms apart take over a second; the total deadline is 600 ms, the first token
+    // comes at once.
+    const slow = await sim({ faults: { tokenDelayMs: 150 } });
+    const g = await gateway([
+      compiledRoute('chat', [b('a', slow)], { timeouts: { firstTokenMs: 5000, totalMs: 600 } }),
+    ]);
+    const t0 = Date.now();
+    const stream = await client(g).chat.completions.create({ ...ask, stream: true });
+    let chunks = 0;
+    await expect(
+      (async () => {
+        for await (const _ of stream) chunks++;
+      })(),
+    ).rejects.toBeInstanceOf(OpenAI.APIError);
+    expect(chunks).toBeGreaterThan(0);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    const m = await g.state.metrics.registry.getSingleMetricAsString('beastmode_upstream_attempts_total');
+    expect(m).toMatch(/backend="a"[^\n]*outcome="timeout"/);
+  });
+
+  test('a non-streamed answer slower than the total deadline times out even when the first-token one is longer', async () => {
+    const slow = await sim({ faults: { latencyMs: 1500 } });
+    const g = await gateway([
+      compiledRoute('chat', [b('a', slow)], {
+        retry: { attempts: 0, backoffMs: 1, maxBackoffMs: 1, maxRetryAfterMs: 1 },
+        timeouts: { firstTokenMs: 10_000, totalMs: 300 },
+      }),
+    ]);
+    const t0 = Date.now();
+    await expect(client(g).chat.completions.create(ask)).rejects.toMatchObject({ status: 504 });
+    expect(Date.now() - t0).toBeLessThan(1200);
+  });
+
   test('a failing canary falls back to stable and the failure counts against the canary', async () => {
     const stable = await sim();
     const canary = await sim({ faults: { errorRate: 1, errorStatus: 503 } });

@@ -11,25 +11,31 @@ import {
   METRICS,
   type AttemptOutcome,
 } from '../../../api/v1alpha1/index.js';
-import type { RuntimeBackend, RuntimeRoute } from '../config/load.js';
+import type { MetricLabels, RuntimeBackend, RuntimeRoute } from '../config/load.js';
 import type { BreakerState } from '../resilience/breaker.js';
 
 const BACKEND = ['namespace', 'route', 'backend', 'variant'] as const;
 
 /** Who served a request, as metric labels. */
-export interface ServedBy {
-  namespace: string;
-  route: string;
-  backend: string;
-  variant: string;
+export type ServedBy = MetricLabels;
+
+/** The labels of a backend of a route (precomputed with the config). */
+export const servedBy = (_route: RuntimeRoute, b: RuntimeBackend): ServedBy => b.labels;
+
+interface Counted {
+  inc(v?: number): void;
+}
+interface Observed {
+  observe(v: number): void;
 }
 
-export const servedBy = (route: RuntimeRoute, b: RuntimeBackend): ServedBy => ({
-  namespace: route.spec.namespace,
-  route: route.spec.name,
-  backend: b.spec.name,
-  variant: b.spec.variant,
-});
+/** The labelled series of one label set, made on first use. */
+interface Series {
+  requests: Partial<Record<'2xx' | '4xx' | '5xx', Counted>>;
+  attempts: Partial<Record<AttemptOutcome, Counted>>;
+  latency?: Observed;
+  ttft?: Observed;
+}
 
 export class GatewayMetrics {
   readonly registry = new client.Registry();
@@ -147,51 +153,38 @@ export class GatewayMetrics {
     client.collectDefaultMetrics({ register: this.registry });
   }
 
-  // prom-client hashes a label object on every call; the hot path reuses labelled children instead.
-  private readonly counters = new Map<string, { inc(v?: number): void }>();
-  private readonly histograms = new Map<string, { observe(v: number): void }>();
+  // prom-client hashes a label object on every call; the hot path reuses labelled series instead, found by
+  // the identity of the label object (one per backend and route of a config; a reload makes new ones and
+  // the old entries go with them).
+  private readonly series = new WeakMap<ServedBy, Series>();
 
-  private static key(by: ServedBy, extra = ''): string {
-    return `${by.namespace}\u0000${by.route}\u0000${by.backend}\u0000${by.variant}\u0000${extra}`;
-  }
-
-  private counter(map: string, key: string, make: () => { inc(v?: number): void }) {
-    const k = `${map}${key}`;
-    let c = this.counters.get(k);
-    if (c === undefined) this.counters.set(k, (c = make()));
-    return c;
-  }
-
-  private histogram(map: string, key: string, make: () => { observe(v: number): void }) {
-    const k = `${map}${key}`;
-    let h = this.histograms.get(k);
-    if (h === undefined) this.histograms.set(k, (h = make()));
-    return h;
+  private seriesOf(by: ServedBy): Series {
+    let s = this.series.get(by);
+    if (s === undefined) this.series.set(by, (s = { requests: {}, attempts: {} }));
+    return s;
   }
 
   request(by: ServedBy, status: number): void {
     const code = status >= 500 ? '5xx' : status >= 400 ? '4xx' : '2xx';
-    this.counter('r', GatewayMetrics.key(by, code), () => this.requests.labels({ ...by, code })).inc();
+    const s = this.seriesOf(by);
+    (s.requests[code] ??= this.requests.labels({ ...by, code })).inc();
   }
 
   attempt(by: ServedBy, outcome: AttemptOutcome): void {
-    this.counter('a', GatewayMetrics.key(by, outcome), () =>
-      this.upstreamAttempts.labels({ ...by, outcome }),
-    ).inc();
+    const s = this.seriesOf(by);
+    (s.attempts[outcome] ??= this.upstreamAttempts.labels({ ...by, outcome })).inc();
   }
 
   /** A successful attempt's duration, seconds. */
   latency(by: ServedBy, seconds: number): void {
-    this.histogram('l', GatewayMetrics.key(by), () => this.upstreamLatency.labels({ ...by })).observe(
-      seconds,
-    );
+    const s = this.seriesOf(by);
+    (s.latency ??= this.upstreamLatency.labels({ ...by })).observe(seconds);
   }
 
   /** Time to the first chunk (or the whole response), seconds. */
   ttft(by: ServedBy, seconds: number): void {
-    this.histogram('t', GatewayMetrics.key(by), () => this.timeToFirstToken.labels({ ...by })).observe(
-      seconds,
-    );
+    const s = this.seriesOf(by);
+    (s.ttft ??= this.timeToFirstToken.labels({ ...by })).observe(seconds);
   }
 
   breaker(by: ServedBy, state: BreakerState): void {

@@ -224,7 +224,7 @@ export class Pipeline {
     let admitted = policy.admit(x.caller, spec, x.body);
     if (admitted instanceof Promise) admitted = await admitted;
     // A refusal on a known route counts against that route (its error rate, its dashboards).
-    const onRoute: ServedBy = { ...NONE, namespace: spec.namespace, route: spec.name };
+    const onRoute = x.route.labels;
     if (isGatewayError(admitted)) return this.refuse(x.res, admitted, onRoute);
     const admission = admitted;
     let lookup: CacheLookup | undefined;
@@ -259,8 +259,7 @@ export class Pipeline {
       [HEADERS.variant]: 'stable',
     });
     x.res.end(body);
-    const { namespace, name } = x.route.spec;
-    this.deps.metrics.request({ namespace, route: name, backend: 'cache', variant: 'stable' }, 200);
+    this.deps.metrics.request(x.route.cacheLabels, 200);
     this.settle(x, admission, undefined, { status: 200, served: undefined });
   }
 
@@ -281,9 +280,7 @@ export class Pipeline {
       }
       if (result.status !== 499) sendErrorWithServedHeaders(res, result.error);
     }
-    const by = served
-      ? servedBy(route, served)
-      : { ...NONE, namespace: route.spec.namespace, route: route.spec.name };
+    const by = served ? servedBy(route, served) : route.labels;
     this.deps.metrics.request(by, result.status);
     if (served !== undefined && result.status < 400) {
       this.deps.recent.record(x.requestId, {

@@ -59,12 +59,16 @@ export interface UpstreamDeps {
 
 type Expiry = 'first' | 'total' | 'client';
 
-/** The attempt's cancellation: the client left, no first token in time, or not complete in time. */
+/**
+ * The attempt's cancellation: the client left, no first token in time, or not complete in time. One timer
+ * at a time: the first-token deadline (or the total one, if sooner), then, once the first token is in, the
+ * rest of the total — a JSON answer, complete when its first token is, never arms the second.
+ */
 class AttemptDeadline {
   readonly signal = new Cancellation();
   why: Expiry | undefined;
-  private readonly firstTimer: NodeJS.Timeout;
-  private readonly totalTimer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly startedAt = performance.now();
   private readonly onClientGone = (): void => this.expire('client');
 
   constructor(
@@ -72,8 +76,13 @@ class AttemptDeadline {
     readonly timeouts: RuntimeRoute['spec']['timeouts'],
   ) {
     client.once('abort', this.onClientGone);
-    this.firstTimer = setTimeout(expire, timeouts.firstTokenMs, this, 'first');
-    this.totalTimer = setTimeout(expire, timeouts.totalMs, this, 'total');
+    const first = timeouts.firstTokenMs < timeouts.totalMs;
+    this.timer = setTimeout(
+      expire,
+      first ? timeouts.firstTokenMs : timeouts.totalMs,
+      this,
+      first ? 'first' : 'total',
+    );
   }
 
   expire(why: Expiry): void {
@@ -81,13 +90,20 @@ class AttemptDeadline {
     this.signal.abort();
   }
 
+  /** The first token is in: from now on only the total deadline holds. */
   firstTokenArrived(): void {
-    clearTimeout(this.firstTimer);
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Streaming goes on after the first token: arm what is left of the total deadline. */
+  streaming(): void {
+    const left = this.timeouts.totalMs - (performance.now() - this.startedAt);
+    if (this.timer === undefined) this.timer = setTimeout(expire, Math.max(0, left), this, 'total');
   }
 
   dispose(): void {
-    clearTimeout(this.firstTimer);
-    clearTimeout(this.totalTimer);
+    clearTimeout(this.timer);
     this.client.off('abort', this.onClientGone);
   }
 }
@@ -287,6 +303,7 @@ export class UpstreamCaller {
     deadline: AttemptDeadline,
   ): void {
     deadline.firstTokenArrived();
+    deadline.streaming();
     this.deps.metrics.ttft(servedBy(x.route, b), (this.deps.now() - started) / 1000);
     x.res.writeHead(200, {
       [HEADERS.backend]: b.spec.name,

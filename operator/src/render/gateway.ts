@@ -16,6 +16,12 @@ export const GATEWAY_PORT = 8080;
  * checks the gateway accepts them.
  */
 export const GATEWAY_API_KEYS_DIR = '/etc/beastmode/api-keys';
+/**
+ * V8 settings of the gateway container. A young generation bounded at 8 MiB per semi-space keeps each
+ * minor collection short: measured on one pinned core at 500 req/s, p99 9–13 ms instead of 17–19 ms with
+ * V8's own sizing, which grows it to 32 MiB and more under load (see gateway/README.md, Performance).
+ */
+export const GATEWAY_NODE_OPTIONS = '--max-semi-space-size=8';
 export const GATEWAY_API_KEYS_FILE = `${GATEWAY_API_KEYS_DIR}/keys.yaml`;
 /** Who sets Deployment.spec.replicas: the operator, or an HPA (then the operator never sends it). */
 export const REPLICAS_OWNER_ANNOTATION = 'beastmode.dev/replicas-owner';
@@ -97,6 +103,7 @@ function runtimeInputs(spec: Spec): {
     { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     { name: 'BEASTMODE_LOG_LEVEL', value: spec.logLevel ?? 'info' },
+    { name: 'NODE_OPTIONS', value: GATEWAY_NODE_OPTIONS },
   ];
   if (spec.redis) {
     env.push({

@@ -1,4 +1,4 @@
-// The fixed-rate steps of the gateway benchmark driven by vegeta (github.com/tsenart/vegeta), a
+// Fixed-rate steps of the benchmarks driven by vegeta (github.com/tsenart/vegeta), a
 // constant-rate load generator in Go: on a 2-core machine a Node load generator costs about as much CPU as
 // the proxy it measures and its own event-loop stalls land in the p99. vegeta is built from the Go module
 // proxy once per machine into ~/.cache/beastmode/vegeta-<version>/vegeta (the cache and lock of
@@ -22,6 +22,7 @@ export const VEGETA_VERSION = 'v12.13.0';
 const CONNECTIONS = 128;
 
 export interface VegetaRateResult extends RateResult {
+  p95: number;
   max: number;
   statusCodes: Record<string, number>;
 }
@@ -89,38 +90,45 @@ export interface Vegeta {
   cpus?: string | undefined;
 }
 
-/** The JSON targets file of one target (one line: method, url, headers, base64 body). */
-function targetsFile(v: Vegeta, t: Target): string {
-  const file = path.join(v.dir, `targets-${t.name}.json`);
-  const header: Record<string, string[]> = {};
-  for (const [k, val] of Object.entries(t.headers)) header[k] = [val];
-  const line = {
-    method: 'POST',
-    url: `${t.origin}${t.path}`,
-    header,
-    body: Buffer.from(t.body ?? BODY).toString('base64'),
-  };
-  writeFileSync(file, `${JSON.stringify(line)}\n`);
+/** The JSON targets file: one line per target (method, url, headers, base64 body); vegeta cycles them. */
+function targetsFile(v: Vegeta, name: string, targets: readonly Target[]): string {
+  const file = path.join(v.dir, `targets-${name}.json`);
+  const lines = targets.map((t) => {
+    const header: Record<string, string[]> = {};
+    for (const [k, val] of Object.entries(t.headers)) header[k] = [val];
+    return JSON.stringify({
+      method: 'POST',
+      url: `${t.origin}${t.path}`,
+      header,
+      body: Buffer.from(t.body ?? BODY).toString('base64'),
+    });
+  });
+  writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
 }
 
 interface VegetaReport {
-  latencies: { '50th': number; '99th': number; max: number };
+  latencies: { '50th': number; '95th': number; '99th': number; max: number };
   duration: number;
   requests: number;
   status_codes: Record<string, number>;
 }
 
-/** One open-loop step: `rate` requests/s for `seconds`, then the report. */
+/**
+ * One open-loop step: `rate` requests/s for `seconds`, then the report. Several targets (the same request
+ * to several gateways) are sent to in turn, as a client-side balancer would.
+ */
 export async function vegetaRate(
   v: Vegeta,
-  t: Target,
+  target: Target | readonly Target[],
   rate: number,
   seconds: number,
 ): Promise<VegetaRateResult> {
   mkdirSync(v.dir, { recursive: true });
-  const targets = targetsFile(v, t);
-  const results = path.join(v.dir, `results-${t.name}.bin`);
+  const all = Array.isArray(target) ? (target as readonly Target[]) : [target as Target];
+  const name = all[0]?.name ?? 'target';
+  const targets = targetsFile(v, name, all);
+  const results = path.join(v.dir, `results-${name}.bin`);
   closeSync(openSync(results, 'w'));
   const attack = [
     'attack',
@@ -150,6 +158,7 @@ export async function vegetaRate(
     sent: rep.requests,
     errors: rep.requests - ok,
     p50: ms(rep.latencies['50th']),
+    p95: ms(rep.latencies['95th']),
     p99: ms(rep.latencies['99th']),
     max: ms(rep.latencies.max),
     // duration: from the first to the last send; the requests it took, per second.
