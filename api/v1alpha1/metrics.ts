@@ -25,8 +25,16 @@ export const METRICS = {
   breakerState: 'beastmode_circuit_breaker_state',
   /** Requests in flight (gauge), the autoscaler's inflight-requests signal. */
   inflight: 'beastmode_inflight_requests',
+  /** Upstream calls in flight per backend (gauge): a model server pool's load. Labels: namespace, route, backend, variant. */
+  upstreamInflight: 'beastmode_upstream_inflight_requests',
   /** Exact cache lookups. Labels: namespace, route, result (hit|miss). */
   cacheLookups: 'beastmode_cache_lookups_total',
+  /** Cache entries deleted because the config retired the backend revision that produced them. Labels: store (memory|redis). */
+  cacheFencedEntries: 'beastmode_cache_fenced_entries_total',
+  /** When a config last retired a producer of cached answers (a rollback, a promotion), Unix seconds. */
+  cacheLastFence: 'beastmode_cache_last_fence_timestamp_seconds',
+  /** How long deleting the last retired producers' entries took, seconds. */
+  cacheLastFencePurge: 'beastmode_cache_last_fence_purge_seconds',
   /** Refused requests by policy. Labels: reason (unauthenticated|forbidden|rate-limited|budget-exhausted|invalid). */
   refusals: 'beastmode_refusals_total',
   /** Whether Redis answers (1) or the gateway enforces limits locally / refuses (0). Labels: component. */
@@ -35,6 +43,11 @@ export const METRICS = {
   configLoads: 'beastmode_config_loads_total',
   /** The config revision being served (value 1). Labels: revision. */
   configInfo: 'beastmode_config_info',
+  /**
+   * Whether the gateway can read a backend's credential (1) or not (0): one series per backend of the
+   * config that takes credentials. Labels: namespace, route, backend, variant, secret, key.
+   */
+  credentialsReady: 'beastmode_backend_credentials_ready',
 } as const;
 
 export const ATTEMPT_OUTCOMES = [
