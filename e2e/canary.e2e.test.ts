@@ -2,8 +2,9 @@
 // gateway (a local process here, watching its ConfigMap) serves them, simulators stand in for model servers,
 // and the official openai client sends continuous traffic. A healthy version is promoted step by step with the
 // observed traffic share matching each weight and no client error; a bad one is rolled back (the time from
-// its first traffic to weight 0 is measured); low traffic holds the step; SIGKILL of the operator at each
-// phase does not disturb the rollout.
+// its first traffic to weight 0 is measured), and its cached answers stop at the rollback (the time from
+// status RolledBack to the first answer without them is measured); low traffic holds the step; SIGKILL of
+// the operator at each phase does not disturb the rollout.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import type { CanaryStatus } from '../api/v1alpha1/index.js';
 import { startGateway, type Gateway } from '../gateway/src/server/gateway.js';
 import { startSimulator, type Simulator } from '../simulator/simulator.js';
 import { createLogger } from '../gateway/src/log.js';
+import { bucketOf } from '../gateway/src/routing/hash.js';
 
 const TIMEOUT_MS = 180_000;
 const ns = `e2e-canary-${Date.now().toString(36)}`;
@@ -155,6 +157,74 @@ class Traffic {
   }
 }
 
+interface Probe {
+  at: number;
+  who: 'canary' | 'stable';
+  model: string;
+  cache: string;
+  revision: string;
+  error?: string;
+}
+
+/**
+ * One cacheable request (temperature 0, same prompt) every 50 ms from a user in the canary cohort at any
+ * weight and one from a user outside it up to 99%: the cohorts' cached answers, seen from each side.
+ */
+class CacheProbe {
+  samples: Probe[] = [];
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private readonly users = { canary: userInBuckets(0, 100), stable: userInBuckets(9900, 10_000) };
+
+  start(): void {
+    this.running = true;
+    this.loops = (['canary', 'stable'] as const).map((who) => this.loop(who));
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+
+  private async loop(who: 'canary' | 'stable'): Promise<void> {
+    while (this.running) {
+      try {
+        const r = await fetch(`${gateway.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            model: 'chat',
+            messages: [{ role: 'user', content: 'cache probe' }],
+            temperature: 0,
+            max_tokens: 4,
+            user: this.users[who],
+          }),
+        });
+        const body = (await r.json()) as { model?: string };
+        this.samples.push({
+          at: Date.now(),
+          who,
+          model: r.ok ? (body.model ?? '?') : '?',
+          cache: r.headers.get('x-beastmode-cache') ?? '?',
+          revision: r.headers.get('x-beastmode-config-revision') ?? '?',
+          ...(r.ok ? {} : { error: `status ${r.status}` }),
+        });
+      } catch (e) {
+        this.samples.push({ at: Date.now(), who, model: '?', cache: '?', revision: '?', error: String(e) });
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** A user whose sticky bucket on the route lies in [from, to): the gateway's own canary assignment. */
+function userInBuckets(from: number, to: number): string {
+  for (let i = 0; ; i++) {
+    const b = bucketOf(`probe-${i}`, `${ns}/chat`);
+    if (b >= from && b < to) return `probe-${i}`;
+  }
+}
+
 let status: StatusLog;
 let traffic: Traffic;
 
@@ -184,7 +254,13 @@ beforeAll(async () => {
         apiVersion: 'beastmode.dev/v1alpha1',
         kind: 'ModelRoute',
         metadata: { name: 'chat', namespace: ns },
-        spec: { gatewayRef: { name: 'main' }, model: 'chat', backends: [backend(sims.a, 'm1')] },
+        spec: {
+          gatewayRef: { name: 'main' },
+          model: 'chat',
+          backends: [backend(sims.a, 'm1')],
+          // Traffic sets no temperature (not cached); the cache probe's deterministic requests are.
+          cache: { mode: 'exact', scope: 'route', ttl: '10m' },
+        },
       },
       R.ModelRoute,
     ],
@@ -245,6 +321,35 @@ afterAll(async () => {
   await kubectl(['delete', 'namespace', ns, '--wait=false']);
 }, TIMEOUT_MS);
 
+/**
+ * The bad version's cached answer reached its cohort during the rollout and never the stable user; once the
+ * gateway serves the rolled-back config, no answer is the bad version's. Prints the fence time: from status
+ * RolledBack to the canary user's first answer without the bad cached one (negative: the gateway had the
+ * rolled-back config before the status poll saw RolledBack).
+ */
+async function expectCacheFencedAtRollback(samples: Probe[], rolledBackAt: number): Promise<void> {
+  const canary = samples.filter((p) => p.who === 'canary' && p.error === undefined);
+  const badHits = canary.filter((p) => p.model === 'm3' && p.cache === 'hit');
+  const lastBad = canary.filter((p) => p.model === 'm3').at(-1);
+  const firstGood = canary.find((p) => p.at > (lastBad?.at ?? 0));
+  const rolledBackRevision = canary.at(-1)?.revision;
+  const metrics = await gateway.state.metrics.registry.metrics();
+  const fencedAt = 1000 * Number(/^beastmode_cache_last_fence_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]);
+  const fenced = /^beastmode_cache_fenced_entries_total\{store="memory"\} (\S+)$/m.exec(metrics)?.[1] ?? '0';
+  const fenceMs = (firstGood?.at ?? Number.NaN) - rolledBackAt;
+  log(
+    `cache: ${badHits.length} hits of the bad version's cached answer in its cohort before the rollback; ` +
+      `fence: first answer without it ${fenceMs} ms after status RolledBack (gateway fenced ` +
+      `${fencedAt - rolledBackAt} ms after it; ${fenced} entries purged in all); ` +
+      `stable user: ${samples.filter((p) => p.who === 'stable').length} answers, none of the bad version`,
+  );
+  expect(badHits.length).toBeGreaterThan(0);
+  expect(samples.filter((p) => p.who === 'stable' && p.model === 'm3')).toEqual([]);
+  expect(firstGood).toBeDefined();
+  expect(fenceMs).toBeLessThan(5000);
+  expect(canary.filter((p) => p.revision === rolledBackRevision && p.model === 'm3')).toEqual([]);
+}
+
 describe('canary on a real control plane', () => {
   test(
     'a healthy version goes 1 → 5 → 25 → 50 → 100 with the traffic share of each weight and no client error',
@@ -287,8 +392,10 @@ describe('canary on a real control plane', () => {
   );
 
   test(
-    'a bad version (20% errors) is rolled back within 15 s of taking traffic',
+    'a bad version (20% errors) is rolled back within 15 s of taking traffic, and its cached answers with it',
     async () => {
+      const probe = new CacheProbe();
+      probe.start();
       const t0 = Date.now();
       await setRouteBackend(sims.bad, 'm3');
       const st = await eventually(
@@ -318,6 +425,11 @@ describe('canary on a real control plane', () => {
       expect(conds.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'RolledBack' });
       expect(conds.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False' });
       expect(await cli(['canary', 'status', 'chat'])).toContain('Phase:       RolledBack');
+      await probe.stop();
+      await expectCacheFencedAtRollback(
+        probe.samples.filter((p) => p.at >= t0),
+        zero,
+      );
     },
     TIMEOUT_MS,
   );

@@ -1,8 +1,18 @@
-// The operator against a real API server: owned objects with controller references, readiness from real
-// (fake kubelet) pods, printer columns, apply→GatewayConfig latency, zero writes on a resync, garbage collection,
-// healing a missing Secret, and leader handover after SIGKILL. The operator runs as child processes.
+// The operator against a real API server, under the chart's exact RBAC (it runs as its ServiceAccount by
+// impersonation, so the API server's authorizer allows only what charts/beastmode grants): owned objects
+// with controller references, readiness from real (fake kubelet) pods, printer columns, apply→GatewayConfig
+// latency, zero writes on a resync, garbage collection, a missing Secret reported from what a gateway
+// process says and healed once the Secret exists, and leader handover after SIGKILL. The operator runs as
+// child processes.
 import { join } from 'node:path';
 import { eventually, kubectl, kubectlOk as ok, kubeconfigPath, repoRoot } from './harness/env.js';
+import { SecretVolumes, startGatewayProcess, type GatewayProcess } from './harness/gateway-pod.js';
+import {
+  applyChartRbac,
+  impersonatingKubeconfig,
+  serviceAccountUser,
+  type ChartRbac,
+} from './harness/rbac.js';
 import { startOperator, type OperatorProcess } from '../bench/operator/process.js';
 import { KubeClient, type KubeObject } from '../kube/client.js';
 import { R } from '../kube/resources.js';
@@ -12,7 +22,23 @@ const TIMEOUT_MS = 180_000;
 const ns = `e2e-op-${Date.now().toString(36)}`;
 const lease = `beastmode-e2e-${Date.now().toString(36)}`;
 let client: KubeClient;
+let rbac: ChartRbac;
 const operators: OperatorProcess[] = [];
+/** A gateway process for `main`, started by the test that needs one; the operators scrape it there. */
+const GATEWAY_PORT = 18100 + Math.floor(Math.random() * 800);
+let gatewayProcess: GatewayProcess | undefined;
+let volumes: SecretVolumes | undefined;
+
+/** An operator instance as the chart runs it: its ServiceAccount's rights, the local gateway's metrics. */
+const startOp = (port: number, identity: string, args: string[]): Promise<OperatorProcess> =>
+  startOperator({
+    repoRoot,
+    kubeconfig: rbac.kubeconfig,
+    port,
+    identity,
+    args,
+    env: { BEASTMODE_GATEWAY_METRICS_URLS: `main=http://127.0.0.1:${GATEWAY_PORT}/metrics` },
+  });
 
 const get = (r: (typeof R)[keyof typeof R], name: string): Promise<KubeObject | undefined> =>
   client.get(r, ns, name).catch(() => undefined);
@@ -58,20 +84,27 @@ beforeAll(async () => {
   await ok(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
   await ok(['wait', '--for=condition=Established', '--timeout=60s', '-f', join(repoRoot, 'crds')]);
   await ok(['create', 'namespace', ns]);
+  rbac = await applyChartRbac({ release: ns, namespace: ns });
   operators.push(
-    await startOperator({
-      repoRoot,
-      kubeconfig: kubeconfigPath(),
-      port: 18081,
-      identity: 'op-a',
-      args: ['--lease-name', lease, '--lease-namespace', ns, '--namespaces', ns, '--log-level', 'info'],
-    }),
+    await startOp(18081, 'op-a', [
+      '--lease-name',
+      lease,
+      '--lease-namespace',
+      ns,
+      '--namespaces',
+      ns,
+      '--log-level',
+      'info',
+    ]),
   );
   await eventually('op-a to lead', async () => ((await operators[0]?.isLeader()) ? true : undefined), 30_000);
 }, TIMEOUT_MS);
 
 afterAll(async () => {
   for (const o of operators) await o.stop('SIGTERM');
+  await gatewayProcess?.stop();
+  volumes?.stop();
+  await rbac?.remove();
   await kubectl(['delete', 'namespace', ns, '--wait=false']);
 }, TIMEOUT_MS);
 
@@ -129,6 +162,7 @@ describe('operator on a real control plane', () => {
         name: 'openai',
         key: 'apiKey',
       });
+      // The gateway's pods read their ConfigMap and no Secret: the one they use is a volume.
       const role = await get(R.Role, 'main-gateway');
       expect(role?.rules).toEqual([
         {
@@ -137,12 +171,15 @@ describe('operator on a real control plane', () => {
           resourceNames: ['main-gateway-config'],
           verbs: ['get', 'list', 'watch'],
         },
-        {
-          apiGroups: [''],
-          resources: ['secrets'],
-          resourceNames: ['openai'],
-          verbs: ['get', 'list', 'watch'],
-        },
+      ]);
+      const pod = await eventually('the Deployment mounting openai', async () => {
+        const d = await get(R.Deployment, 'main-gateway');
+        const spec = (d?.spec as { template: { spec: { volumes: { secret?: unknown }[] } } } | undefined)
+          ?.template.spec;
+        return spec?.volumes.some((v) => v.secret !== undefined) ? spec : undefined;
+      });
+      expect(pod.volumes.filter((v) => v.secret !== undefined)).toEqual([
+        { name: 'secret-0', secret: { secretName: 'openai', defaultMode: 0o440, optional: true } },
       ]);
     },
     TIMEOUT_MS,
@@ -251,8 +288,21 @@ describe('operator on a real control plane', () => {
   );
 
   test(
-    'a route with a missing Secret is Ready=False SecretNotFound naming it, and creating it heals the route',
+    'a route whose Secret is missing is served but Ready=False CredentialsUnavailable naming it, as the gateway reports, and creating it heals the route',
     async () => {
+      const deployment = await eventually('the gateway Deployment', () => get(R.Deployment, 'main-gateway'));
+      volumes = new SecretVolumes(client, ns, 'main-gateway');
+      volumes.start();
+      gatewayProcess = startGatewayProcess({
+        deployment,
+        volumes,
+        kubeconfig: impersonatingKubeconfig(serviceAccountUser(ns, 'main-gateway'), ns),
+        port: GATEWAY_PORT,
+      });
+      const gw = gatewayProcess;
+      await eventually('the gateway process to be ready', async () =>
+        (await fetch(`${gw.url}/readyz`).catch(() => undefined))?.ok ? true : undefined,
+      );
       await apply(
         route('summarise', 'main', 'summarise', [
           {
@@ -263,13 +313,21 @@ describe('operator on a real control plane', () => {
         ]),
         R.ModelRoute,
       );
-      const refused = await eventually('SecretNotFound', async () => {
+      const unavailable = await eventually('CredentialsUnavailable', async () => {
         const c = condition(await get(R.ModelRoute, 'summarise'), 'Ready');
-        return c?.reason === 'SecretNotFound' ? c : undefined;
+        return c?.reason === 'CredentialsUnavailable' ? c : undefined;
       });
-      expect(refused.status).toBe('False');
-      expect(refused.message).toContain(`${ns}/late-key`);
-      expect((await gatewayConfig('main'))?.routes.map((r) => r.model)).toEqual(['chat']);
+      expect(unavailable.status).toBe('False');
+      expect(unavailable.message).toContain(`Secret ${ns}/late-key key apiKey`);
+      const summarise = await get(R.ModelRoute, 'summarise');
+      expect(condition(summarise, 'Accepted')).toMatchObject({ status: 'True', reason: 'Accepted' });
+      expect(condition(summarise, 'Stalled')).toBeUndefined();
+      // Valid, so compiled into the config (and its Secret mounted, optional): it works once the Secret exists.
+      expect((await gatewayConfig('main'))?.routes.map((r) => r.model)).toEqual(['chat', 'summarise']);
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      expect(metrics).toMatch(
+        /beastmode_backend_credentials_ready\{[^}]*route="summarise"[^}]*secret="late-key",key="apiKey"\} 0/,
+      );
       await apply(
         {
           apiVersion: 'v1',
@@ -279,10 +337,9 @@ describe('operator on a real control plane', () => {
         },
         R.Secret,
       );
-      await ok(['wait', '--for=condition=Ready', 'modelroute/summarise', '-n', ns, '--timeout=30s']);
-      await eventually('summarise in config', async () =>
-        (await gatewayConfig('main'))?.routes.some((r) => r.model === 'summarise') ? true : undefined,
-      );
+      const created = Date.now();
+      await ok(['wait', '--for=condition=Ready', 'modelroute/summarise', '-n', ns, '--timeout=60s']);
+      process.stderr.write(`\nSecret created → route Ready in ${Date.now() - created} ms\n`);
     },
     TIMEOUT_MS,
   );
@@ -318,13 +375,14 @@ describe('operator on a real control plane', () => {
   test(
     'only the leader writes; SIGKILL of the leader hands over within ~20 s and the cluster converges',
     async () => {
-      const standby = await startOperator({
-        repoRoot,
-        kubeconfig: kubeconfigPath(),
-        port: 18082,
-        identity: 'op-b',
-        args: ['--lease-name', lease, '--lease-namespace', ns, '--namespaces', ns],
-      });
+      const standby = await startOp(18082, 'op-b', [
+        '--lease-name',
+        lease,
+        '--lease-namespace',
+        ns,
+        '--namespaces',
+        ns,
+      ]);
       operators.push(standby);
       await new Promise((r) => setTimeout(r, 3000));
       expect(await standby.isLeader()).toBe(false);

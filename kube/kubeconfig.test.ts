@@ -3,7 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { sendJson, startFakeApiServer } from '../testkit/fake-apiserver.js';
+import { KubeClient } from './client.js';
 import { loadInClusterAuth, loadKubeAuth, readInCluster, readKubeconfig } from './kubeconfig.js';
+import { R } from './resources.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-test-'));
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
@@ -103,6 +106,68 @@ describe('credentials', () => {
     const b = await auth.credentials();
     expect(a.dispatcher).toBeDefined();
     expect(b.dispatcher).toBe(a.dispatcher);
+  });
+});
+
+describe('impersonation', () => {
+  /** The impersonation headers one request of a client carries, line by line as the API server reads them. */
+  async function impersonationSeen(user: object): Promise<Record<string, string[]>> {
+    let seen: Record<string, string[]> = {};
+    const server = await startFakeApiServer((_url, res, req) => {
+      seen = Object.fromEntries(
+        Object.entries(req.headersDistinct)
+          .filter(([k]) => k.startsWith('impersonate-'))
+          .map(([k, v]) => [k, v ?? []]),
+      );
+      sendJson(res, { metadata: { name: 'n' } });
+    });
+    try {
+      const { server: url } = readKubeconfig(server.kubeconfig) ?? { server: '' };
+      const path = kubeconfig(
+        `imp-${Math.random()}.yaml`,
+        { server: url, 'insecure-skip-tls-verify': true },
+        user,
+      );
+      await KubeClient.fromFile(path).get(R.Node, '', 'n');
+      return seen;
+    } finally {
+      await server.close();
+    }
+  }
+
+  it('acts as a ServiceAccount with Impersonate-User alone: the API server adds its groups', async () => {
+    expect(await impersonationSeen({ token: 'admin', as: 'system:serviceaccount:llm:beastmode' })).toEqual({
+      'impersonate-user': ['system:serviceaccount:llm:beastmode'],
+    });
+  });
+
+  it('sends one Impersonate-Group line per group and one Impersonate-Extra line per value', async () => {
+    const seen = await impersonationSeen({
+      token: 'admin',
+      as: 'jane',
+      'as-uid': 'u-1',
+      'as-groups': ['team-a', 'readers, writers'],
+      'as-user-extra': { scopes: ['view', 'edit'], 'example.com/project': ['p1'] },
+    });
+    expect(seen).toEqual({
+      'impersonate-user': ['jane'],
+      'impersonate-uid': ['u-1'],
+      'impersonate-group': ['team-a', 'readers, writers'],
+      'impersonate-extra-scopes': ['view', 'edit'],
+      'impersonate-extra-example.com%2fproject': ['p1'],
+    });
+  });
+
+  it('refuses impersonation fields it cannot honour rather than drop them', () => {
+    const server = { server: 'https://k' };
+    expect(() => readKubeconfig(kubeconfig('groups-only.yaml', server, { 'as-groups': ['g'] }))).toThrow(
+      /without as/,
+    );
+    expect(() =>
+      readKubeconfig(
+        kubeconfig('exec-groups.yaml', server, { exec: { command: 'x' }, as: 'a', 'as-groups': ['g'] }),
+      ),
+    ).toThrow(/not supported/);
   });
 });
 

@@ -2,9 +2,10 @@
 // KubeConfig module pulls in the whole generated API (every model of every group), about 60 MiB of RSS the
 // operator would carry for its lifetime. The common cases are read here: in-cluster (service account token,
 // re-read as it rotates), and a kubeconfig whose user has a client certificate, a token, a token file or
-// basic auth. Anything else (exec credential plugins, auth-provider, proxy-url, a KUBECONFIG list of files,
-// no configuration at all) is handed to client-node's KubeConfig, imported only then. Besides credentials
-// it says which namespace the configuration names, the default of the CLI.
+// basic auth, and impersonation (`as`, `as-uid`, `as-groups`, `as-user-extra`: how an admin runs a process
+// under exactly a ServiceAccount's RBAC). Anything else (exec credential plugins, auth-provider, proxy-url, a
+// KUBECONFIG list of files, no configuration at all) is handed to client-node's KubeConfig, imported only
+// then. Besides credentials it says which namespace the configuration names, the default of the CLI.
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
@@ -40,8 +41,17 @@ interface TlsAndAuth {
   token?: string;
   tokenFile?: string;
   basic?: string;
-  impersonate?: string;
+  impersonate?: Impersonation;
   namespace?: string;
+}
+
+/** Who the requests act as, from the kubeconfig user's `as`, `as-uid`, `as-groups` and `as-user-extra`. */
+export interface Impersonation {
+  user: string;
+  uid?: string;
+  groups: string[];
+  /** Impersonate-Extra-<key> values by key. */
+  extra: Record<string, string[]>;
 }
 
 type Named<T> = { name: string } & T;
@@ -54,12 +64,36 @@ interface KubeconfigFile {
 
 /** User fields only client-node understands: their presence sends the whole kubeconfig to it. */
 const DELEGATED_USER_FIELDS = ['exec', 'auth-provider'];
+/** Impersonation fields client-node would drop without a word: refused rather than ignored. */
+const NATIVE_ONLY_USER_FIELDS = ['as-uid', 'as-groups', 'as-user-extra'];
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** Drops undefined fields (the TLS options must not carry explicit undefineds). */
 function compact<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+const strings = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x !== '') : [];
+
+/** The user's impersonation fields; undefined without `as` (groups or extras alone name nobody to act as). */
+function impersonationOf(user: Record<string, unknown>): Impersonation | undefined {
+  const name = str(user.as);
+  const groups = strings(user['as-groups']);
+  const rawExtra = (user['as-user-extra'] ?? {}) as Record<string, unknown>;
+  const extra = Object.fromEntries(
+    Object.entries(rawExtra)
+      .map(([k, v]) => [k, strings(v)] as const)
+      .filter(([, v]) => v.length > 0),
+  );
+  if (name === undefined) {
+    if (groups.length > 0 || Object.keys(extra).length > 0 || str(user['as-uid']) !== undefined)
+      throw new Error('kubeconfig user sets as-groups, as-uid or as-user-extra without as: name the user');
+    return undefined;
+  }
+  const uid = str(user['as-uid']);
+  return { user: name, ...(uid !== undefined ? { uid } : {}), groups, extra };
 }
 
 /** Reads a kubeconfig; undefined when it needs client-node (exec plugins, auth providers, proxies). */
@@ -80,8 +114,13 @@ export function readKubeconfig(path: string): TlsAndAuth | undefined {
   const user = doc.users?.find((u) => u.name === context?.user)?.user ?? {};
   const server = str(cluster?.server)?.replace(/\/+$/, '');
   if (!cluster || !server) return undefined; // client-node reports it (or defaults) as it always did
-  if (str(cluster['proxy-url']) !== undefined) return undefined;
-  if (DELEGATED_USER_FIELDS.some((f) => user[f] !== undefined)) return undefined;
+  const delegated =
+    str(cluster['proxy-url']) !== undefined || DELEGATED_USER_FIELDS.some((f) => user[f] !== undefined);
+  if (delegated && NATIVE_ONLY_USER_FIELDS.some((f) => user[f] !== undefined))
+    throw new Error(
+      'kubeconfig user combines as-uid, as-groups or as-user-extra with exec, auth-provider or proxy-url: not supported',
+    );
+  if (delegated) return undefined;
   const insecure = cluster['insecure-skip-tls-verify'] === true;
   if (server.startsWith('http:') && !insecure)
     throw new Error('HTTP protocol is not allowed when skipTLSVerify is not set or false');
@@ -100,7 +139,7 @@ export function readKubeconfig(path: string): TlsAndAuth | undefined {
       username === undefined
         ? undefined
         : Buffer.from(`${username}:${str(user.password) ?? ''}`).toString('base64'),
-    impersonate: str(user.as),
+    impersonate: impersonationOf(user),
     namespace: str(context?.namespace),
   });
 }
@@ -121,6 +160,51 @@ export function readInCluster(env: NodeJS.ProcessEnv, root = SERVICEACCOUNT): Tl
   };
 }
 
+/**
+ * Sends the headers that may repeat (one Impersonate-Group line per group, one Impersonate-Extra-<key> line
+ * per value) below fetch: fetch folds repeated names into one comma-joined line, which the API server would
+ * read as a single group named "a, b". undici's dispatcher takes an array value and writes one line each.
+ */
+function repeatedHeaders(headers: Record<string, string[]>): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (opts, handler) => {
+    const base = opts.headers;
+    const merged: Record<string, string | string[]> = {};
+    if (Array.isArray(base)) {
+      for (let i = 0; i + 1 < base.length; i += 2) merged[String(base[i])] = String(base[i + 1]);
+    } else if (base !== null && base !== undefined) {
+      for (const [k, v] of Object.entries(base as Record<string, string | string[] | undefined>))
+        if (v !== undefined) merged[k] = v;
+    }
+    return dispatch({ ...opts, headers: { ...merged, ...headers } }, handler);
+  };
+}
+
+const TOKEN_CHAR = /^[A-Za-z0-9!#$&'*+.^_`|~-]$/;
+
+/** Extra keys travel in header names: bytes outside a header token (and %) are percent-encoded, as client-go does. */
+function extraHeaderName(key: string): string {
+  const escaped = [...Buffer.from(key, 'utf8')]
+    .map((b) => {
+      const c = String.fromCharCode(b);
+      return TOKEN_CHAR.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    })
+    .join('');
+  return `Impersonate-Extra-${escaped}`;
+}
+
+function impersonationHeaders(i: Impersonation | undefined): {
+  single: Record<string, string>;
+  repeated: Record<string, string[]>;
+} {
+  if (i === undefined) return { single: {}, repeated: {} };
+  const single: Record<string, string> = { 'Impersonate-User': i.user };
+  if (i.uid !== undefined) single['Impersonate-Uid'] = i.uid;
+  const repeated: Record<string, string[]> = {};
+  if (i.groups.length > 0) repeated['Impersonate-Group'] = i.groups;
+  for (const [k, v] of Object.entries(i.extra)) repeated[extraHeaderName(k)] = v;
+  return { single, repeated };
+}
+
 function nativeAuth(source: string, c: TlsAndAuth): KubeAuth {
   const tls = compact({
     ca: c.ca,
@@ -129,11 +213,14 @@ function nativeAuth(source: string, c: TlsAndAuth): KubeAuth {
     rejectUnauthorized: c.rejectUnauthorized,
     servername: c.servername,
   });
+  const impersonation = impersonationHeaders(c.impersonate);
+  const repeats = Object.keys(impersonation.repeated).length > 0;
   // Same connection settings as client-node's dispatcher (keep-alive probes at 30 s, like client-go).
-  const dispatcher =
-    Object.keys(tls).length === 0
+  const agent =
+    Object.keys(tls).length === 0 && !repeats
       ? undefined
       : new Agent({ connect: { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 } });
+  const dispatcher = repeats ? agent?.compose(repeatedHeaders(impersonation.repeated)) : agent;
   return {
     source,
     server: () => Promise.resolve(c.server),
@@ -144,7 +231,7 @@ function nativeAuth(source: string, c: TlsAndAuth): KubeAuth {
       // A token file is read again on every refresh: projected service-account tokens rotate.
       const token = c.token ?? (c.tokenFile ? readFileSync(c.tokenFile, 'utf8').trim() : undefined);
       if (token) headers.Authorization = `Bearer ${token}`;
-      if (c.impersonate) headers['Impersonate-User'] = c.impersonate;
+      Object.assign(headers, impersonation.single);
       return Promise.resolve({ headers, dispatcher });
     },
   };

@@ -8,6 +8,8 @@ export const ConditionType = {
   ResolvedRefs: 'ResolvedRefs',
   Available: 'Available',
   Progressing: 'Progressing',
+  /** AutoscalingPolicy: the gateways cannot be read, the HPA holds the declared fallback replicas. */
+  Fallback: 'Fallback',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -26,7 +28,11 @@ export const Reason = {
   Accepted: 'Accepted',
   GatewayNotFound: 'GatewayNotFound',
   BackendNotFound: 'BackendNotFound',
-  SecretNotFound: 'SecretNotFound',
+  /**
+   * The gateway's instances report that they cannot read a backend's credential (the Secret or its key is
+   * missing, or not yet mounted in their pods): the route is valid, Ready says it does not work yet.
+   */
+  CredentialsUnavailable: 'CredentialsUnavailable',
   ModelConflict: 'ModelConflict',
   // Canary
   Initializing: 'Initializing',
@@ -43,5 +49,9 @@ export const Reason = {
   // AutoscalingPolicy
   TargetNotFound: 'TargetNotFound',
   ScalingActive: 'ScalingActive',
+  /** The HPA cannot compute a replica count from its metrics (its own reason is in the message). */
+  MetricsUnavailable: 'MetricsUnavailable',
+  FallbackActive: 'FallbackActive',
+  MetricsAvailable: 'MetricsAvailable',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

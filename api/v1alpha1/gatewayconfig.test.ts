@@ -96,6 +96,20 @@ describe('compileRoute', () => {
   it('ignores a canary that has recorded nothing yet', () => {
     expect(canaryOverlayFor(canary(undefined))).toBeUndefined();
   });
+
+  it('compiles cache.keepAcrossRevisions only when true, so other routes compile as before', () => {
+    expect(compileRoute(route).cache).toEqual({
+      mode: 'off',
+      ttlMs: 300_000,
+      scope: 'api-key',
+      cacheNonDeterministic: false,
+    });
+    const keep = { ...route, spec: { ...route.spec, cache: { mode: 'exact', keepAcrossRevisions: true } } };
+    expect(compileRoute(ModelRoute.parse(keep)).cache).toMatchObject({
+      mode: 'exact',
+      keepAcrossRevisions: true,
+    });
+  });
 });
 
 describe('GatewayConfig', () => {

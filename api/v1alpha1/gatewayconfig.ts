@@ -86,6 +86,8 @@ export const CompiledRoute = z
         ttlMs: z.number().positive(),
         scope: z.enum(['route', 'team', 'api-key']),
         cacheNonDeterministic: z.boolean(),
+        // Present only when true, so configs of routes without it stay byte-identical.
+        keepAcrossRevisions: z.literal(true).optional(),
       })
       .strict(),
     rateLimits: z
@@ -264,6 +266,14 @@ function compileBackends(
   return out;
 }
 
+function compileCache({
+  ttl,
+  keepAcrossRevisions,
+  ...rest
+}: z.infer<typeof RouteCache>): CompiledRoute['cache'] {
+  return { ...rest, ttlMs: durationMs(ttl), ...(keepAcrossRevisions ? { keepAcrossRevisions: true } : {}) };
+}
+
 /**
  * Compiles a ModelRoute into its GatewayConfig form, with every default of the schema filled in. With a
  * canary overlay, the overlay's backend is served from `stable`, and `candidate` is added as its canary
@@ -289,7 +299,7 @@ export function compileRoute(route: ModelRoute, canary?: CanaryOverlay): Compile
       maxRetryAfterMs: durationMs(retry.maxRetryAfter),
     },
     timeouts: { firstTokenMs: durationMs(timeouts.firstToken), totalMs: durationMs(timeouts.total) },
-    cache: (({ ttl, ...rest }) => ({ ...rest, ttlMs: durationMs(ttl) }))(RouteCache.parse(s.cache ?? {})),
+    cache: compileCache(RouteCache.parse(s.cache ?? {})),
     rateLimits: (s.rateLimits ?? []).map((r) => RateLimit.parse(r)),
     budgets: (s.budgets ?? []).map((b) => Budget.parse(b)),
     ...(canary && splits

@@ -178,6 +178,13 @@ export const RouteCache = z
       .default('api-key')
       .describe('Who may share an entry; "route" shares across all callers'),
     cacheNonDeterministic: z.boolean().default(false).describe('Also cache requests with temperature > 0'),
+    keepAcrossRevisions: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Declares a backend's revisions equivalent: its cached answers keep being served after a promotion or " +
+          'a spec change. A canary keeps its own entries, and those of a rolled-back canary are never served',
+      ),
   })
   .strict();
 

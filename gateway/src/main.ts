@@ -1,16 +1,22 @@
 // `beastmode gateway`: the data plane process. Flags fall back to BEASTMODE_* environment variables
 // (config/deployment.ts); both are validated. SIGTERM stops accepting and drains in-flight requests up to
 // --drain-seconds. In the cluster the operator's Deployment runs `beastmode gateway --configmap
-// <ns>/<gw>-gateway-config` (operator/src/render/gateway.ts); config/contract.test.ts keeps the two in line.
+// <ns>/<gw>-gateway-config --secrets-dir <dir>` with every Secret it uses mounted under the dir
+// (operator/src/render/gateway.ts); config/contract.test.ts keeps the two in line.
 import cluster from 'node:cluster';
 import { z } from 'zod';
 import { readFlags, type CommandSpec } from '../../cli/flags.js';
 import type { GatewayConfig } from '../../api/v1alpha1/index.js';
 import { KubeClient } from '../../kube/client.js';
 import { gatewayKubeAuth } from './config/configmap.js';
-import { authKeysProblem, ENV, keysFileFor, type KeysFileOptions } from './config/deployment.js';
-import { FirstOfSecretResolver, KubernetesSecretResolver, referencedSecrets } from './config/kube-secrets.js';
-import { defaultSecretResolver, type SecretResolver } from './config/secrets.js';
+import {
+  authKeysProblem,
+  ENV,
+  keysFileFor,
+  redisUrlFrom,
+  type KeysFileOptions,
+} from './config/deployment.js';
+import { credentialFiles, credentialUses, type CredentialFiles } from './config/secrets.js';
 import { createLogger, type Logger } from './log.js';
 import { POLICY_OFF, type PolicySettings } from './policy/policy.js';
 import { EXIT_REFUSED_CONFIG, runPrimary } from './workers/primary.js';
@@ -32,6 +38,7 @@ const Flags = z
     routes: z.string().min(1).optional(),
     'secrets-dir': z.string().min(1).optional(),
     'api-keys-file': z.string().min(1).optional(),
+    'redis-url-file': z.string().min(1).optional(),
     'log-level': z.enum(['error', 'warn', 'info', 'debug']).default('info'),
     'drain-seconds': z.coerce.number().min(0).max(3600).default(25),
     workers: z.coerce.number().int().min(1).max(256).default(1),
@@ -74,9 +81,16 @@ export const GATEWAY_COMMAND: CommandSpec = {
     'secrets-dir': {
       value: 'dir',
       env: ENV.secretsDir,
-      help: 'Backend credentials and keys.yaml as <dir>/<namespace>/<secret>/<key> files',
+      help:
+        'Backend credentials and keys.yaml as <dir>/<namespace>/<secret>/<key> files (mounted Secrets),\n' +
+        're-read every second',
     },
     'api-keys-file': { value: 'file', env: ENV.apiKeysFile, help: 'keys.yaml of the API keys Secret' },
+    'redis-url-file': {
+      value: 'file',
+      env: ENV.redisUrlFile,
+      help: 'A file holding the redis:// URL (shared limits, budgets and cache), read at start',
+    },
     'log-level': { value: 'level', env: ENV.logLevel, default: 'info', help: 'error, warn, info or debug' },
     workers: {
       value: 'n',
@@ -92,7 +106,7 @@ export const GATEWAY_COMMAND: CommandSpec = {
     },
   },
   notes:
-    `Environment only: ${ENV.redisUrl} (shared limits, budgets and cache), BEASTMODE_POLICY=off (serve\n` +
+    `Environment only: ${ENV.redisUrl} (the URL itself, before --redis-url-file), BEASTMODE_POLICY=off (serve\n` +
     'without auth, limits, budgets and cache: for the benchmark that prices them).',
 };
 
@@ -135,66 +149,65 @@ export async function runGateway(argv: string[], env: NodeJS.ProcessEnv): Promis
 
 /**
  * How the policy layer is wired: API keys from keys.yaml of the Secret the config names (--api-keys-file,
- * else <secrets-dir>/<namespace>/<name>/keys.yaml), Redis from BEASTMODE_REDIS_URL. BEASTMODE_POLICY=off
- * turns auth, limits, budgets and cache off: for the benchmark that prices them.
+ * else <secrets-dir>/<namespace>/<name>/keys.yaml), Redis from BEASTMODE_REDIS_URL or --redis-url-file.
+ * BEASTMODE_POLICY=off turns auth, limits, budgets and cache off: for the benchmark that prices them.
  */
-function policySettings(env: NodeJS.ProcessEnv, keys: KeysFileOptions): PolicySettings {
+function policySettings(redis: string | undefined, env: NodeJS.ProcessEnv, keys: KeysFileOptions) {
   if (env.BEASTMODE_POLICY === 'off') return POLICY_OFF;
-  const redis = env[ENV.redisUrl];
-  return { keysFile: (config) => keysFileFor(config, keys), ...(redis ? { redis } : {}) };
+  const settings: PolicySettings = { keysFile: (config) => keysFileFor(config, keys) };
+  return redis !== undefined ? { ...settings, redis } : settings;
 }
 
-async function serve(f: GatewayFlags, env: NodeJS.ProcessEnv): Promise<void> {
-  const logger = createLogger(f['log-level']);
-  const log = (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) =>
-    logger.log(level, msg, fields);
-  const secretsDir = f['secrets-dir'];
-  const keys = { apiKeysFile: f['api-keys-file'], secretsDir };
-  let source: ConfigOrigin;
-  let kube: KubernetesSecretResolver | undefined;
-  let secrets: SecretResolver = defaultSecretResolver(secretsDir);
-  if (f.config !== undefined) source = { file: f.config };
-  else if (f.routes !== undefined) source = { routesDir: f.routes };
-  else {
-    const [namespace = '', name = ''] = (f.configmap ?? '').split('/');
-    // One client (one connection pool) for the ConfigMap and the Secrets. In the cluster (or with a
-    // kubeconfig) credentials come from the Secrets themselves, watched by name (the operator's Role grants
-    // exactly those); a secrets dir and environment variables still work.
-    const client = new KubeClient(gatewayKubeAuth(f.kubeconfig));
-    source = { configMap: { namespace, name }, client };
-    kube = new KubernetesSecretResolver({ client, log });
-    secrets = new FirstOfSecretResolver([kube, secrets]);
-  }
-  const policy = policySettings(env, keys);
-  const withPolicy = policy.enforce !== false;
-  const gw = await startGateway({
-    policy,
-    port: f.port,
-    host: f.host,
-    source,
-    secrets,
-    logger,
-    // Only for the benchmark that compares the two; see gateway/README.md.
-    v1ViaExpress: env.BEASTMODE_V1_VIA_EXPRESS === '1',
-    pod: connectToPod(),
-  });
+/** Writes the reason as the one JSON line a refused start leaves, and exits with the refusal's code. */
+function refuseToStart(problem: string): never {
+  process.stderr.write(
+    `${JSON.stringify({ level: 'error', message: 'Refusing to start', reason: problem, component: 'gateway' })}\n`,
+  );
+  process.exit(EXIT_REFUSED_CONFIG);
+}
 
-  // Never serve anonymously a config that turns auth on: the policy refuses every key without a keys
-  // file, and a gateway that never had a good config refuses to start with a message saying why.
+function configOrigin(f: GatewayFlags): ConfigOrigin {
+  if (f.config !== undefined) return { file: f.config };
+  if (f.routes !== undefined) return { routesDir: f.routes };
+  const [namespace = '', name = ''] = (f.configmap ?? '').split('/');
+  return { configMap: { namespace, name }, client: new KubeClient(gatewayKubeAuth(f.kubeconfig)) };
+}
+
+/** Exports which backends can read their credential, now and whenever a file or the config changes. */
+export function reportCredentials(gw: Gateway, files: CredentialFiles): void {
+  const report = (): void => {
+    const config = gw.state.store.current()?.config;
+    if (config === undefined) return;
+    gw.state.metrics.credentials(
+      credentialUses(config).map((u) => ({
+        labels: u.labels,
+        secret: u.ref.name,
+        key: u.ref.key,
+        ready: files.readable(u.ref),
+      })),
+    );
+  };
+  const follow = (config: GatewayConfig): void =>
+    void files.follow(credentialUses(config).map((u) => u.ref)).then(report);
+  gw.state.store.onChange((c) => follow(c.config));
+  const first = gw.state.store.current();
+  if (first !== undefined) follow(first.config);
+  files.onChange(report);
+}
+
+/**
+ * Never serve anonymously a config that turns auth on: the policy refuses every key without a keys file,
+ * and a gateway that never had a good config refuses to start with a message saying why.
+ */
+function refuseUnsafeAuth(gw: Gateway, keys: KeysFileOptions, withPolicy: boolean, logger: Logger): void {
   let servedSafely = false;
   const onConfig = (config: GatewayConfig): void => {
-    kube?.retain(referencedSecrets(config));
     const problem = withPolicy ? authKeysProblem(config, keys) : undefined;
     if (problem === undefined) {
       servedSafely = true;
       return;
     }
-    if (!servedSafely) {
-      process.stderr.write(
-        `${JSON.stringify({ level: 'error', message: 'Refusing to start', reason: problem, component: 'gateway' })}\n`,
-      );
-      process.exit(EXIT_REFUSED_CONFIG);
-    }
+    if (!servedSafely) refuseToStart(problem);
     logger.log('error', 'Auth is on but no API keys can be read: every request is refused', {
       reason: problem,
     });
@@ -202,8 +215,32 @@ async function serve(f: GatewayFlags, env: NodeJS.ProcessEnv): Promise<void> {
   gw.state.store.onChange((c) => onConfig(c.config));
   const first = gw.state.store.current();
   if (first !== undefined) onConfig(first.config);
+}
 
-  exitOnSignals(gw, logger, f['drain-seconds'] * 1000, () => kube?.stop());
+async function serve(f: GatewayFlags, env: NodeJS.ProcessEnv): Promise<void> {
+  const logger = createLogger(f['log-level']);
+  const secretsDir = f['secrets-dir'];
+  const keys = { apiKeysFile: f['api-keys-file'], secretsDir };
+  const redis = redisUrlFrom({ ...env, [ENV.redisUrlFile]: f['redis-url-file'] });
+  if (redis.problem !== undefined && env.BEASTMODE_POLICY !== 'off') refuseToStart(redis.problem);
+  const policy = policySettings(redis.url, env, keys);
+  // Credentials come from files only (mounted Secrets, or BEASTMODE_SECRET_* variables): the gateway holds
+  // no permission on Secrets, and the request path reads them from memory.
+  const files = credentialFiles(secretsDir);
+  const gw = await startGateway({
+    policy,
+    port: f.port,
+    host: f.host,
+    source: configOrigin(f),
+    secrets: files,
+    logger,
+    // Only for the benchmark that compares the two; see gateway/README.md.
+    v1ViaExpress: env.BEASTMODE_V1_VIA_EXPRESS === '1',
+    pod: connectToPod(),
+  });
+  reportCredentials(gw, files);
+  refuseUnsafeAuth(gw, keys, policy.enforce !== false, logger);
+  exitOnSignals(gw, logger, f['drain-seconds'] * 1000, () => files.stop());
 }
 
 /** SIGTERM or SIGINT: stop accepting, drain requests in flight up to the deadline, then exit. */

@@ -1,5 +1,6 @@
 // The exact-match cache key: SHA-256 of a canonical form of the request, scoped to the route and, per
-// the route's cache.scope, to the caller's team or API key (so tenants never share entries).
+// the route's cache.scope, to the caller's team or API key (so tenants never share entries). An entry is
+// stored under this key and its producer (producer.ts), so versions never share one either.
 //
 // Canonical form: the request body minus the fields that do not change the output (DELIVERY_FIELDS),
 // minus top-level nulls (null means "default" in the OpenAI API), with object keys sorted recursively.

@@ -19,6 +19,9 @@ const route = routeFixture({
 });
 const det = (content: string, extra: Record<string, unknown> = {}) =>
   chatRequest(content, { temperature: 0, ...extra });
+/** The one producer of the route in most tests (its stable backend). */
+const STABLE = 'p-stable';
+const PRODUCERS = [{ producer: STABLE }];
 
 const BODY = JSON.stringify({
   id: 'chatcmpl-1',
@@ -77,12 +80,12 @@ function makeCache(store: CacheStore, maxEntryBytes = 1_048_576) {
 describe('ResponseCache (memory)', () => {
   it('misses, stores, hits; counts lookups by result', async () => {
     const { cache, registry } = makeCache(new MemoryCacheStore({ clock: manualClock(), maxEntries: 10 }));
-    const miss = await cache.lookup(alice, route, det('hi'));
+    const miss = await cache.lookup(alice, route, det('hi'), PRODUCERS);
     expect(miss.header).toBe('miss');
-    expect(await cache.store(miss, { kind: 'body', body: BODY })).toBe(true);
-    const hit = await cache.lookup(alice, route, det('hi', { user: 'someone' }));
+    expect(await cache.store(miss, STABLE, { kind: 'body', body: BODY })).toBe(true);
+    const hit = await cache.lookup(alice, route, det('hi', { user: 'someone' }), PRODUCERS);
     expect(hit).toMatchObject({ header: 'hit', response: { stream: false, body: BODY } });
-    expect((await cache.lookup(bob, route, det('hi'))).header).toBe('miss');
+    expect((await cache.lookup(bob, route, det('hi'), PRODUCERS)).header).toBe('miss');
     const text = await registry.getSingleMetricAsString('beastmode_cache_lookups_total');
     expect(text).toContain('beastmode_cache_lookups_total{namespace="llm",route="chat",result="hit"} 1');
     expect(text).toContain('beastmode_cache_lookups_total{namespace="llm",route="chat",result="miss"} 2');
@@ -90,12 +93,14 @@ describe('ResponseCache (memory)', () => {
 
   it('bypasses non-deterministic requests unless the route caches them', async () => {
     const { cache } = makeCache(new MemoryCacheStore({ clock: manualClock(), maxEntries: 10 }));
-    expect((await cache.lookup(alice, route, chatRequest('hi'))).header).toBe('bypass');
-    expect((await cache.lookup(alice, route, det('hi', { top_p: 0.5 }))).header).toBe('bypass');
-    expect((await cache.lookup(alice, route, det('hi', { n: 2 }))).header).toBe('bypass');
-    expect((await cache.lookup(alice, routeFixture(), det('hi'))).header).toBe('bypass');
+    expect((await cache.lookup(alice, route, chatRequest('hi'), PRODUCERS)).header).toBe('bypass');
+    expect((await cache.lookup(alice, route, det('hi', { top_p: 0.5 }), PRODUCERS)).header).toBe('bypass');
+    expect((await cache.lookup(alice, route, det('hi', { n: 2 }), PRODUCERS)).header).toBe('bypass');
+    expect((await cache.lookup(alice, routeFixture(), det('hi'), PRODUCERS)).header).toBe('bypass');
     const nd = routeFixture({ cache: { ...route.cache, cacheNonDeterministic: true } });
-    expect((await cache.lookup(alice, nd, chatRequest('hi', { temperature: 0.7 }))).header).toBe('miss');
+    expect((await cache.lookup(alice, nd, chatRequest('hi', { temperature: 0.7 }), PRODUCERS)).header).toBe(
+      'miss',
+    );
   });
 
   it('expires entries after the TTL and evicts the least recently used', async () => {
@@ -103,27 +108,27 @@ describe('ResponseCache (memory)', () => {
     const store = new MemoryCacheStore({ clock, maxEntries: 2 });
     const { cache } = makeCache(store);
     const put = async (c: string) =>
-      cache.store(await cache.lookup(alice, route, det(c)), { kind: 'body', body: c });
+      cache.store(await cache.lookup(alice, route, det(c), PRODUCERS), STABLE, { kind: 'body', body: c });
     await put('a');
     await put('b');
-    expect((await cache.lookup(alice, route, det('a'))).header).toBe('hit'); // a is now the most recent
+    expect((await cache.lookup(alice, route, det('a'), PRODUCERS)).header).toBe('hit'); // a is now the most recent
     await put('c'); // evicts b
-    expect((await cache.lookup(alice, route, det('b'))).header).toBe('miss');
-    expect((await cache.lookup(alice, route, det('a'))).header).toBe('hit');
+    expect((await cache.lookup(alice, route, det('b'), PRODUCERS)).header).toBe('miss');
+    expect((await cache.lookup(alice, route, det('a'), PRODUCERS)).header).toBe('hit');
     expect(store.size).toBe(2);
     clock.advance(60_001);
-    expect((await cache.lookup(alice, route, det('a'))).header).toBe('miss');
+    expect((await cache.lookup(alice, route, det('a'), PRODUCERS)).header).toBe('miss');
   });
 
   it('skips entries over maxEntryBytes', async () => {
     const { cache } = makeCache(new MemoryCacheStore({ clock: manualClock(), maxEntries: 10 }), 2048);
-    const miss = await cache.lookup(alice, route, det('big'));
-    expect(await cache.store(miss, { kind: 'body', body: 'x'.repeat(4096) })).toBe(false);
+    const miss = await cache.lookup(alice, route, det('big'), PRODUCERS);
+    expect(await cache.store(miss, STABLE, { kind: 'body', body: 'x'.repeat(4096) })).toBe(false);
   });
 
   it('replays a streamed response byte-identically and rebuilds a body from it', async () => {
     const { cache } = makeCache(new MemoryCacheStore({ clock: manualClock(), maxEntries: 10 }));
-    const miss = await cache.lookup(alice, route, det('hi', { stream: true }));
+    const miss = await cache.lookup(alice, route, det('hi', { stream: true }), PRODUCERS);
     const rec = cache.recorder();
     // Split the bytes at awkward places, including inside the 4-byte emoji.
     const bytes = Buffer.from(STREAM.join(''));
@@ -131,11 +136,11 @@ describe('ResponseCache (memory)', () => {
     for (const part of [bytes.subarray(0, 7), bytes.subarray(7, cut), bytes.subarray(cut)]) rec.push(part);
     const entry = rec.entry();
     expect(entry).toBeDefined();
-    await cache.store(miss, entry!);
-    const hit = await cache.lookup(alice, route, det('hi', { stream: true }));
+    await cache.store(miss, STABLE, entry!);
+    const hit = await cache.lookup(alice, route, det('hi', { stream: true }), PRODUCERS);
     if (hit.result !== 'hit' || !hit.response.stream) throw new Error('expected a stream hit');
     expect(Buffer.from(hit.response.events.join(''))).toEqual(bytes);
-    const asBody = await cache.lookup(alice, route, det('hi'));
+    const asBody = await cache.lookup(alice, route, det('hi'), PRODUCERS);
     if (asBody.result !== 'hit' || asBody.response.stream) throw new Error('expected a body hit');
     const body = JSON.parse(asBody.response.body);
     expect(body).toMatchObject({ id: 'chatcmpl-2', object: 'chat.completion' });
@@ -144,8 +149,11 @@ describe('ResponseCache (memory)', () => {
 
   it('serves a body entry to a streaming client as chunks', async () => {
     const { cache } = makeCache(new MemoryCacheStore({ clock: manualClock(), maxEntries: 10 }));
-    await cache.store(await cache.lookup(alice, route, det('hi')), { kind: 'body', body: BODY });
-    const hit = await cache.lookup(alice, route, det('hi', { stream: true }));
+    await cache.store(await cache.lookup(alice, route, det('hi'), PRODUCERS), STABLE, {
+      kind: 'body',
+      body: BODY,
+    });
+    const hit = await cache.lookup(alice, route, det('hi', { stream: true }), PRODUCERS);
     if (hit.result !== 'hit' || !hit.response.stream) throw new Error('expected a stream hit');
     expect(hit.response.events.at(-1)).toBe('data: [DONE]\n\n');
     expect(hit.response.events.join('')).toContain('Hello é 🦄');
@@ -180,20 +188,26 @@ describe('ResponseCache (redis)', () => {
     const a = makeCache(new RedisCacheStore(await client(), { prefix: 'c1', compress: true }));
     const b = makeCache(new RedisCacheStore(await client(), { prefix: 'c1', compress: true }));
     const shortTtl = routeFixture({ cache: { ...route.cache, ttlMs: 200 } });
-    await a.cache.store(await a.cache.lookup(alice, shortTtl, det('hi')), { kind: 'body', body: BODY });
-    expect(await b.cache.lookup(alice, shortTtl, det('hi'))).toMatchObject({
+    await a.cache.store(await a.cache.lookup(alice, shortTtl, det('hi'), PRODUCERS), STABLE, {
+      kind: 'body',
+      body: BODY,
+    });
+    expect(await b.cache.lookup(alice, shortTtl, det('hi'), PRODUCERS)).toMatchObject({
       header: 'hit',
       response: { body: BODY },
     });
-    expect((await b.cache.lookup(carol, shortTtl, det('hi'))).header).toBe('miss');
+    expect((await b.cache.lookup(carol, shortTtl, det('hi'), PRODUCERS)).header).toBe('miss');
     await new Promise((r) => setTimeout(r, 300));
-    expect((await b.cache.lookup(alice, shortTtl, det('hi'))).header).toBe('miss');
+    expect((await b.cache.lookup(alice, shortTtl, det('hi'), PRODUCERS)).header).toBe('miss');
   });
 
   it('replays a stream entry from Redis byte-identically', async () => {
     const { cache } = makeCache(new RedisCacheStore(await client(), { prefix: 'c2', compress: true }));
-    await cache.store(await cache.lookup(alice, route, det('s')), { kind: 'stream', events: STREAM });
-    const hit = await cache.lookup(alice, route, det('s', { stream: true }));
+    await cache.store(await cache.lookup(alice, route, det('s'), PRODUCERS), STABLE, {
+      kind: 'stream',
+      events: STREAM,
+    });
+    const hit = await cache.lookup(alice, route, det('s', { stream: true }), PRODUCERS);
     if (hit.result !== 'hit' || !hit.response.stream) throw new Error('expected a stream hit');
     expect(hit.response.events.join('')).toBe(STREAM.join(''));
   });
@@ -203,16 +217,16 @@ describe('ResponseCache (redis)', () => {
     const { cache, lines } = makeCache(new RedisCacheStore(c, { prefix: 'c3' }));
     server.pause();
     try {
-      const miss = await cache.lookup(alice, route, det('down'));
+      const miss = await cache.lookup(alice, route, det('down'), PRODUCERS);
       expect(miss.header).toBe('miss');
-      expect(await cache.store(miss, { kind: 'body', body: BODY })).toBe(false);
-      expect((await cache.lookup(alice, route, det('down'))).header).toBe('miss');
+      expect(await cache.store(miss, STABLE, { kind: 'body', body: BODY })).toBe(false);
+      expect((await cache.lookup(alice, route, det('down'), PRODUCERS)).header).toBe('miss');
     } finally {
       server.resume();
     }
     expect(lines.filter((l) => l.includes('Cache store unreachable'))).toHaveLength(1);
     await server.kill();
-    expect((await cache.lookup(alice, route, det('down'))).header).toBe('miss');
+    expect((await cache.lookup(alice, route, det('down'), PRODUCERS)).header).toBe('miss');
     await server.restart();
   });
 
@@ -240,10 +254,10 @@ describe('ResponseCache (redis)', () => {
     ];
     for (const [name, store] of stores) {
       const { cache } = makeCache(store);
-      await cache.store(await cache.lookup(alice, route, det('m')), entry);
+      await cache.store(await cache.lookup(alice, route, det('m'), PRODUCERS), STABLE, entry);
       const n = 500;
       const t0 = process.hrtime.bigint();
-      for (let i = 0; i < n; i++) await cache.lookup(alice, route, det('m'));
+      for (let i = 0; i < n; i++) await cache.lookup(alice, route, det('m'), PRODUCERS);
       const us = Number(process.hrtime.bigint() - t0) / 1000 / n;
       report.push(`${name}: ${us.toFixed(1)} µs per hit (incl. key hashing)`);
     }

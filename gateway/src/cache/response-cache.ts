@@ -1,6 +1,8 @@
 // The exact-match response cache in the request pipeline: lookup (hit | miss | bypass, with the value of
-// the x-beastmode-cache header and the beastmode_cache_lookups_total count) and store. A store error —
-// Redis down — is a miss on lookup and a no-op on store, logged once per outage, never a failed request.
+// the x-beastmode-cache header and the beastmode_cache_lookups_total count) and store. A lookup names the
+// producers whose answers the request may get (cache/producer.ts), and a hit says which one produced it; an
+// answer is stored under the producer that gave it. A store error — Redis down — is a miss on lookup and a
+// no-op on store, logged once per outage, never a failed request.
 import { StringDecoder } from 'node:string_decoder';
 import type { Counter } from 'prom-client';
 import type { CompiledRoute } from '../../../api/v1alpha1/gatewayconfig.js';
@@ -8,6 +10,7 @@ import { SseFramer } from '../accounting/sse.js';
 import type { Logger } from '../log.js';
 import type { Caller, ChatRequest } from '../policy/types.js';
 import { bypassReason, cacheKey } from './cache-key.js';
+import type { CacheFence } from './fence.js';
 import {
   bodyFromEvents,
   encodedEvents,
@@ -16,7 +19,7 @@ import {
   type CacheEntry,
   type StoredEntry,
 } from './entry.js';
-import type { CacheStore } from './store.js';
+import type { CacheStore, FoundEntry } from './store.js';
 
 /**
  * What the server answers from: a JSON body, or SSE frames to write in order. `bytes`, when present, are
@@ -45,10 +48,16 @@ class StreamBytes {
   }
 }
 
-export type CacheLookup =
+/** Something that produces answers: a backend variant of a route, by its producer id. */
+export interface ProducerRef {
+  readonly producer: string;
+}
+
+/** A miss carries the request's key, to store the answer under whichever producer gives it. */
+export type CacheLookup<P extends ProducerRef = ProducerRef> =
   | { result: 'bypass'; header: 'bypass'; reason: string }
-  | { result: 'miss'; header: 'miss'; key: string; ttlMs: number }
-  | { result: 'hit'; header: 'hit'; key: string; response: CachedResponse };
+  | { result: 'miss'; header: 'miss'; request: string; ttlMs: number }
+  | { result: 'hit'; header: 'hit'; producer: P; response: CachedResponse };
 
 export interface ResponseCacheOptions {
   store: CacheStore;
@@ -56,6 +65,8 @@ export interface ResponseCacheOptions {
   lookups: Counter<'namespace' | 'route' | 'result'>;
   logger: Logger;
   maxEntryBytes: number;
+  /** Which producers the served config has; without one, every producer is served. */
+  fence?: CacheFence;
 }
 
 export class ResponseCache {
@@ -63,31 +74,52 @@ export class ResponseCache {
 
   constructor(private readonly options: ResponseCacheOptions) {}
 
-  async lookup(caller: Caller, route: CompiledRoute, request: ChatRequest): Promise<CacheLookup> {
+  /** Looks `request` up among the entries of `producers`, best first; counts the lookup. */
+  async lookup<P extends ProducerRef>(
+    caller: Caller,
+    route: CompiledRoute,
+    request: ChatRequest,
+    producers: readonly P[],
+  ): Promise<CacheLookup<P>> {
     const reason = bypassReason(route, request);
     if (reason !== undefined) return { result: 'bypass', header: 'bypass', reason };
     const key = cacheKey(route, caller, request);
     const labels = { namespace: route.namespace, route: route.name };
-    let entry: StoredEntry | undefined;
-    try {
-      entry = await this.options.store.get(key);
-      this.recovered();
-    } catch (err) {
-      this.failed(err);
+    const serving = this.serving(producers);
+    let found: FoundEntry | undefined;
+    if (serving.length > 0) {
+      try {
+        found = await this.options.store.find(
+          serving.map((p) => p.producer),
+          key,
+        );
+        this.recovered();
+      } catch (err) {
+        this.failed(err);
+      }
     }
-    if (entry === undefined) {
+    if (found === undefined) {
       this.options.lookups.inc({ ...labels, result: 'miss' });
-      return { result: 'miss', header: 'miss', key, ttlMs: route.cache.ttlMs };
+      return { result: 'miss', header: 'miss', request: key, ttlMs: route.cache.ttlMs };
     }
     this.options.lookups.inc({ ...labels, result: 'hit' });
-    return { result: 'hit', header: 'hit', key, response: respond(entry, request.stream === true) };
+    return {
+      result: 'hit',
+      header: 'hit',
+      producer: serving[found.producerIndex] as P,
+      response: respond(found.entry, request.stream === true),
+    };
   }
 
-  /** Stores a complete response for a miss. Entries over maxEntryBytes are skipped. */
-  async store(miss: CacheLookup, entry: CacheEntry): Promise<boolean> {
+  /**
+   * Stores a complete response for a miss, under the producer that gave it. Entries over maxEntryBytes,
+   * and answers of a producer the served config no longer has, are skipped.
+   */
+  async store(miss: CacheLookup, producer: string, entry: CacheEntry): Promise<boolean> {
     if (miss.result !== 'miss' || entryBytes(entry) > this.options.maxEntryBytes) return false;
+    if (this.options.fence?.serves(producer) === false) return false;
     try {
-      await this.options.store.set(miss.key, entry, miss.ttlMs);
+      await this.options.store.set(producer, miss.request, entry, miss.ttlMs);
       this.recovered();
       return true;
     } catch (err) {
@@ -103,6 +135,13 @@ export class ResponseCache {
   /** Records a streamed response frame by frame, for store() once it completes. */
   recorder(): StreamRecorder {
     return new StreamRecorder(this.options.maxEntryBytes);
+  }
+
+  /** The producers the served config still has (in flight across a config change, some may not be). */
+  private serving<P extends ProducerRef>(producers: readonly P[]): readonly P[] {
+    const fence = this.options.fence;
+    if (fence === undefined || producers.every((p) => fence.serves(p.producer))) return producers;
+    return producers.filter((p) => fence.serves(p.producer));
   }
 
   private failed(err: unknown): void {

@@ -4,12 +4,7 @@ import path from 'node:path';
 import { compiledRoute, gatewayConfig } from '../../../testkit/gateway-config.js';
 import { loadRoutesDir } from './load.js';
 import { watchConfigFile } from './sources.js';
-import {
-  CachingSecretResolver,
-  DirectorySecretResolver,
-  EnvSecretResolver,
-  secretEnvName,
-} from './secrets.js';
+import { CredentialFiles, DirectorySecretResolver, EnvSecretResolver, secretEnvName } from './secrets.js';
 import { ConfigStore, type LoadResult } from './store.js';
 
 const ROUTE = `apiVersion: beastmode.dev/v1alpha1
@@ -61,9 +56,10 @@ describe('config', () => {
     expect(secretEnvName({ namespace: 'ns', name: 'keys', key: 'api.key' })).toBe(
       'BEASTMODE_SECRET_NS_KEYS_API_KEY',
     );
-    const r = new CachingSecretResolver([new DirectorySecretResolver(dir), new EnvSecretResolver(env)]);
+    const r = new CredentialFiles([new DirectorySecretResolver(dir), new EnvSecretResolver(env)]);
     expect(await r.resolve(ref)).toBe('sk-dir');
     expect(await r.resolve({ ...ref, key: 'api.key' })).toBe('sk-env');
+    r.stop();
     expect(await new DirectorySecretResolver(dir).resolve({ ...ref, name: '..' })).toBeUndefined();
   });
 

@@ -1,8 +1,8 @@
 // Watches the gateway's own ConfigMap through the API server, so a weight change (or a canary rollback)
 // takes effect in about a second, where a mounted volume takes up to a minute. An informer on that one name
 // (kube/informer.ts: list and watch with fieldSelector=metadata.name=<name>, the form the operator's Role
-// allows through resourceNames; bookmarks, relist on 410 Gone, backoff 200 ms → 10 s). Also owns what the
-// gateway's Secret watches share with it: credentials and retry settings.
+// allows through resourceNames; bookmarks, relist on 410 Gone, backoff 200 ms → 10 s). Also owns the
+// gateway's API credentials and retry settings.
 import type { KubeClient } from '../../../kube/client.js';
 import { informerForName, type Backoff, type InformerOptions } from '../../../kube/informer.js';
 import { loadInClusterAuth, loadKubeAuth, type KubeAuth } from '../../../kube/kubeconfig.js';
@@ -15,7 +15,7 @@ export type KubeLog = (level: 'info' | 'warn', msg: string, fields: Record<strin
 export interface ConfigMapWatchOptions {
   namespace: string;
   name: string;
-  /** The gateway's client for the API server (shared with the Secret resolver: one connection pool). */
+  /** The gateway's client for the API server. */
   client: KubeClient;
   store: ConfigStore;
   log: KubeLog;

@@ -1,10 +1,11 @@
 // The contract between the operator's rendering of a gateway (operator/src/render/gateway.ts) and the
 // gateway process (main.ts, config/deployment.ts) and image (Dockerfile): the Deployment's arguments and
-// environment parse, name the ConfigMap the operator writes, the keys file is where the Secret is mounted,
-// ports and probes match what the gateway serves, the Role covers every Secret the gateway reads, and the
-// example keys.yaml parses with the gateway's parser.
+// environment parse, name the ConfigMap the operator writes, the keys file, the Redis URL file and every
+// backend credential are where their Secrets are mounted, ports and probes match what the gateway serves,
+// the Role grants no Secret, and the example keys.yaml parses with the gateway's parser.
 import { jest } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { ModelGateway, ModelRoute } from '../../../api/v1alpha1/index.js';
@@ -16,8 +17,8 @@ import { createLogger } from '../log.js';
 import { main as launch } from '../../../cli/main.js';
 import { parseFlags } from '../main.js';
 import { startGateway } from '../server/gateway.js';
-import { authKeysProblem, ENV, KEYS_FILE_NAME, keysFileFor } from './deployment.js';
-import { referencedSecrets as gatewayReferencedSecrets } from './kube-secrets.js';
+import { authKeysProblem, ENV, KEYS_FILE_NAME, keysFileFor, redisUrlFrom } from './deployment.js';
+import { credentialUses } from './secrets.js';
 
 const root = process.cwd();
 
@@ -57,7 +58,6 @@ function render() {
       gateway,
       routes: [route],
       canaries: [],
-      secretExists: () => true,
       serviceExists: () => true,
       deployment: undefined,
       autoscaled: false,
@@ -80,8 +80,19 @@ interface Container {
 function podOf(objs: ReturnType<typeof render>['objs']) {
   const spec = (objs.deployment.spec as { template: { spec: Record<string, unknown> } }).template.spec;
   const container = (spec.containers as Container[])[0] as Container;
-  const volumes = spec.volumes as { name: string; secret?: { secretName: string }; emptyDir?: unknown }[];
+  const volumes = spec.volumes as {
+    name: string;
+    secret?: { secretName: string; optional?: boolean };
+    emptyDir?: unknown;
+  }[];
   return { container, volumes };
+}
+
+/** The Secret volume mounted where `file` lies, if any. */
+function secretVolumeOf(objs: ReturnType<typeof render>['objs'], file: string) {
+  const { container, volumes } = podOf(objs);
+  const mount = container.volumeMounts.find((m) => file.startsWith(`${m.mountPath}/`));
+  return { mount, volume: volumes.find((v) => v.name === mount?.name)?.secret };
 }
 
 describe('the Deployment the operator renders runs the gateway', () => {
@@ -116,7 +127,12 @@ describe('the Deployment the operator renders runs the gateway', () => {
     // Every variable the Deployment sets is one the gateway reads (or the pod's identity, or Node's own).
     const known = new Set<string>([...Object.values(ENV), 'POD_NAME', 'POD_NAMESPACE', 'NODE_OPTIONS']);
     for (const name of Object.keys(env)) expect(known).toContain(name);
-    expect(env[ENV.redisUrl]).toBe('from-secret:url');
+    // No Secret value in the environment: the Redis URL is the file of its mounted Secret's key.
+    expect(container.env.some((e) => e.valueFrom?.secretKeyRef !== undefined)).toBe(false);
+    const redisFile = env[ENV.redisUrlFile] ?? '';
+    const redis = secretVolumeOf(objs, redisFile);
+    expect(redis.volume).toEqual({ secretName: 'redis', defaultMode: 0o440 });
+    expect(redisFile).toBe(`${redis.mount?.mountPath}/url`);
 
     const parsed = parseFlags(container.args.slice(1), env);
     if (!parsed.ok) throw new Error('error' in parsed ? parsed.error : 'unexpected --help');
@@ -162,16 +178,36 @@ describe('the Deployment the operator renders runs the gateway', () => {
     expect(volumes.find((v) => v.name === tmp?.name)?.emptyDir).toBeDefined();
   });
 
-  test('the Role covers every Secret the gateway reads, by name', () => {
-    const rules = objs.role.rules as { resources: string[]; resourceNames: string[]; verbs: string[] }[];
-    const secrets = rules.find((r) => r.resources.includes('secrets'));
-    expect(secrets?.verbs).toEqual(['get', 'list', 'watch']);
-    for (const s of gatewayReferencedSecrets(config)) {
-      expect(s.namespace).toBe('llm');
-      expect(secrets?.resourceNames).toContain(s.name);
+  test('every credential is a file of its mounted Secret where --secrets-dir looks, optional', () => {
+    const parsed = parseFlags(container.args.slice(1), {});
+    if (!parsed.ok) throw new Error('the arguments do not parse');
+    const dir = parsed.flags['secrets-dir'];
+    const uses = credentialUses(config);
+    expect(uses.map((u) => u.ref)).toEqual([{ namespace: 'llm', name: 'openai', key: 'apiKey' }]);
+    for (const { ref } of uses) {
+      const file = [dir, ref.namespace, ref.name, ref.key].join('/');
+      const { mount, volume } = secretVolumeOf(objs, file);
+      // Optional: a missing Secret must not keep the pods (and the other routes) from starting.
+      expect(volume).toEqual({ secretName: ref.name, defaultMode: 0o440, optional: true });
+      expect(mount).toMatchObject({ readOnly: true });
     }
-    const cm = rules.find((r) => r.resources.includes('configmaps'));
-    expect(cm?.resourceNames).toEqual([gatewayConfigMapName('main')]);
+    // The API keys and the Redis URL are required: without them nothing can be served.
+    expect(volumes.flatMap((v) => (v.secret ? [v.secret] : []))).toEqual([
+      { secretName: 'gateway-keys', defaultMode: 0o440 },
+      { secretName: 'openai', defaultMode: 0o440, optional: true },
+      { secretName: 'redis', defaultMode: 0o440 },
+    ]);
+  });
+
+  test('the Role lets the pods read their own ConfigMap and no Secret', () => {
+    expect(objs.role.rules).toEqual([
+      {
+        apiGroups: [''],
+        resources: ['configmaps'],
+        resourceNames: [gatewayConfigMapName('main')],
+        verbs: ['get', 'list', 'watch'],
+      },
+    ]);
   });
 
   test('auth on without a readable keys file is refused with a message saying what to set', () => {
@@ -196,4 +232,17 @@ test("the example Secret's keys.yaml parses with the gateway's parser", () => {
   const keys = docs.find((d) => d.kind === 'Secret' && d.stringData?.[KEYS_FILE_KEY] !== undefined);
   const parsed = parseKeysFile(keys?.stringData?.[KEYS_FILE_KEY] ?? '');
   expect(parsed.map((k) => k.caller.key)).toEqual(['search-service', 'support-bot']);
+});
+
+test('the Redis URL: the variable first, else the mounted file, and a named file that cannot be read is refused', () => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'redis-')), 'url');
+  writeFileSync(file, 'redis://r:6379\n');
+  expect(redisUrlFrom({ [ENV.redisUrlFile]: file })).toEqual({ url: 'redis://r:6379' });
+  expect(redisUrlFrom({ [ENV.redisUrl]: 'redis://direct', [ENV.redisUrlFile]: file })).toEqual({
+    url: 'redis://direct',
+  });
+  expect(redisUrlFrom({})).toEqual({});
+  expect(redisUrlFrom({ [ENV.redisUrlFile]: `${file}-missing` }).problem).toMatch(
+    /Redis URL file .*-missing cannot be read \(ENOENT\): does the Secret .* exist with that key\?/,
+  );
 });

@@ -1,8 +1,10 @@
 // The contract between the gateway process and the Deployment the operator renders
-// (operator/src/render/gateway.ts): environment variable names, where keys.yaml is read from, and the
-// refusal to serve when a config turns auth on but no keys file can be read. contract.test.ts renders the
-// operator's Deployment and checks the gateway accepts it.
-import { accessSync, constants } from 'node:fs';
+// (operator/src/render/gateway.ts): environment variable names, where keys.yaml and the Redis URL are read
+// from (files of the mounted Secrets: the kubelet reads Secrets, the gateway's ServiceAccount reads none),
+// and the refusal to serve when a config turns auth on but no keys file can be read, or names a Redis URL
+// file that cannot be read. contract.test.ts renders the operator's Deployment and checks the gateway
+// accepts it.
+import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GatewayConfig } from '../../../api/v1alpha1/index.js';
 
@@ -19,8 +21,10 @@ export const ENV = {
   logLevel: 'BEASTMODE_LOG_LEVEL',
   /** keys.yaml of the Secret in auth.apiKeysSecretRef, mounted by the operator. */
   apiKeysFile: 'BEASTMODE_API_KEYS_FILE',
-  /** redis:// URL from the Secret in the ModelGateway's redis.urlSecretRef. */
+  /** redis:// URL given directly (standalone use). */
   redisUrl: 'BEASTMODE_REDIS_URL',
+  /** The file holding the redis:// URL: the key of the ModelGateway's redis.urlSecretRef, mounted. */
+  redisUrlFile: 'BEASTMODE_REDIS_URL_FILE',
 } as const;
 
 /** The file name inside the API keys Secret (same as auth/keys-file.ts KEYS_FILE_KEY). */
@@ -68,4 +72,29 @@ export function authKeysProblem(config: GatewayConfig, o: KeysFileOptions): stri
     );
   }
   return undefined;
+}
+
+/**
+ * The Redis URL: BEASTMODE_REDIS_URL as given, else the content of the file BEASTMODE_REDIS_URL_FILE names,
+ * read once at start (a new URL takes a restart, as with the variable). A file that is named but cannot be
+ * read is a problem to refuse to start on: serving with per-process limits instead of the shared ones the
+ * ModelGateway asks for would be silently wrong.
+ */
+export function redisUrlFrom(env: NodeJS.ProcessEnv): { url?: string; problem?: string } {
+  const direct = env[ENV.redisUrl];
+  if (direct !== undefined && direct !== '') return { url: direct };
+  const file = env[ENV.redisUrlFile];
+  if (file === undefined || file === '') return {};
+  try {
+    const url = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    if (url !== '') return { url };
+    return { problem: `the Redis URL file ${file} is empty` };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    return {
+      problem:
+        `the Redis URL file ${file} cannot be read (${code}): does the Secret of the ModelGateway's ` +
+        'redis.urlSecretRef exist with that key?',
+    };
+  }
 }

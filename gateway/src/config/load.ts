@@ -15,6 +15,7 @@ import {
   type CompiledBackend,
   type CompiledRoute,
 } from '../../../api/v1alpha1/index.js';
+import { producerOf } from '../cache/producer.js';
 import { providerAdapter, type ProviderAdapter } from '../providers/provider.js';
 
 export interface RuntimeBackend {
@@ -28,6 +29,10 @@ export interface RuntimeBackend {
   key: string;
   /** Its metric labels: one object per config, so the metrics reuse their labelled series by identity. */
   labels: MetricLabels;
+  /** Who its answers are cached as (cache/producer.ts). */
+  producer: string;
+  /** The labels of answers it produced that the cache served: backend "cache", its variant. */
+  cacheLabels: MetricLabels;
 }
 
 export interface RuntimeRoute {
@@ -35,8 +40,6 @@ export interface RuntimeRoute {
   backends: Map<string, RuntimeBackend>;
   /** The route's labels with no backend: requests refused or failed before one was chosen. */
   labels: MetricLabels;
-  /** The labels of its answers from the cache. */
-  cacheLabels: MetricLabels;
 }
 
 /** namespace, route, backend, variant: the labels of every per-backend metric. */
@@ -71,6 +74,11 @@ export function validateGatewayConfig(value: unknown): GatewayConfig {
 export function compileRuntime(config: GatewayConfig): RuntimeConfig {
   const routes = new Map<string, RuntimeRoute>();
   for (const route of config.routes) {
+    const labels = Object.freeze({ namespace: route.namespace, route: route.name, backend: '', variant: '' });
+    const cacheLabels = {
+      stable: Object.freeze({ ...labels, backend: 'cache', variant: 'stable' }),
+      canary: Object.freeze({ ...labels, backend: 'cache', variant: 'canary' }),
+    };
     const backends = new Map<string, RuntimeBackend>();
     for (const b of route.backends) {
       const url = new URL(b.url);
@@ -87,11 +95,11 @@ export function compileRuntime(config: GatewayConfig): RuntimeConfig {
           backend: b.name,
           variant: b.variant,
         }),
+        producer: producerOf(route, b),
+        cacheLabels: cacheLabels[b.variant],
       });
     }
-    const labels = Object.freeze({ namespace: route.namespace, route: route.name, backend: '', variant: '' });
-    const cacheLabels = Object.freeze({ ...labels, backend: 'cache', variant: 'stable' });
-    routes.set(route.model, { spec: route, backends, labels, cacheLabels });
+    routes.set(route.model, { spec: route, backends, labels });
   }
   return { config, routes };
 }

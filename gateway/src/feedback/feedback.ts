@@ -1,6 +1,9 @@
 // User feedback on a served request (POST /v1/feedback): validated, tied to a request this gateway served
 // recently, only from the caller who made it, at most once per request, observed as
-// beastmode_feedback_score{namespace,route,backend,variant} — the canary analysis's feedback signal.
+// beastmode_feedback_score{namespace,route,backend,variant} — the canary analysis's feedback signal — under
+// the backend variant that produced the answer (for a cached answer, the one that produced the entry).
+// A score for an answer whose producer the config no longer serves (a rolled-back canary, a replaced
+// stable spec) is accepted but not observed: those labels now describe another revision.
 import type { Histogram } from 'prom-client';
 import { z } from 'zod';
 import type { Caller } from '../policy/types.js';
@@ -54,10 +57,12 @@ export type FeedbackAnswer = { ok: true; receipt: FeedbackReceipt } | { ok: fals
 export type FeedbackScores = Histogram<'namespace' | 'route' | 'backend' | 'variant'>;
 
 export class FeedbackRecorder {
+  /** `serving`: whether the served config still has a producer (cache/producer.ts); default: all are. */
   constructor(
     private readonly recent: RecentRequests,
     private readonly ledger: FeedbackLedger,
     private readonly scores: FeedbackScores,
+    private readonly serving: (producer: string) => boolean = () => true,
   ) {}
 
   /** What POST /v1/feedback answers: `body` is the parsed JSON body. */
@@ -72,10 +77,10 @@ export class FeedbackRecorder {
     if (served === undefined) return refused(feedbackRequestNotFound(id));
     if (served.caller !== caller.key) return refused(feedbackNotAllowed());
     if (!(await this.ledger.claim(id))) return refused(feedbackAlreadyRecorded(id));
-    this.scores.observe(
-      { namespace: served.namespace, route: served.route, backend: served.backend, variant: served.variant },
-      score,
-    );
+    if (served.producer === undefined || this.serving(served.producer)) {
+      const { namespace, route, backend, variant } = served;
+      this.scores.observe({ namespace, route, backend, variant }, score);
+    }
     // The comment is validated but not kept: it may hold user text, which the gateway never logs.
     return { ok: true, receipt: { request_id: id, recorded: true } };
   }

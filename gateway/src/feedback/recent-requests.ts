@@ -1,6 +1,6 @@
-// Which route, backend and variant served each recent request, by request id: the feedback endpoint
-// attributes a user's score to the variant that produced the answer, and only takes it from the caller who
-// made the request.
+// Which route, backend and variant served each recent request, by request id — for an answer from the
+// cache, the backend variant that produced the entry: the feedback endpoint attributes a user's score to the
+// variant that produced the answer, and only takes it from the caller who made the request.
 //
 // Kept out of the JS heap on purpose: an object (and an id string) per request, retained for the last
 // 100,000 requests, is copied by young-generation collections and promoted to the old generation, which then
@@ -16,6 +16,8 @@ export interface ServedRecord {
   model: string;
   backend: string;
   variant: 'stable' | 'canary';
+  /** The producer id of that backend variant (cache/producer.ts): which revision gave the answer. */
+  producer?: string;
   /** The caller's key name ("anonymous" without auth), for feedback authorisation. */
   caller: string;
 }
@@ -120,7 +122,7 @@ export class RecentRequests {
   }
 
   private intern(r: ServedRecord): number {
-    const key = `${r.namespace}\u0000${r.route}\u0000${r.model}\u0000${r.backend}\u0000${r.variant}\u0000${r.caller}`;
+    const key = `${r.namespace}\u0000${r.route}\u0000${r.model}\u0000${r.backend}\u0000${r.variant}\u0000${r.producer ?? ''}\u0000${r.caller}`;
     const known = this.recordIndex.get(key);
     if (known !== undefined) return known;
     if (this.records.length >= MAX_DISTINCT_RECORDS) {

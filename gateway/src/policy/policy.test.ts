@@ -12,6 +12,7 @@ import {
 } from '../../../testkit/policy-fixtures.js';
 import { startRedis, type TestRedis } from '../../../testkit/redis.js';
 import { countTextTokens } from '../accounting/tokens.js';
+import { producerOf } from '../cache/producer.js';
 import { RecentRequests } from '../feedback/recent-requests.js';
 import { isGatewayError } from '../server/errors.js';
 import { GatewayMetrics } from '../server/metrics.js';
@@ -123,9 +124,10 @@ describe.each(['memory', 'redis'])('GatewayPolicy (%s)', (mode) => {
 
     const first = await admitted(policy, auth.caller, request);
     expect(first.charged).toBeDefined();
-    const miss = await policy.lookupCache(auth.caller, route, request);
+    const producers = [{ producer: producerOf(route, route.backends[0]!) }];
+    const miss = await policy.lookupCache(auth.caller, route, request, producers);
     expect(miss.header).toBe('miss');
-    expect(await policy.storeCache(miss, JSON.stringify(BODY))).toBe(true);
+    expect(await policy.storeCache(miss, producers[0]!.producer, JSON.stringify(BODY), undefined)).toBe(true);
     policy.settle(settlement(auth.caller, first, { request, body: JSON.stringify(BODY) }));
     const labels = 'namespace="llm",route="chat",backend="premium",variant="stable"';
     const settled = await registry.metrics();
@@ -134,7 +136,7 @@ describe.each(['memory', 'redis'])('GatewayPolicy (%s)', (mode) => {
     expect(sample(settled, `beastmode_cost_usd_total{${labels}}`)).toBeCloseTo((20 * 2.5 + 5 * 10) / 1e6, 12);
 
     const second = await admitted(policy, auth.caller, request);
-    expect((await policy.lookupCache(auth.caller, route, request)).header).toBe('hit');
+    expect((await policy.lookupCache(auth.caller, route, request, producers)).header).toBe('hit');
     policy.settle(settlement(auth.caller, second, { request, backend: undefined }));
 
     expect(await policy.admit(auth.caller, route, request)).toMatchObject({

@@ -1,6 +1,6 @@
 // The gateway's policy layer: the one object the request pipeline calls, once per stage —
 //
-//   authenticate → admit (model scopes, rate limits, budgets) → cache lookup → [select, upstream]
+//   authenticate → admit (model scopes, rate limits, budgets) → [select] → cache lookup → [upstream]
 //   → store cache → settle (usage, cost, limit corrections)        and POST /v1/feedback
 //
 // A stage a route does not configure costs (almost) nothing: no key check without auth, no limiter call
@@ -16,9 +16,11 @@ import { usageOfBody, type PromptEstimate } from '../accounting/usage.js';
 import { authenticate, authorizeModel, type AuthResult, type Headers } from '../auth/authenticate.js';
 import { ApiKeySet } from '../auth/key-set.js';
 import { KeysFileSource } from '../auth/keys-source.js';
+import { CacheFence, type FenceMetrics, type FenceReport } from '../cache/fence.js';
 import { MemoryCacheStore } from '../cache/memory-store.js';
+import { liveProducers } from '../cache/producer.js';
 import { RedisCacheStore } from '../cache/redis-store.js';
-import { ResponseCache, type CacheLookup } from '../cache/response-cache.js';
+import { ResponseCache, type CacheLookup, type ProducerRef } from '../cache/response-cache.js';
 import {
   FeedbackRecorder,
   MemoryFeedbackLedger,
@@ -58,7 +60,7 @@ export interface PolicySettings {
 export const POLICY_OFF: PolicySettings = Object.freeze({ enforce: false });
 
 /** The metrics the policy layer is the one place to count (the gateway's registry holds them). */
-export interface PolicyMetrics extends CostCounters {
+export interface PolicyMetrics extends CostCounters, FenceMetrics {
   refusals: Counter<'reason'>;
   cacheLookups: Counter<'namespace' | 'route' | 'result'>;
   feedbackScore: FeedbackScores;
@@ -112,6 +114,7 @@ interface Stores {
   resilient: ResilientLimitStore | undefined;
   memoryCache: MemoryCacheStore;
   cache: ResponseCache;
+  fence: CacheFence;
   feedback: FeedbackRecorder;
 }
 
@@ -122,6 +125,7 @@ export class GatewayPolicy {
   private readonly costs: CostMetrics;
   private stores: Stores | undefined;
   private keys: KeysFileSource | undefined;
+  private fencing: Promise<FenceReport | undefined> = Promise.resolve(undefined);
 
   constructor(
     private readonly settings: PolicySettings,
@@ -133,7 +137,10 @@ export class GatewayPolicy {
     this.costs = new CostMetrics(deps.metrics);
   }
 
-  /** Applies a config: the first builds the stores; later ones retune them and follow the keys file. */
+  /**
+   * Applies a config: the first builds the stores; later ones retune them and follow the keys file. The
+   * cache serves the config's producers from now on, and purges those it retired in the background.
+   */
   apply(config: GatewayConfig): void {
     if (this.enforce && config.routes.some(isLimited)) loadTokenizer();
     if (this.stores === undefined) this.stores = this.buildStores(config);
@@ -142,7 +149,13 @@ export class GatewayPolicy {
       this.stores.memoryCache.setMaxEntries(config.cache.maxEntries);
       this.stores.cache.setMaxEntryBytes(config.cache.maxEntryBytes);
     }
+    this.fencing = this.stores.fence.follow(liveProducers(config), config.revision);
     this.followKeysFile(config);
+  }
+
+  /** Resolves with the last applied config's fence once its purge is done (undefined: it retired none). */
+  fenced(): Promise<FenceReport | undefined> {
+    return this.fencing;
   }
 
   /** From headers alone, before the body is read: the caller, or a 401. */
@@ -170,20 +183,38 @@ export class GatewayPolicy {
     return this.enforce && route.cache.mode !== 'off';
   }
 
-  /** A hit, a miss, or a bypass (a request the route does not cache); counts the lookup. */
-  lookupCache(caller: Caller, route: CompiledRoute, request: ChatRequest): Promise<CacheLookup> {
-    return this.parts().cache.lookup(caller, route, request);
+  /**
+   * A hit from one of `producers` (the backends whose answers this request may get, best first), a miss,
+   * or a bypass (a request the route does not cache); counts the lookup.
+   */
+  lookupCache<P extends ProducerRef>(
+    caller: Caller,
+    route: CompiledRoute,
+    request: ChatRequest,
+    producers: readonly P[],
+  ): Promise<CacheLookup<P>> {
+    return this.parts().cache.lookup(caller, route, request, producers);
   }
 
-  /** Stores a complete JSON answer after a miss; resolves with whether it did, never rejects. */
-  storeCache(lookup: CacheLookup, body: string): Promise<boolean> {
-    return this.parts().cache.store(lookup, { kind: 'body', body });
+  /**
+   * After a miss, stores the complete answer `producer` gave: the JSON body, else the stream `tap`
+   * recorded. Resolves with whether it did, never rejects.
+   */
+  storeCache(
+    lookup: CacheLookup,
+    producer: string,
+    body: string | undefined,
+    tap: StreamTap | undefined,
+  ): Promise<boolean> {
+    const entry = body !== undefined ? { kind: 'body' as const, body } : tap?.cacheEntry();
+    if (entry === undefined) return Promise.resolve(false);
+    return this.parts().cache.store(lookup, producer, entry);
   }
 
   /** Sees a streamed answer as the client receives it (for settle, and to fill a cache miss). */
   observeStream(request: ChatRequest, admission: Admission, lookup: CacheLookup | undefined): StreamTap {
-    const fill = lookup?.result === 'miss' ? { cache: this.parts().cache, miss: lookup } : undefined;
-    return new StreamTap(promptEstimate(request, admission), fill);
+    const recorder = lookup?.result === 'miss' ? this.parts().cache.recorder() : undefined;
+    return new StreamTap(promptEstimate(request, admission), recorder);
   }
 
   /** Accounts tokens and cost, and corrects what admission charged. Once per admitted request. */
@@ -283,20 +314,25 @@ export class GatewayPolicy {
       ...(settings.defaultMaxOutputTokens ? { defaultMaxOutputTokens: settings.defaultMaxOutputTokens } : {}),
     });
     const memoryCache = new MemoryCacheStore({ clock, maxEntries: config.cache.maxEntries });
+    const store =
+      redis && (settings.cacheStore ?? 'redis') === 'redis'
+        ? new RedisCacheStore(redis, { prefix, compress: settings.compressCache ?? true, clock })
+        : memoryCache;
+    const fence = new CacheFence({ store, metrics, logger, clock });
     const cache = new ResponseCache({
-      store:
-        redis && (settings.cacheStore ?? 'redis') === 'redis'
-          ? new RedisCacheStore(redis, { prefix, compress: settings.compressCache ?? true })
-          : memoryCache,
+      store,
       lookups: metrics.cacheLookups,
       logger,
       maxEntryBytes: config.cache.maxEntryBytes,
+      fence,
     });
     const ledger = redis
       ? new RedisFeedbackLedger(redis, prefix)
       : (pod?.ledger ?? new MemoryFeedbackLedger());
-    const feedback = new FeedbackRecorder(this.deps.recent, ledger, metrics.feedbackScore);
-    return { limiter, resilient, memoryCache, cache, feedback };
+    const feedback = new FeedbackRecorder(this.deps.recent, ledger, metrics.feedbackScore, (p) =>
+      fence.serves(p),
+    );
+    return { limiter, resilient, memoryCache, cache, fence, feedback };
   }
 }
 

@@ -1,6 +1,6 @@
 // The select stage: the facts of one request (sticky identity, headers, caller, prompt) and the breakers'
 // verdicts, handed to the pure selector; its choice, restricted to backends that serve the endpoint, is the
-// attempt plan the runner works through.
+// attempt plan the runner works through, and whose cached answers the request may get.
 import type { IncomingHttpHeaders } from 'node:http';
 import { HEADERS } from '../../../api/v1alpha1/index.js';
 import type { RuntimeBackend, RuntimeRoute } from '../config/load.js';
@@ -106,4 +106,16 @@ export function planAttempts(
     if (rb !== undefined && rb.adapter.paths[x.endpoint] !== undefined) plan.push(rb);
   }
   return plan;
+}
+
+/**
+ * The backends whose cached answers a request may get, best first: those of its plan in the variant of its
+ * first choice. A stable request may get any stable backend's answer it could be served by upstream (the
+ * route offers them interchangeably); a canary request only the canary's, so the cohorts never share.
+ */
+export function cacheProducers(plan: readonly RuntimeBackend[]): readonly RuntimeBackend[] {
+  const variant = plan[0]?.spec.variant;
+  return plan.every((b) => b.spec.variant === variant)
+    ? plan
+    : plan.filter((b) => b.spec.variant === variant);
 }

@@ -3,7 +3,7 @@
 // several gateways in one process. Every metric is defined here once and counted in one place: requests
 // and in-flight by the pipeline; attempts, latency, retries and fallbacks by the attempt runner; time to
 // first token by the upstream attempt; breaker state and config loads by the gateway; refusals, cache
-// lookups, tokens, cost, feedback and Redis health by the policy layer.
+// lookups and fences, tokens, cost, feedback and Redis health by the policy layer.
 import client from 'prom-client';
 import {
   FEEDBACK_BUCKETS,
@@ -15,6 +15,14 @@ import type { MetricLabels, RuntimeBackend, RuntimeRoute } from '../config/load.
 import type { BreakerState } from '../resilience/breaker.js';
 
 const BACKEND = ['namespace', 'route', 'backend', 'variant'] as const;
+
+/** Whether one backend can read its credential (Secret `secret` of the route's namespace, key `key`). */
+export interface CredentialState {
+  labels: MetricLabels;
+  secret: string;
+  key: string;
+  ready: boolean;
+}
 
 /** Who served a request, as metric labels. */
 export type ServedBy = MetricLabels;
@@ -122,6 +130,24 @@ export class GatewayMetrics {
     labelNames: ['namespace', 'route', 'result'],
     registers: this.registers,
   });
+  readonly fencedEntries = new client.Counter({
+    name: METRICS.cacheFencedEntries,
+    help: 'Cache entries deleted because their producer left the config',
+    labelNames: ['store'],
+    registers: this.registers,
+  });
+  readonly lastFence = new client.Gauge({
+    name: METRICS.cacheLastFence,
+    help: 'When a config last retired a producer of cached answers, Unix seconds',
+    registers: this.registers,
+    aggregator: 'max',
+  });
+  readonly lastFencePurge = new client.Gauge({
+    name: METRICS.cacheLastFencePurge,
+    help: "How long deleting the last fence's entries took, seconds",
+    registers: this.registers,
+    aggregator: 'max',
+  });
   readonly refusals = new client.Counter({
     name: METRICS.refusals,
     help: 'Refused requests by policy',
@@ -147,6 +173,15 @@ export class GatewayMetrics {
     labelNames: ['revision'],
     registers: this.registers,
     aggregator: 'max',
+  });
+
+  readonly credentialsReady = new client.Gauge({
+    name: METRICS.credentialsReady,
+    help: "Whether a backend's credential can be read (1) or not (0)",
+    labelNames: [...BACKEND, 'secret', 'key'],
+    registers: this.registers,
+    // A pod's workers each read the files: the pod reports the worst.
+    aggregator: 'min',
   });
 
   constructor() {
@@ -189,6 +224,13 @@ export class GatewayMetrics {
 
   breaker(by: ServedBy, state: BreakerState): void {
     this.breakerState.set({ ...by }, state === 'closed' ? 0 : state === 'half-open' ? 1 : 2);
+  }
+
+  /** Every credential the config in force uses, readable or not; backends no longer configured drop out. */
+  credentials(states: readonly CredentialState[]): void {
+    this.credentialsReady.reset();
+    for (const s of states)
+      this.credentialsReady.set({ ...s.labels, secret: s.secret, key: s.key }, s.ready ? 1 : 0);
   }
 
   configRevision(revision: string): void {

@@ -1,13 +1,15 @@
 // The request pipeline of the /v1 endpoints, on bare node:http (see README: express cost measurably on
 // this path). Per request: size and concurrency limits → authenticate → read and parse the body → route by
-// model → admit → cache lookup → select → upstream (attempts, fallbacks, streaming) → store cache → settle.
+// model → admit → select → cache lookup → upstream (attempts, fallbacks, streaming) → store cache → settle.
+// Selection comes before the cache because an entry belongs to the backend variant that produced it: the
+// request's plan says whose answers it may get, and a miss is stored under the backend that answered.
 // Each stage is called once, and the policy layer makes the stages a route does not configure cost nothing.
 // Every error is an OpenAI-style JSON body; nothing here throws to the server.
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { HEADERS } from '../../../api/v1alpha1/index.js';
 import type { CacheLookup } from '../cache/response-cache.js';
-import type { RuntimeConfig } from '../config/load.js';
+import type { RuntimeBackend, RuntimeConfig } from '../config/load.js';
 import type { ConfigStore } from '../config/store.js';
 import type { RecentRequests } from '../feedback/recent-requests.js';
 import type { Logger } from '../log.js';
@@ -15,7 +17,7 @@ import type { Admission, GatewayPolicy } from '../policy/policy.js';
 import type { StreamTap } from '../policy/stream-tap.js';
 import type { Caller } from '../policy/types.js';
 import type { Endpoint } from '../providers/types.js';
-import { headerString, planAttempts, type PlanDeps } from './attempt-plan.js';
+import { cacheProducers, headerString, planAttempts, type PlanDeps } from './attempt-plan.js';
 import type { AttemptRunner, RunResult } from './attempt-runner.js';
 import { Cancellation } from './cancel.js';
 import { gatewayError, isGatewayError, sendError, type GatewayError } from './errors.js';
@@ -217,7 +219,7 @@ export class Pipeline {
     return body;
   }
 
-  /** admit → cache lookup → select → upstream → store cache → settle. */
+  /** admit → select → cache lookup → upstream → store cache → settle. */
   private async admitted(x: Exchange): Promise<void> {
     const { policy } = this.deps;
     const spec = x.route.spec;
@@ -227,13 +229,13 @@ export class Pipeline {
     const onRoute = x.route.labels;
     if (isGatewayError(admitted)) return this.refuse(x.res, admitted, onRoute);
     const admission = admitted;
-    let lookup: CacheLookup | undefined;
-    if (policy.caches(spec)) {
-      lookup = await policy.lookupCache(x.caller, spec, x.body);
+    const plan = planAttempts(this.deps.planning, x, admission.pinnedBackend);
+    let lookup: CacheLookup<RuntimeBackend> | undefined;
+    if (plan.length > 0 && policy.caches(spec)) {
+      lookup = await policy.lookupCache(x.caller, spec, x.body, cacheProducers(plan));
       x.res.setHeader(HEADERS.cache, lookup.header);
       if (lookup.result === 'hit') return this.answerFromCache(x, admission, lookup);
     }
-    const plan = planAttempts(this.deps.planning, x, admission.pinnedBackend);
     if (plan.length === 0) {
       this.settle(x, admission, undefined, { status: 400, served: undefined });
       const e = gatewayError(
@@ -249,18 +251,42 @@ export class Pipeline {
     this.finish(x, admission, lookup, tap, result);
   }
 
-  private answerFromCache(x: Exchange, admission: Admission, hit: CacheLookup & { result: 'hit' }): void {
+  /**
+   * A hit names the backend variant that produced it, in its headers and for feedback; its metrics count
+   * it as backend "cache" of that variant, never as an upstream attempt (canary analysis reads attempts).
+   */
+  private answerFromCache(
+    x: Exchange,
+    admission: Admission,
+    hit: CacheLookup<RuntimeBackend> & { result: 'hit' },
+  ): void {
     const r = hit.response;
+    const producer = hit.producer;
     const body = r.bytes ?? (r.stream ? r.events.join('') : r.body);
     x.res.writeHead(200, {
       'content-type': r.stream ? 'text/event-stream; charset=utf-8' : 'application/json',
       'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
-      [HEADERS.backend]: 'cache',
-      [HEADERS.variant]: 'stable',
+      [HEADERS.backend]: producer.spec.name,
+      [HEADERS.variant]: producer.spec.variant,
     });
     x.res.end(body);
-    this.deps.metrics.request(x.route.cacheLabels, 200);
+    this.deps.metrics.request(producer.cacheLabels, 200);
+    this.recordServed(x, producer);
     this.settle(x, admission, undefined, { status: 200, served: undefined });
+  }
+
+  /** Who gave the answer to a request, for feedback on it. */
+  private recordServed(x: Exchange, by: RuntimeBackend): void {
+    const { spec } = x.route;
+    this.deps.recent.record(x.requestId, {
+      namespace: spec.namespace,
+      route: spec.name,
+      model: spec.model,
+      backend: by.spec.name,
+      variant: by.spec.variant,
+      producer: by.producer,
+      caller: x.caller.key,
+    });
   }
 
   /** After the upstream stage: the error response if any, metrics, recent requests, cache store, settle. */
@@ -282,18 +308,10 @@ export class Pipeline {
     }
     const by = served ? servedBy(route, served) : route.labels;
     this.deps.metrics.request(by, result.status);
-    if (served !== undefined && result.status < 400) {
-      this.deps.recent.record(x.requestId, {
-        namespace: route.spec.namespace,
-        route: route.spec.name,
-        model: route.spec.model,
-        backend: served.spec.name,
-        variant: served.spec.variant,
-        caller: x.caller.key,
-      });
-    }
-    if (lookup?.result === 'miss' && result.body !== undefined && result.status === 200)
-      void this.deps.policy.storeCache(lookup, result.body);
+    if (served !== undefined && result.status < 400) this.recordServed(x, served);
+    // Stored under the backend that answered: a fallback's answer is found by requests that choose it.
+    if (lookup?.result === 'miss' && served !== undefined && result.status === 200)
+      void this.deps.policy.storeCache(lookup, served.producer, result.body, tap);
     this.settle(x, admission, tap, result);
   }
 

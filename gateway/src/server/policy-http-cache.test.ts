@@ -98,7 +98,8 @@ describe.each([
     const hit = await raw(serve, KEYS.alice!.key, body);
     expect(hit.status).toBe(200);
     expect(hit.cache).toBe('hit');
-    expect(hit.backend).toBe('cache');
+    // A hit names the backend that produced the entry (x-beastmode-cache says it came from the cache).
+    expect(hit.backend).toBe('primary');
     expect(hit.contentType).toMatch(/^application\/json/);
     expect(hit.bytes.equals(miss.bytes)).toBe(true);
     // Through the openai client too: same parsed object, hit header, no upstream call.

@@ -3,24 +3,10 @@
 // (rollout/engine.ts), writes the status in one patch and emits the machine's events. The gateway
 // controller turns that status into GatewayConfig weights (canaryOverlayFor).
 import { z } from 'zod';
-import type { V1Pod } from '@kubernetes/client-node';
-import {
-  CanarySpec,
-  Reason,
-  type Canary,
-  type ModelGateway,
-  type ModelRoute,
-} from '../../../api/v1alpha1/index.js';
+import { CanarySpec, Reason, type Canary, type ModelRoute } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
-import type { ResourceType } from '../../../kube/resources.js';
 import { buildConditions, healthOf } from '../render/conditions.js';
 import { advanceCanary, dueWindow } from '../rollout/engine.js';
-import {
-  ChainedGatewayEndpoints,
-  KubeGatewayEndpoints,
-  StaticGatewayEndpoints,
-  type PodSource,
-} from '../rollout/providers/endpoints.js';
 import { createMetricProvider, type ProviderDeps } from '../rollout/providers/factory.js';
 import { GatewayMetricProvider } from '../rollout/providers/gateway.js';
 import type { AnalysisResult, CanaryTickResult } from '../rollout/types.js';
@@ -30,6 +16,7 @@ import {
   type ControllerDefinition,
   type ReconcileOutcome,
 } from '../runtime/framework.js';
+import type { GatewayInstances } from './gateway-instances.js';
 import { CANARIES_BY_ROUTE } from './snapshot.js';
 
 export interface CanaryControllerDeps extends ProviderDeps {
@@ -37,30 +24,9 @@ export interface CanaryControllerDeps extends ProviderDeps {
   bind?: (ctx: ControllerContext) => void;
 }
 
-const POD: ResourceType = { kind: 'Pod', group: '', version: 'v1', plural: 'pods', namespaced: true };
-
-/**
- * The operator's dependencies: one gateway provider for every canary (it keeps each instance's last scrape),
- * finding instances in the static map first (local processes, from --gateway-metrics-url), then as the
- * gateway's pods.
- */
-export function canaryDeps(gatewayMetricsUrls: Map<string, string[]>): CanaryControllerDeps {
-  let pods: PodSource | undefined;
-  const endpoints = new ChainedGatewayEndpoints([
-    new StaticGatewayEndpoints(gatewayMetricsUrls),
-    new KubeGatewayEndpoints(() => pods),
-  ]);
-  return {
-    gateway: new GatewayMetricProvider({ endpoints }),
-    bind: (ctx) => {
-      pods ??= {
-        gatewaySelector: (g) =>
-          ctx.cache.get<ModelGateway>('ModelGateway', g.namespace, g.name)?.status?.selector,
-        listPods: async (ns, labelSelector) =>
-          (await ctx.client.list(POD, ns, { labelSelector })).items as unknown as V1Pod[],
-      };
-    },
-  };
+/** The operator's dependencies: one gateway provider for every canary (it keeps each instance's last scrape). */
+export function canaryDeps(instances: GatewayInstances): CanaryControllerDeps {
+  return { gateway: new GatewayMetricProvider({ endpoints: instances.endpoints }), bind: instances.bind };
 }
 
 /** How long to wait for the cache to show our own last status write before trusting it again. */

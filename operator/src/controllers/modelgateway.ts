@@ -1,8 +1,9 @@
 // ModelGateway controller: hands a gateway's snapshot to the pure translator (render/translate.ts) and
 // applies what comes out: the GatewayConfig ConfigMap compiled from every accepted route and the data plane
 // around it (ServiceAccount, Role, RoleBinding, Service, PDB, Deployment), all owned by the gateway so
-// deletion cascades; then the gateway's status. Route, canary, Secret and Service changes reach it through a
-// debounce, so a burst of route edits becomes one ConfigMap write per gateway per debounce window.
+// deletion cascades; then the gateway's status. Route, canary and Service changes reach it through a
+// debounce, so a burst of route edits becomes one ConfigMap write per gateway per debounce window. Secrets
+// are neither read nor watched: the pods mount them, and their existence changes nothing it renders.
 import type { Canary, ModelGateway, ModelRoute } from '../../../api/v1alpha1/index.js';
 import { Reason } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
@@ -18,13 +19,7 @@ import {
   type ControllerDefinition,
   type WatchSpec,
 } from '../runtime/framework.js';
-import {
-  ROUTES_BY_SECRET,
-  ROUTES_BY_SERVICE,
-  gatewaySnapshot,
-  gatewaysOfRoutes,
-  routeIndexes,
-} from './snapshot.js';
+import { ROUTES_BY_SERVICE, gatewaySnapshot, gatewaysOfRoutes, routeIndexes } from './snapshot.js';
 
 const REPLICAS_HANDOFF_MANAGER = 'beastmode-replicas-handoff';
 
@@ -143,12 +138,6 @@ const gatewayWatches: WatchSpec[] = [
       );
       return r ? [routeGateway(r)] : [];
     },
-    debounce: true,
-  },
-  {
-    kind: 'Secret',
-    mapToKeys: (o, ctx) => gatewaysOfRoutes(ctx.cache.byIndex('ModelRoute', ROUTES_BY_SECRET, keyOf(o))),
-    predicate: (type) => type !== 'update',
     debounce: true,
   },
   {

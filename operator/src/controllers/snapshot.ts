@@ -1,18 +1,19 @@
 // Builds the translators' inputs from the informer caches (a gateway's routes and what they reference, an
-// autoscaling policy's target and HPA), and the indexes those lookups rely on.
+// autoscaling policy's target and HPA) and the gateway instances' last word on credentials, and the indexes
+// those lookups rely on.
 import type { AutoscalingPolicy, Canary, ModelGateway, ModelRoute } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
 import { hpaName, type AutoscalingSnapshot } from '../render/autoscaling.js';
 import { gatewayObjectName } from '../render/gateway.js';
 import type { GatewaySnapshot, RouteSnapshot } from '../render/translate.js';
 import type { Cache, ControllerDefinition } from '../runtime/framework.js';
+import type { CredentialReports } from './credentials.js';
 
 type IndexDecl = NonNullable<ControllerDefinition['indexes']>[number];
 
 const ns = (o: KubeObject): string => o.metadata.namespace ?? '';
 
 export const ROUTES_BY_GATEWAY = 'gateway';
-export const ROUTES_BY_SECRET = 'secret';
 export const ROUTES_BY_SERVICE = 'service';
 export const CANARIES_BY_ROUTE = 'route';
 export const POLICIES_BY_TARGET = 'target';
@@ -22,14 +23,6 @@ export const routeIndexes: IndexDecl[] = [
     kind: 'ModelRoute',
     name: ROUTES_BY_GATEWAY,
     fn: (o) => [`${ns(o)}/${(o as unknown as ModelRoute).spec.gatewayRef.name}`],
-  },
-  {
-    kind: 'ModelRoute',
-    name: ROUTES_BY_SECRET,
-    fn: (o) =>
-      (o as unknown as ModelRoute).spec.backends.flatMap((b) =>
-        b.credentialsSecretRef ? [`${ns(o)}/${b.credentialsSecretRef.name}`] : [],
-      ),
   },
   {
     kind: 'ModelRoute',
@@ -54,12 +47,16 @@ export const routeIndexes: IndexDecl[] = [
   },
 ];
 
-/** The routes of one gateway and what they reference; with `only`, judging that route alone. */
+/**
+ * The routes of one gateway and what they reference; with `only`, judging that route alone. Without
+ * `credentials` (or before the gateway was probed) nothing is known about credentials.
+ */
 export function routeSnapshot(
   cache: Cache,
   namespace: string,
   gatewayName: string,
   only?: string,
+  credentials?: CredentialReports,
 ): RouteSnapshot {
   const routes = cache.byIndex<ModelRoute>('ModelRoute', ROUTES_BY_GATEWAY, `${namespace}/${gatewayName}`);
   const canaries = routes.flatMap((r) =>
@@ -71,15 +68,22 @@ export function routeSnapshot(
     gateway: cache.get<ModelGateway>('ModelGateway', namespace, gatewayName),
     routes,
     canaries,
-    secretExists: (name) => cache.get('Secret', namespace, name) !== undefined,
     serviceExists: (svcNs, name) => cache.get('Service', svcNs, name) !== undefined,
+    ...(credentials !== undefined
+      ? { credentials: (route: string) => credentials.forRoute(`${namespace}/${gatewayName}`, route) }
+      : {}),
     ...(only !== undefined ? { only } : {}),
   };
 }
 
 /** Everything the gateway translator reads; undefined when the gateway does not exist. */
-export function gatewaySnapshot(cache: Cache, namespace: string, name: string): GatewaySnapshot | undefined {
-  const routes = routeSnapshot(cache, namespace, name);
+export function gatewaySnapshot(
+  cache: Cache,
+  namespace: string,
+  name: string,
+  credentials?: CredentialReports,
+): GatewaySnapshot | undefined {
+  const routes = routeSnapshot(cache, namespace, name, undefined, credentials);
   const gateway = routes.gateway;
   if (!gateway) return undefined;
   return {

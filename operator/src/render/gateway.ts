@@ -1,6 +1,8 @@
 // Renders what a ModelGateway owns: ServiceAccount, Deployment, Service, PodDisruptionBudget, a Role and
-// RoleBinding that let its pods read only their own ConfigMap and the Secrets they need, and the
-// GatewayConfig ConfigMap. Pure: plain objects in, plain objects out.
+// RoleBinding that let its pods read their own ConfigMap and nothing else, and the GatewayConfig ConfigMap.
+// Every Secret the gateway uses (backend credentials, the API keys, the Redis URL) reaches its pods as a
+// Secret volume under one directory, read by the kubelet: neither the pods' ServiceAccount nor the operator
+// needs any permission on Secrets. Pure: plain objects in, plain objects out.
 import {
   API_VERSION,
   GATEWAY_CONFIG_KEY,
@@ -15,14 +17,13 @@ export const GATEWAY_PORT = 8080;
  * names) and gateway/src/main.ts (flags); gateway/src/config/contract.test.ts renders these objects and
  * checks the gateway accepts them.
  */
-export const GATEWAY_API_KEYS_DIR = '/etc/beastmode/api-keys';
+export const GATEWAY_SECRETS_DIR = '/etc/beastmode/secrets';
 /**
  * V8 settings of the gateway container. A young generation bounded at 8 MiB per semi-space keeps each
  * minor collection short: measured on one pinned core at 500 req/s, p99 9–13 ms instead of 17–19 ms with
  * V8's own sizing, which grows it to 32 MiB and more under load (see gateway/README.md, Performance).
  */
 export const GATEWAY_NODE_OPTIONS = '--max-semi-space-size=8';
-export const GATEWAY_API_KEYS_FILE = `${GATEWAY_API_KEYS_DIR}/keys.yaml`;
 /** Who sets Deployment.spec.replicas: the operator, or an HPA (then the operator never sends it). */
 export const REPLICAS_OWNER_ANNOTATION = 'beastmode.dev/replicas-owner';
 export const MANAGED_BY = 'beastmode-operator';
@@ -57,11 +58,22 @@ export function controllerRef(
   };
 }
 
+/** A Secret the gateway's pods mount. */
+export interface GatewaySecret {
+  name: string;
+  /**
+   * Route credentials are optional: a missing Secret (or key) must not keep the pods from starting while
+   * the other routes work; the gateway reports it and the route's status names it. The API keys and the
+   * Redis URL are not: without them the gateway cannot serve at all, and the pod's FailedMount event says so.
+   */
+  optional: boolean;
+}
+
 export interface GatewayRenderInput {
   gateway: ModelGateway;
   config: GatewayConfig;
-  /** Secrets the pods may read (API keys, Redis URL, route credentials). */
-  secrets: string[];
+  /** Secrets the pods mount (API keys, Redis URL, credentials of accepted routes), sorted by name. */
+  secrets: GatewaySecret[];
   defaultImage: string;
   /** An AutoscalingPolicy targets this gateway: spec.replicas is the HPA's, never ours. */
   autoscaled: boolean;
@@ -93,8 +105,37 @@ function meta(
 
 type Spec = ModelGateway['spec'];
 
-/** Environment, volumes and mounts: log level, the Redis URL from its Secret, the API keys file. */
-function runtimeInputs(spec: Spec): {
+/** Where the pods find a key of a Secret of their namespace: the layout the gateway's --secrets-dir reads. */
+export const gatewaySecretPath = (namespace: string, secret: string, key?: string): string =>
+  [GATEWAY_SECRETS_DIR, namespace, secret, ...(key !== undefined ? [key] : [])].join('/');
+
+/**
+ * One Secret volume per Secret, each mounted whole at <dir>/<namespace>/<name>: a new key of a Secret
+ * already mounted appears without a rollout, and the kubelet keeps every file current as the Secret changes.
+ */
+function secretVolumes(
+  namespace: string,
+  secrets: GatewaySecret[],
+): { volumes: Record<string, unknown>[]; mounts: Record<string, unknown>[] } {
+  // Owner and group read only: the files belong to the pod's fsGroup, which the gateway's user is in.
+  const volumes = secrets.map((s, i) => ({
+    name: `secret-${i}`,
+    secret: { secretName: s.name, defaultMode: 0o440, ...(s.optional ? { optional: true } : {}) },
+  }));
+  const mounts = secrets.map((s, i) => ({
+    name: `secret-${i}`,
+    mountPath: gatewaySecretPath(namespace, s.name),
+    readOnly: true,
+  }));
+  return { volumes, mounts };
+}
+
+/** Environment, volumes and mounts: log level, the Redis URL's file, every Secret under one directory. */
+function runtimeInputs(
+  spec: Spec,
+  namespace: string,
+  secrets: GatewaySecret[],
+): {
   env: Record<string, unknown>[];
   volumes: Record<string, unknown>[];
   mounts: Record<string, unknown>[];
@@ -106,19 +147,15 @@ function runtimeInputs(spec: Spec): {
     { name: 'NODE_OPTIONS', value: GATEWAY_NODE_OPTIONS },
   ];
   if (spec.redis) {
-    env.push({
-      name: 'BEASTMODE_REDIS_URL',
-      valueFrom: { secretKeyRef: { name: spec.redis.urlSecretRef.name, key: spec.redis.urlSecretRef.key } },
-    });
+    const { name, key } = spec.redis.urlSecretRef;
+    env.push({ name: 'BEASTMODE_REDIS_URL_FILE', value: gatewaySecretPath(namespace, name, key) });
   }
-  const volumes: Record<string, unknown>[] = [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }];
-  const mounts: Record<string, unknown>[] = [{ name: 'tmp', mountPath: '/tmp' }];
-  if (spec.auth) {
-    env.push({ name: 'BEASTMODE_API_KEYS_FILE', value: GATEWAY_API_KEYS_FILE });
-    volumes.push({ name: 'api-keys', secret: { secretName: spec.auth.apiKeysSecretRef.name } });
-    mounts.push({ name: 'api-keys', mountPath: GATEWAY_API_KEYS_DIR, readOnly: true });
-  }
-  return { env, volumes, mounts };
+  const mounted = secretVolumes(namespace, secrets);
+  return {
+    env,
+    volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }, ...mounted.volumes],
+    mounts: [{ name: 'tmp', mountPath: '/tmp' }, ...mounted.mounts],
+  };
 }
 
 /** Whole cores of a CPU quantity ("2", "1500m", 3), at least 1; undefined when none is set. */
@@ -171,6 +208,8 @@ function renderGatewayContainer(
       'gateway',
       '--configmap',
       `${ns}/${gatewayConfigMapName(gw.metadata.name)}`,
+      '--secrets-dir',
+      GATEWAY_SECRETS_DIR,
       '--port',
       String(GATEWAY_PORT),
       ...(gatewayWorkers(gw.spec) > 1 ? ['--workers', String(gatewayWorkers(gw.spec))] : []),
@@ -206,7 +245,7 @@ function spreadConstraints(selector: Record<string, string>): Record<string, unk
 function renderPodSpec(input: GatewayRenderInput): Record<string, unknown> {
   const { gateway: gw } = input;
   const name = gw.metadata.name;
-  const { env, volumes, mounts } = runtimeInputs(gw.spec);
+  const { env, volumes, mounts } = runtimeInputs(gw.spec, gw.metadata.namespace ?? 'default', input.secrets);
   return {
     serviceAccountName: gatewayObjectName(name),
     automountServiceAccountToken: true,
@@ -251,30 +290,23 @@ export function renderGatewayDeployment(input: GatewayRenderInput): KubeObject {
   };
 }
 
-/** Lets the gateway's pods read their own ConfigMap and the Secrets they need, nothing else. */
-function renderGatewayRole(gw: ModelGateway, secrets: string[]): KubeObject {
-  const rules: Record<string, unknown>[] = [
-    {
-      apiGroups: [''],
-      resources: ['configmaps'],
-      resourceNames: [gatewayConfigMapName(gw.metadata.name)],
-      verbs: ['get', 'list', 'watch'],
-    },
-  ];
-  // An empty resourceNames would grant every Secret in the namespace: the rule exists only with names.
-  if (secrets.length > 0) {
-    rules.push({
-      apiGroups: [''],
-      resources: ['secrets'],
-      resourceNames: secrets,
-      verbs: ['get', 'list', 'watch'],
-    });
-  }
+/**
+ * Lets the gateway's pods read their own ConfigMap, nothing else: it is watched through the API so that a
+ * weight change applies in about a second (a mounted ConfigMap takes up to a minute). Secrets are mounted.
+ */
+function renderGatewayRole(gw: ModelGateway): KubeObject {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
     metadata: meta(gw, gatewayObjectName(gw.metadata.name)),
-    rules,
+    rules: [
+      {
+        apiGroups: [''],
+        resources: ['configmaps'],
+        resourceNames: [gatewayConfigMapName(gw.metadata.name)],
+        verbs: ['get', 'list', 'watch'],
+      },
+    ],
   };
 }
 
@@ -318,7 +350,7 @@ export function renderGatewayObjects(input: GatewayRenderInput): GatewayObjects 
       metadata: meta(gw, objName),
       automountServiceAccountToken: true,
     },
-    role: renderGatewayRole(gw, input.secrets),
+    role: renderGatewayRole(gw),
     roleBinding: {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',

@@ -1,5 +1,6 @@
-// Golden files: every testdata/<case>.in.yaml (a gateway, its routes, canaries, the Secrets and Services
-// that exist, autoscaling policies, optionally the live Deployment) renders to testdata/<case>.out.yaml:
+// Golden files: every testdata/<case>.in.yaml (a gateway, its routes, canaries, the Services that exist,
+// autoscaling policies, optionally the live Deployment and what the gateway's instances report about
+// credentials, as a `kind: GatewayCredentials` document) renders to testdata/<case>.out.yaml:
 // owned objects, the compiled GatewayConfig and every status. The case's objects stand in for the informer
 // caches, and the snapshots and translators are the controllers' own, so a golden file shows exactly what
 // the operator applies and writes. UPDATE_GOLDEN=1 rewrites the outputs.
@@ -9,12 +10,14 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { GATEWAY_CONFIG_KEY, GatewayConfig, type AutoscalingPolicy } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
 import type { KnownKind } from '../../../kube/resources.js';
+import { CredentialReports } from '../controllers/credentials.js';
 import {
   autoscalingSnapshot,
   gatewaySnapshot,
   routeIndexes,
   routeSnapshot,
 } from '../controllers/snapshot.js';
+import type { CredentialsReport } from './translate.js';
 import type { Cache } from '../runtime/framework.js';
 import { translateAutoscalingPolicy } from './autoscaling.js';
 import { translateGateway, translateRoutes } from './translate.js';
@@ -42,19 +45,46 @@ function caseCache(docs: KubeObject[], namespace: string): Cache {
   };
 }
 
-function loadCase(name: string): { cache: Cache; namespace: string; gateway: string } {
-  const docs = parseAllDocuments(readFileSync(join(dir, `${name}.in.yaml`), 'utf8')).map(
-    (d) => d.toJS() as KubeObject,
+/** A case's report of the gateway's instances: `instances`, and per route the credentials they cannot read. */
+interface GatewayCredentialsDoc {
+  kind: 'GatewayCredentials';
+  instances: number;
+  routes: Record<string, CredentialsReport['unavailable']>;
+}
+
+interface Case {
+  cache: Cache;
+  namespace: string;
+  gateway: string;
+  credentials: CredentialReports;
+}
+
+function loadCase(name: string): Case {
+  const all = parseAllDocuments(readFileSync(join(dir, `${name}.in.yaml`), 'utf8')).map(
+    (d) => d.toJS() as KubeObject | GatewayCredentialsDoc,
   );
+  const isReport = (d: KubeObject | GatewayCredentialsDoc): d is GatewayCredentialsDoc =>
+    d.kind === 'GatewayCredentials';
+  const docs = all.filter((d): d is KubeObject => !isReport(d));
   const gw = docs.find((d) => d.kind === 'ModelGateway');
   if (!gw) throw new Error('a case needs a ModelGateway');
   const namespace = gw.metadata.namespace ?? 'default';
-  return { cache: caseCache(docs, namespace), namespace, gateway: gw.metadata.name };
+  const credentials = new CredentialReports();
+  for (const r of all.filter(isReport)) {
+    const routes = new Map(
+      Object.entries(r.routes).map(([route, unavailable]) => [
+        route,
+        { instances: r.instances, unavailable },
+      ]),
+    );
+    credentials.record(`${namespace}/${gw.metadata.name}`, { instances: r.instances, routes });
+  }
+  return { cache: caseCache(docs, namespace), namespace, gateway: gw.metadata.name, credentials };
 }
 
 function renderCase(name: string): unknown[] {
-  const { cache, namespace, gateway } = loadCase(name);
-  const snap = gatewaySnapshot(cache, namespace, gateway);
+  const { cache, namespace, gateway, credentials } = loadCase(name);
+  const snap = gatewaySnapshot(cache, namespace, gateway, credentials);
   if (!snap) throw new Error(`ModelGateway ${namespace}/${gateway} not in the case`);
   const out = translateGateway(snap, { now: NOW, defaultImage: 'ghcr.io/beastmode/beastmode:test' });
   GatewayConfig.parse(out.config);
@@ -101,13 +131,15 @@ describe('golden renders', () => {
   });
 
   test.each(cases)('%s: the route controller judges each route as the gateway controller does', (name) => {
-    const { cache, namespace, gateway } = loadCase(name);
-    const snap = gatewaySnapshot(cache, namespace, gateway);
+    const { cache, namespace, gateway, credentials } = loadCase(name);
+    const snap = gatewaySnapshot(cache, namespace, gateway, credentials);
     if (!snap) throw new Error('no gateway');
     const all = translateGateway(snap, { now: NOW, defaultImage: 'test' }).routes;
     expect(all.size).toBeGreaterThan(0);
     for (const [route, expected] of all) {
-      const alone = translateRoutes(routeSnapshot(cache, namespace, gateway, route), { now: NOW });
+      const alone = translateRoutes(routeSnapshot(cache, namespace, gateway, route, credentials), {
+        now: NOW,
+      });
       expect([...alone.keys()]).toEqual([route]);
       expect(alone.get(route)?.status).toEqual(expected.status);
     }

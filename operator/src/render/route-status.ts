@@ -1,5 +1,6 @@
 // The status of a ModelRoute, explaining its effective routing in words a person can act on: which
-// backends get which share of traffic, which get none and why, and the policies in force.
+// backends get which share of traffic, which get none and why, the policies in force, and whether the
+// gateway can read the credentials its backends take.
 import {
   ConditionType,
   Reason,
@@ -8,7 +9,7 @@ import {
   type ModelRouteStatus,
 } from '../../../api/v1alpha1/index.js';
 import { buildConditions, healthOf, type ConditionInput, type Health } from './conditions.js';
-import type { RouteVerdict } from './translate.js';
+import type { CredentialsReport, RouteVerdict } from './translate.js';
 
 type EffectiveBackend = NonNullable<ModelRouteStatus['backends']>[number];
 type CompiledBackend = CompiledRoute['backends'][number];
@@ -132,27 +133,49 @@ function describePolicies(c: CompiledRoute): string[] {
   return out.slice(0, 16).map((s) => s.slice(0, 256));
 }
 
+/** What a person reads when instances cannot read a credential, and what to do about it. */
+function credentialsMessage(route: ModelRoute, report: CredentialsReport): string {
+  const namespace = route.metadata.namespace ?? '';
+  const each = report.unavailable.map(
+    (u) =>
+      `Secret ${namespace}/${u.secret} key ${u.key} (backend ${u.backend}${u.variant === 'canary' ? ', canary' : ''}` +
+      `, ${u.instances} of ${report.instances} instances)`,
+  );
+  return (
+    `gateway ${route.spec.gatewayRef.name} cannot read ${each.join(', ')}: create the Secret or fix credentialsSecretRef ` +
+    '(a Secret reaches running gateway pods within about a minute; a newly referenced one rolls them)'
+  );
+}
+
 /** Accepted, ResolvedRefs and the kstatus conditions of a verdict. */
 function routeHealth(route: ModelRoute, verdict: RouteVerdict): Health {
-  const refsOk =
-    verdict.accepted ||
-    (verdict.reason !== Reason.SecretNotFound && verdict.reason !== Reason.BackendNotFound);
+  const refsOk = verdict.accepted || verdict.reason !== Reason.BackendNotFound;
+  const resolved: ConditionInput = {
+    type: ConditionType.ResolvedRefs,
+    status: 'True',
+    reason: Reason.Succeeded,
+    message: 'All references resolved',
+  };
   const refsCondition: ConditionInput = refsOk
-    ? {
-        type: ConditionType.ResolvedRefs,
-        status: 'True',
-        reason: Reason.Succeeded,
-        message: 'All references resolved',
-      }
+    ? resolved
     : { type: ConditionType.ResolvedRefs, status: 'False', reason: verdict.reason, message: verdict.message };
   if (verdict.accepted) {
     const message = `Serving model ${route.spec.model} on gateway ${route.spec.gatewayRef.name}`;
+    const accepted: ConditionInput = {
+      type: ConditionType.Accepted,
+      status: 'True',
+      reason: Reason.Accepted,
+      message,
+    };
+    if (verdict.credentials === undefined)
+      return { ...healthOf('ready', Reason.Accepted, message), extra: [accepted, refsCondition] };
+    // Valid and compiled, but it does not work yet: waiting on a Secret (or on pods that mount it), which
+    // no change to the route itself needs to fix, so neither Stalled nor Reconciling.
+    const why = credentialsMessage(route, verdict.credentials);
+    const reason = Reason.CredentialsUnavailable;
     return {
-      ...healthOf('ready', Reason.Accepted, message),
-      extra: [
-        { type: ConditionType.Accepted, status: 'True', reason: Reason.Accepted, message },
-        refsCondition,
-      ],
+      ...healthOf('waiting', reason, why),
+      extra: [accepted, { type: ConditionType.ResolvedRefs, status: 'False', reason, message: why }],
     };
   }
   const { reason, message } = verdict;

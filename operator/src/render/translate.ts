@@ -1,7 +1,8 @@
-// The pure translator: a snapshot of one gateway (its routes, canaries, the references they name, its live
-// Deployment) goes in; which routes are accepted and why not, every route's status, the compiled
-// GatewayConfig, the objects the gateway owns and the gateway's status come out. The controllers apply and
-// write exactly this, and the golden test (render/testdata) renders exactly this.
+// The pure translator: a snapshot of one gateway (its routes, canaries, the Services they name, what the
+// gateway's instances report about credentials, its live Deployment) goes in; which routes are accepted and
+// why not, every route's status, the compiled GatewayConfig, the objects the gateway owns and the gateway's
+// status come out. The controllers apply and write exactly this, and the golden test (render/testdata)
+// renders exactly this. Secrets are never read: whether a credential exists is the gateway's to report.
 import {
   Reason,
   canaryOverlayFor,
@@ -17,7 +18,7 @@ import {
   type ModelRouteStatus,
 } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
-import { renderGatewayObjects, type GatewayObjects } from './gateway.js';
+import { renderGatewayObjects, type GatewayObjects, type GatewaySecret } from './gateway.js';
 import { renderGatewayStatus } from './gateway-status.js';
 import { compileRouteChecked, type CompiledRouteMemo } from './route-compile.js';
 import { renderRouteStatus } from './route-status.js';
@@ -30,8 +31,9 @@ export interface RouteSnapshot {
   routes: ModelRoute[];
   /** Canaries in the namespace. */
   canaries: Canary[];
-  secretExists: (name: string) => boolean;
   serviceExists: (namespace: string, name: string) => boolean;
+  /** What the gateway's instances last reported about a route's credentials; undefined when unknown. */
+  credentials?: (route: string) => CredentialsReport | undefined;
   /** Judge only this route (by name); the others still claim their model names. */
   only?: string;
 }
@@ -54,8 +56,33 @@ export interface TranslateOptions {
   compiled?: CompiledRouteMemo;
 }
 
+/** A credential some instances of the gateway cannot read (the Secret or key is missing, or not mounted yet). */
+export interface UnavailableCredential {
+  backend: string;
+  variant: string;
+  /** A Secret of the route's namespace. */
+  secret: string;
+  key: string;
+  /** How many of the instances that answered cannot read it. */
+  instances: number;
+}
+
+/** The gateway's instances' view of one route's credentials, from their metrics. */
+export interface CredentialsReport {
+  /** Instances that answered. */
+  instances: number;
+  unavailable: UnavailableCredential[];
+}
+
 export type RouteVerdict =
-  | { accepted: true; route: ModelRoute; compiled: CompiledRoute; overlay?: CanaryOverlay }
+  | {
+      accepted: true;
+      route: ModelRoute;
+      compiled: CompiledRoute;
+      overlay?: CanaryOverlay;
+      /** Credentials of its current backends that instances reported unreadable: Ready is False. */
+      credentials?: CredentialsReport;
+    }
   | { accepted: false; route: ModelRoute; reason: Reason; message: string; overlay?: CanaryOverlay };
 
 const routeOrder = (a: ModelRoute, b: ModelRoute): number => {
@@ -78,18 +105,6 @@ function missingReference(
   route: ModelRoute,
   snap: RouteSnapshot,
 ): { reason: Reason; message: string } | undefined {
-  const missing = new Set<string>();
-  for (const b of route.spec.backends) {
-    const s = b.credentialsSecretRef;
-    if (s && !snap.secretExists(s.name)) missing.add(s.name);
-  }
-  if (missing.size > 0) {
-    const names = [...missing].sort();
-    return {
-      reason: Reason.SecretNotFound,
-      message: `Secret ${names.map((n) => `${snap.namespace}/${n}`).join(', ')} not found: create it or fix credentialsSecretRef`,
-    };
-  }
   for (const b of route.spec.backends) {
     const svc = b.service;
     if (svc && !snap.serviceExists(svc.namespace ?? snap.namespace, svc.name)) {
@@ -100,6 +115,26 @@ function missingReference(
     }
   }
   return undefined;
+}
+
+/**
+ * The report's entries that name a credential the compiled route takes now: a report from a config the
+ * instances have not replaced yet may still name an older reference.
+ */
+function currentCredentials(
+  compiled: CompiledRoute,
+  report: CredentialsReport | undefined,
+): CredentialsReport | undefined {
+  if (report === undefined) return undefined;
+  const taken = new Set(
+    compiled.backends.flatMap((b) =>
+      b.credentials ? [`${b.name}/${b.variant}/${b.credentials.name}/${b.credentials.key}`] : [],
+    ),
+  );
+  const unavailable = report.unavailable.filter((u) =>
+    taken.has(`${u.backend}/${u.variant}/${u.secret}/${u.key}`),
+  );
+  return unavailable.length > 0 ? { instances: report.instances, unavailable } : undefined;
 }
 
 /** Why a route cannot be served before compiling it: no gateway, an older claim, a missing reference. */
@@ -144,7 +179,14 @@ function judgeRoute(
       ...withOverlay,
     };
   }
-  return { accepted: true, route, compiled: result.compiled, ...withOverlay };
+  const credentials = currentCredentials(result.compiled, snap.credentials?.(route.metadata.name));
+  return {
+    accepted: true,
+    route,
+    compiled: result.compiled,
+    ...withOverlay,
+    ...(credentials ? { credentials } : {}),
+  };
 }
 
 /** Judges every route of the gateway, in age order so the oldest claim on a model name wins. */
@@ -174,16 +216,21 @@ function compileGatewayConfig(gateway: ModelGateway, verdicts: Map<string, Route
   });
 }
 
-/** Secrets the gateway pods may read: API keys, Redis URL, and credentials of accepted routes. */
-function referencedSecrets(gateway: ModelGateway, verdicts: Map<string, RouteVerdict>): string[] {
-  const names = new Set<string>();
-  if (gateway.spec.auth) names.add(gateway.spec.auth.apiKeysSecretRef.name);
-  if (gateway.spec.redis) names.add(gateway.spec.redis.urlSecretRef.name);
+/**
+ * Secrets the gateway's pods mount: the API keys and the Redis URL (required), and the credentials of the
+ * accepted routes (optional), sorted by name. A Secret used both ways is required.
+ */
+function gatewaySecrets(gateway: ModelGateway, verdicts: Map<string, RouteVerdict>): GatewaySecret[] {
+  const optional = new Map<string, boolean>();
   for (const v of verdicts.values()) {
     if (!v.accepted) continue;
-    for (const b of v.compiled.backends) if (b.credentials) names.add(b.credentials.name);
+    for (const b of v.compiled.backends) if (b.credentials) optional.set(b.credentials.name, true);
   }
-  return [...names].sort();
+  if (gateway.spec.auth) optional.set(gateway.spec.auth.apiKeysSecretRef.name, false);
+  if (gateway.spec.redis) optional.set(gateway.spec.redis.urlSecretRef.name, false);
+  return [...optional]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, opt]) => ({ name, optional: opt }));
 }
 
 export interface RouteTranslation {
@@ -225,7 +272,7 @@ export function translateGateway(snap: GatewaySnapshot, opts: TranslateOptions):
   const objects = renderGatewayObjects({
     gateway,
     config,
-    secrets: referencedSecrets(gateway, verdicts),
+    secrets: gatewaySecrets(gateway, verdicts),
     defaultImage: opts.defaultImage,
     autoscaled: snap.autoscaled,
   });

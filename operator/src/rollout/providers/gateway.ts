@@ -119,7 +119,8 @@ export interface GatewayProviderOptions {
   timeoutMs?: number;
 }
 
-async function scrapeWithUndici(url: string, timeoutMs: number): Promise<string> {
+/** GET one instance's /metrics text, giving up after `timeoutMs`. */
+export async function scrapeWithUndici(url: string, timeoutMs: number): Promise<string> {
   const res = await request(url, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`GET ${url}: HTTP ${res.statusCode}`);

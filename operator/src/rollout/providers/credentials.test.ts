@@ -1,0 +1,68 @@
+// Reading the gateway's beastmode_backend_credentials_ready: one scrape's unreadable credentials of a
+// namespace, several instances added up per route and credential, and a probe that knows nothing when no
+// instance answers.
+import { describe, expect, it } from '@jest/globals';
+import { METRICS } from '../../../../api/v1alpha1/index.js';
+import { CredentialProbe, mergeScrapes, unreadableCredentials } from './credentials.js';
+import { StaticGatewayEndpoints } from './endpoints.js';
+
+const line = (route: string, backend: string, secret: string, value: 0 | 1, ns = 'llm') =>
+  `${METRICS.credentialsReady}{namespace="${ns}",route="${route}",backend="${backend}",variant="stable",secret="${secret}",key="apiKey"} ${value}`;
+
+const scrape = (...lines: string[]): string =>
+  [`# HELP ${METRICS.credentialsReady} x`, `# TYPE ${METRICS.credentialsReady} gauge`, ...lines, ''].join(
+    '\n',
+  );
+
+describe('unreadableCredentials', () => {
+  it('keeps the 0 series of the namespace, by route', () => {
+    const text = scrape(
+      line('chat', 'a', 'openai', 0),
+      line('chat', 'b', 'anthropic', 1),
+      line('embed', 'e', 'openai', 0, 'other'),
+      'beastmode_requests_total{namespace="llm",route="chat"} 3',
+    );
+    expect([...unreadableCredentials(text, 'llm')]).toEqual([
+      ['chat', [{ backend: 'a', variant: 'stable', secret: 'openai', key: 'apiKey' }]],
+    ]);
+  });
+});
+
+describe('mergeScrapes', () => {
+  it('counts, per route and credential, the instances that cannot read it', () => {
+    const a = unreadableCredentials(scrape(line('chat', 'a', 'openai', 0)), 'llm');
+    const b = unreadableCredentials(scrape(line('chat', 'a', 'openai', 1)), 'llm');
+    const c = unreadableCredentials(scrape(line('chat', 'a', 'openai', 0)), 'llm');
+    const merged = mergeScrapes([a, b, c]);
+    expect(merged.instances).toBe(3);
+    expect(merged.routes.get('chat')).toEqual({
+      instances: 3,
+      unavailable: [{ backend: 'a', variant: 'stable', secret: 'openai', key: 'apiKey', instances: 2 }],
+    });
+    expect(mergeScrapes([b]).routes.size).toBe(0);
+  });
+});
+
+describe('CredentialProbe', () => {
+  const endpoints = new StaticGatewayEndpoints(new Map([['main', ['http://a/metrics', 'http://b/metrics']]]));
+
+  it('asks every instance; one that does not answer is not counted', async () => {
+    const probe = new CredentialProbe({
+      endpoints,
+      scrape: (url) =>
+        url.startsWith('http://a')
+          ? Promise.resolve(scrape(line('chat', 'a', 'openai', 0)))
+          : Promise.reject(new Error('connect ECONNREFUSED')),
+    });
+    const answer = await probe.probe({ namespace: 'llm', name: 'main' });
+    expect(answer?.instances).toBe(1);
+    expect(answer?.routes.get('chat')?.unavailable[0]).toMatchObject({ secret: 'openai', instances: 1 });
+  });
+
+  it('knows nothing when no instance answers', async () => {
+    const probe = new CredentialProbe({ endpoints, scrape: () => Promise.reject(new Error('down')) });
+    expect(await probe.probe({ namespace: 'llm', name: 'main' })).toBeUndefined();
+    const none = new CredentialProbe({ endpoints: new StaticGatewayEndpoints(new Map()) });
+    expect(await none.probe({ namespace: 'llm', name: 'main' })).toBeUndefined();
+  });
+});

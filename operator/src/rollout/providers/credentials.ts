@@ -1,0 +1,90 @@
+// Reads the gateway's own word on credentials: every instance exports beastmode_backend_credentials_ready
+// (1 readable, 0 not) per backend that takes credentials. The operator never reads Secrets, so this is how a
+// missing Secret or key reaches a route's status. A probe scrapes every instance of a gateway (the same
+// instances the canary analysis scrapes) and counts, per route, how many cannot read each credential.
+import { METRICS } from '../../../../api/v1alpha1/index.js';
+import type { CredentialsReport, UnavailableCredential } from '../../render/translate.js';
+import type { GatewayEndpoints, GatewayRef } from './endpoints.js';
+import { scrapeWithUndici } from './gateway.js';
+import { parsePrometheusText } from './prom-text.js';
+
+/** One scrape's unreadable credentials of a namespace's routes, by route. */
+export function unreadableCredentials(
+  text: string,
+  namespace: string,
+): Map<string, Omit<UnavailableCredential, 'instances'>[]> {
+  const out = new Map<string, Omit<UnavailableCredential, 'instances'>[]>();
+  for (const s of parsePrometheusText(text, (n) => n === METRICS.credentialsReady)) {
+    const l = s.labels;
+    if (l.namespace !== namespace || l.route === undefined || s.value !== 0) continue;
+    const entry = {
+      backend: l.backend ?? '',
+      variant: l.variant ?? '',
+      secret: l.secret ?? '',
+      key: l.key ?? '',
+    };
+    out.set(l.route, [...(out.get(l.route) ?? []), entry]);
+  }
+  return out;
+}
+
+/** A gateway's instances' view of every route's credentials. */
+export interface GatewayCredentials {
+  /** Instances that answered. */
+  instances: number;
+  /** Routes with a credential some instance cannot read; a route absent here has none. */
+  routes: Map<string, CredentialsReport>;
+}
+
+const credentialId = (c: Omit<UnavailableCredential, 'instances'>): string =>
+  `${c.backend}\t${c.variant}\t${c.secret}\t${c.key}`;
+
+/** Adds up the scrapes of several instances: per route and credential, how many cannot read it. */
+export function mergeScrapes(
+  scrapes: Map<string, Omit<UnavailableCredential, 'instances'>[]>[],
+): GatewayCredentials {
+  const counts = new Map<string, Map<string, UnavailableCredential>>();
+  for (const scrape of scrapes)
+    for (const [route, entries] of scrape) {
+      const byId = counts.get(route) ?? new Map<string, UnavailableCredential>();
+      counts.set(route, byId);
+      for (const e of entries) {
+        const id = credentialId(e);
+        byId.set(id, { ...e, instances: (byId.get(id)?.instances ?? 0) + 1 });
+      }
+    }
+  const routes = new Map<string, CredentialsReport>();
+  for (const [route, byId] of counts) {
+    const unavailable = [...byId.values()].sort((a, b) =>
+      credentialId(a) < credentialId(b) ? -1 : credentialId(a) > credentialId(b) ? 1 : 0,
+    );
+    routes.set(route, { instances: scrapes.length, unavailable });
+  }
+  return { instances: scrapes.length, routes };
+}
+
+export interface CredentialProbeOptions {
+  endpoints: GatewayEndpoints;
+  /** Fetches one instance's /metrics text; the default uses undici with a timeout. */
+  scrape?: (url: string) => Promise<string>;
+  timeoutMs?: number;
+}
+
+export class CredentialProbe {
+  private readonly scrape: (url: string) => Promise<string>;
+
+  constructor(private readonly opts: CredentialProbeOptions) {
+    const timeout = opts.timeoutMs ?? 3000;
+    this.scrape = opts.scrape ?? ((url) => scrapeWithUndici(url, timeout));
+  }
+
+  /** What the gateway's instances say now; undefined when none answered (nothing is known). */
+  async probe(gateway: GatewayRef): Promise<GatewayCredentials | undefined> {
+    const urls = await this.opts.endpoints.resolve(gateway);
+    const results = await Promise.allSettled(urls.map((u) => this.scrape(u)));
+    const scrapes = results.flatMap((r) =>
+      r.status === 'fulfilled' ? [unreadableCredentials(r.value, gateway.namespace)] : [],
+    );
+    return scrapes.length === 0 ? undefined : mergeScrapes(scrapes);
+  }
+}
