@@ -174,3 +174,21 @@ export async function generateCerts(dir: string): Promise<ControlPlaneCerts> {
     ...serviceAccount,
   };
 }
+
+/**
+ * A serving certificate for DNS names under a fresh CA of its own, in `dir` (which must exist): tls.crt,
+ * tls.key and ca.crt, the layout of a kubernetes.io/tls Secret plus its CA (an APIService's caBundle).
+ * Resolves with the three files' paths.
+ */
+export async function servingCertificate(
+  dir: string,
+  dnsNames: readonly string[],
+): Promise<{ cert: string; key: string; caCert: string }> {
+  const ca = await createCa(dir);
+  const served = await signedCert(dir, 'tls', `/CN=${dnsNames[0] ?? 'localhost'}`, [
+    ...LEAF_EXTENSIONS,
+    'extendedKeyUsage=serverAuth',
+    `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(',')}`,
+  ]);
+  return { cert: served.cert, key: served.key, caCert: ca.caCert };
+}

@@ -37,7 +37,7 @@ export interface ChartRbac {
   objects: KubeObject[];
   /** A kubeconfig acting as the operator's ServiceAccount. */
   kubeconfig: string;
-  /** Deletes the cluster-scoped objects (the namespaced ones go with their namespace). */
+  /** Deletes the cluster-scoped objects and those outside the release namespace (the rest go with it). */
   remove(): Promise<void>;
 }
 
@@ -67,8 +67,13 @@ export async function applyChartRbac(o: {
     objects,
     kubeconfig: impersonatingKubeconfig(user, o.namespace),
     remove: async () => {
-      for (const d of objects.filter((x) => x.kind?.startsWith('Cluster')))
-        await kubectl(['delete', (d.kind ?? '').toLowerCase(), d.metadata.name, '--ignore-not-found']);
+      for (const d of objects) {
+        const kind = (d.kind ?? '').toLowerCase();
+        if (d.kind?.startsWith('Cluster'))
+          await kubectl(['delete', kind, d.metadata.name, '--ignore-not-found']);
+        else if (d.metadata.namespace !== undefined && d.metadata.namespace !== o.namespace)
+          await kubectl(['delete', kind, d.metadata.name, '-n', d.metadata.namespace, '--ignore-not-found']);
+      }
     },
   };
 }

@@ -35,6 +35,10 @@ export const OperatorConfig = z
     debounceMs: z.coerce.number().int().min(0).max(10_000).default(150),
     debounceMaxWaitMs: z.coerce.number().int().min(0).max(60_000).default(1000),
     resyncSeconds: z.coerce.number().int().min(10).max(86_400).default(600),
+    metricsApiPort: z.coerce.number().int().min(0).max(65535).default(0),
+    metricsApiCertDir: z.string().min(1).default('/etc/beastmode/metrics-api'),
+    metricsApiClientCa: z.string().min(1).optional(),
+    scrapeIntervalSeconds: z.coerce.number().min(1).max(300).default(5),
     /** Where gateway instances serve /metrics when they are not pods (local processes): gateway → URLs. */
     gatewayMetricsUrls: z
       .string()
@@ -139,6 +143,29 @@ export const OPERATOR_COMMAND: CommandSpec = {
       env: 'BEASTMODE_RESYNC_SECONDS',
       default: '600',
       help: 'Full resync period',
+    },
+    'metrics-api-port': {
+      value: 'port',
+      env: 'BEASTMODE_METRICS_API_PORT',
+      default: '0 (off)',
+      help: 'Serve external.metrics.k8s.io over HTTPS here (the HPA scales on the gateways’ signals)',
+    },
+    'metrics-api-cert-dir': {
+      value: 'dir',
+      env: 'BEASTMODE_METRICS_API_CERT_DIR',
+      default: '/etc/beastmode/metrics-api',
+      help: 'tls.crt and tls.key of that server (the APIService’s caBundle signs them)',
+    },
+    'metrics-api-client-ca': {
+      value: 'file',
+      env: 'BEASTMODE_METRICS_API_CLIENT_CA',
+      help: 'CA of the API server’s front proxy; read from kube-system/extension-apiserver-authentication when unset',
+    },
+    'scrape-interval-seconds': {
+      value: 's',
+      env: 'BEASTMODE_SCRAPE_INTERVAL_SECONDS',
+      default: '5',
+      help: 'How often the gateways are scraped for the autoscaling signals',
     },
     'gateway-metrics-url': {
       value: 'gw=url,…',

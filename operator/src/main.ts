@@ -1,6 +1,8 @@
 // The operator process (`beastmode operator`): configuration, informers, controllers, leader election,
 // health and metrics endpoints, graceful shutdown.
 import { loadConfig, type OperatorConfig } from './config.js';
+import { createAutoscalingRuntime, serveExternalMetrics } from './autoscaling/runtime.js';
+import { gatewayInstances } from './controllers/gateway-instances.js';
 import { operatorControllers } from './controllers/index.js';
 import { Manager } from './runtime/manager.js';
 import { KubeClient } from '../../kube/client.js';
@@ -12,7 +14,8 @@ import { startHttpServer } from './observability/server.js';
 type Logger = ReturnType<typeof createLogger>;
 type Metrics = ReturnType<typeof createMetrics>;
 
-function createManager(cfg: OperatorConfig, client: KubeClient, log: Logger, metrics: Metrics): Manager {
+/** The manager with every controller, and the autoscaling runtime when external metrics are served. */
+function createManager(cfg: OperatorConfig, client: KubeClient, log: Logger, metrics: Metrics) {
   const manager = new Manager({
     client,
     log,
@@ -24,8 +27,19 @@ function createManager(cfg: OperatorConfig, client: KubeClient, log: Logger, met
     debounceMaxWaitMs: cfg.debounceMaxWaitMs,
     resyncPeriodMs: cfg.resyncSeconds * 1000,
   });
-  for (const c of operatorControllers(cfg)) manager.add(c);
-  return manager;
+  const instances = gatewayInstances(cfg.gatewayMetricsUrls);
+  instances.bind({ cache: manager.cache, client });
+  const autoscaling =
+    cfg.metricsApiPort > 0
+      ? createAutoscalingRuntime({
+          endpoints: instances.endpoints,
+          cache: manager.cache,
+          intervalMs: cfg.scrapeIntervalSeconds * 1000,
+          log,
+        })
+      : undefined;
+  for (const c of operatorControllers(cfg, { instances, autoscaling })) manager.add(c);
+  return { manager, autoscaling };
 }
 
 /** Leads at once without leader election; else campaigns for the Lease and exits when it loses it. */
@@ -63,7 +77,7 @@ async function run(cfg: OperatorConfig): Promise<void> {
   const metrics = createMetrics();
   const client = KubeClient.fromFile(cfg.kubeconfig);
   client.writeObserver = (verb, kind) => metrics.apiWrites.inc({ verb, kind });
-  const manager = createManager(cfg, client, log, metrics);
+  const { manager, autoscaling } = createManager(cfg, client, log, metrics);
   const server = await startHttpServer(cfg.metricsPort, metrics.registry, {
     live: () => true,
     ready: () => manager.synced,
@@ -76,6 +90,16 @@ async function run(cfg: OperatorConfig): Promise<void> {
   });
   await manager.start();
   log.info('Caches synced');
+  let metricsApi: { close(): void } | undefined;
+  if (autoscaling !== undefined) {
+    autoscaling.start();
+    const settings = {
+      port: cfg.metricsApiPort,
+      certDir: cfg.metricsApiCertDir,
+      clientCaFile: cfg.metricsApiClientCa,
+    };
+    metricsApi = await serveExternalMetrics(settings, client, autoscaling.metrics, log);
+  }
   const elector = lead(cfg, client, manager, log, metrics);
 
   let shuttingDown = false;
@@ -85,6 +109,8 @@ async function run(cfg: OperatorConfig): Promise<void> {
     log.info('Shutting down', { signal });
     setTimeout(() => process.exit(1), 20_000).unref();
     await manager.stopLeading();
+    await autoscaling?.stop();
+    metricsApi?.close();
     await elector?.release();
     await manager.shutdown();
     server.close();

@@ -261,6 +261,33 @@ describe('resilience', () => {
     expect(g.state.inflight()).toBe(0);
   });
 
+  test('counts upstream calls in flight per backend until the stream ends, a failed attempt included', async () => {
+    const failing = await sim({ faults: { errorRate: 1, errorStatus: 500 } });
+    const slow = await sim({ faults: { tokenDelayMs: 40 } });
+    const g = await gateway([
+      compiledRoute('chat', [b('a', failing, { weight: 100 }), b('b', slow, { weight: 1 })], {
+        selection: { policy: 'weighted', stickiness: 'none' },
+      }),
+    ]);
+    const level = async (backend: string): Promise<number> => {
+      const text = await g.state.metrics.registry.getSingleMetricAsString(
+        'beastmode_upstream_inflight_requests',
+      );
+      const line = text.split('\n').find((l) => l.includes(`backend="${backend}"`));
+      return line === undefined ? 0 : Number(line.split(' ').pop());
+    };
+    const stream = await client(g).chat.completions.create({ ...ask, stream: true, max_tokens: 20 });
+    const seen: number[][] = [];
+    for await (const _ of stream) seen.push([await level('a'), await level('b')]);
+    // While the answer streams from b, b has one call in flight and a (failed, fallen over) none.
+    expect(seen.length).toBeGreaterThan(2);
+    expect(seen.every(([a, bb]) => a === 0 && bb === 1)).toBe(true);
+    const t0 = Date.now();
+    while ((await level('b')) !== 0 && Date.now() - t0 < 1000) await new Promise((r) => setTimeout(r, 10));
+    expect(await level('b')).toBe(0);
+    expect(failing.stats().requests).toBeGreaterThanOrEqual(1);
+  });
+
   test('a timed-out first token falls over and counts a timeout attempt', async () => {
     const slow = await sim({ faults: { latencyMs: 2000 } });
     const good = await sim();

@@ -2,8 +2,8 @@
 // analysis, the autoscaler and dashboards read them. One registry per gateway instance, so tests can run
 // several gateways in one process. Every metric is defined here once and counted in one place: requests
 // and in-flight by the pipeline; attempts, latency, retries and fallbacks by the attempt runner; time to
-// first token by the upstream attempt; breaker state and config loads by the gateway; refusals, cache
-// lookups and fences, tokens, cost, feedback and Redis health by the policy layer.
+// first token and upstream calls in flight by the upstream attempt; breaker state and config loads by the
+// gateway; refusals, cache lookups and fences, tokens, cost, feedback and Redis health by the policy layer.
 import client from 'prom-client';
 import {
   FEEDBACK_BUCKETS,
@@ -36,6 +36,10 @@ interface Counted {
 interface Observed {
   observe(v: number): void;
 }
+interface Level {
+  inc(): void;
+  dec(): void;
+}
 
 /** The labelled series of one label set, made on first use. */
 interface Series {
@@ -43,6 +47,7 @@ interface Series {
   attempts: Partial<Record<AttemptOutcome, Counted>>;
   latency?: Observed;
   ttft?: Observed;
+  upstream?: Level;
 }
 
 export class GatewayMetrics {
@@ -122,6 +127,12 @@ export class GatewayMetrics {
   readonly inflight = new client.Gauge({
     name: METRICS.inflight,
     help: 'Requests in flight',
+    registers: this.registers,
+  });
+  readonly upstreamInflight = new client.Gauge({
+    name: METRICS.upstreamInflight,
+    help: 'Upstream calls in flight per backend (a model server pool’s load)',
+    labelNames: BACKEND,
     registers: this.registers,
   });
   readonly cacheLookups = new client.Counter({
@@ -220,6 +231,14 @@ export class GatewayMetrics {
   ttft(by: ServedBy, seconds: number): void {
     const s = this.seriesOf(by);
     (s.ttft ??= this.timeToFirstToken.labels({ ...by })).observe(seconds);
+  }
+
+  /** An upstream call on a backend began (`+1`) or ended (`-1`), streaming included. */
+  upstreamCall(by: ServedBy, delta: 1 | -1): void {
+    const s = this.seriesOf(by);
+    const level = (s.upstream ??= this.upstreamInflight.labels({ ...by }));
+    if (delta === 1) level.inc();
+    else level.dec();
   }
 
   breaker(by: ServedBy, state: BreakerState): void {

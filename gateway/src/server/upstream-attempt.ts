@@ -140,6 +140,8 @@ export class UpstreamCaller {
       clientWantsUsage: clientWantsUsage(x.body),
     };
     let headersIn = false;
+    const by = b.labels;
+    this.deps.metrics.upstreamCall(by, 1);
     try {
       const resp = await this.deps.pools.get(b.origin).request({
         path: b.basePath + path,
@@ -158,6 +160,7 @@ export class UpstreamCaller {
       return this.brokenOff(x, err, deadline, headersIn);
     } finally {
       deadline.dispose();
+      this.deps.metrics.upstreamCall(by, -1);
     }
   }
 

@@ -5,17 +5,20 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { generateCerts, type ControlPlaneCerts } from '../../../cluster/certs.js';
+import { generateCerts, servingCertificate, type ControlPlaneCerts } from '../../../cluster/certs.js';
 import {
   matches,
   parseLabelSelector,
   quantity,
   startMetricsApi,
   type ExternalMetricSource,
+  type MetricsApi,
+  type MetricsApiTrust,
 } from './metrics-api.js';
 
 let certs: ControlPlaneCerts;
-let close: () => void;
+let api: MetricsApi;
+let original: MetricsApiTrust;
 let base: string;
 const refusals: string[] = [];
 
@@ -50,21 +53,23 @@ async function get(path: string, agent: Agent): Promise<{ status: number; body: 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bm-metrics-api-'));
   certs = await generateCerts(dir);
-  const started = await startMetricsApi({
-    port: 0,
-    host: '127.0.0.1',
+  original = {
     cert: readFileSync(certs.serverCert),
     key: readFileSync(certs.serverKey),
     clientCa: readFileSync(certs.caCert),
     allowedNames: ['front-proxy-client'],
+  };
+  api = await startMetricsApi({
+    port: 0,
+    host: '127.0.0.1',
+    ...original,
     source,
     onRefused: (why) => refusals.push(why),
   });
-  close = () => started.server.close();
-  base = `https://127.0.0.1:${started.port}`;
+  base = `https://127.0.0.1:${api.port}`;
 }, 30_000);
 
-afterAll(() => close());
+afterAll(() => api.server.close());
 
 describe('the external metrics API', () => {
   test('answers the front proxy with discovery the aggregator reads', async () => {
@@ -123,6 +128,36 @@ describe('the external metrics API', () => {
     expect(anonymous.status).toBe(401);
     expect(refusals.some((r) => r.includes('not an allowed front-proxy name'))).toBe(true);
     expect(refusals.some((r) => r.includes('not verified'))).toBe(true);
+  });
+
+  test('serves a renewed certificate and the front proxy’s new names to new connections', async () => {
+    const path = '/apis/external.metrics.k8s.io/v1beta1';
+    const renewed = await servingCertificate(mkdtempSync(join(tmpdir(), 'bm-renewed-')), ['localhost']);
+    const proxyCreds = {
+      cert: readFileSync(certs.proxyClientCert),
+      key: readFileSync(certs.proxyClientKey),
+    };
+    const trustingRenewed = new Agent({
+      connect: { ca: readFileSync(renewed.caCert), servername: 'localhost', ...proxyCreds },
+    });
+    try {
+      api.update({ ...original, cert: readFileSync(renewed.cert), key: readFileSync(renewed.key) });
+      expect((await get(path, trustingRenewed)).status).toBe(200);
+      // A caller trusting only the old CA no longer completes the handshake.
+      await expect(get(path, agentWith(certs.proxyClientCert, certs.proxyClientKey))).rejects.toThrow();
+      // The cluster names another front proxy: the old one is refused.
+      api.update({
+        ...original,
+        cert: readFileSync(renewed.cert),
+        key: readFileSync(renewed.key),
+        allowedNames: ['another-front-proxy'],
+      });
+      expect((await get(path, trustingRenewed)).status).toBe(401);
+    } finally {
+      api.update(original);
+      await trustingRenewed.close();
+    }
+    expect((await get(path, agentWith(certs.proxyClientCert, certs.proxyClientKey))).status).toBe(200);
   });
 });
 

@@ -165,7 +165,18 @@ function callerAllowed(req: IncomingMessage, allowedNames: string[]): string | u
   return undefined;
 }
 
-export async function startMetricsApi(o: MetricsApiOptions): Promise<{ server: Server; port: number }> {
+/** What may change while the API serves: a renewed certificate, a rotated front-proxy CA. */
+export type MetricsApiTrust = Pick<MetricsApiOptions, 'cert' | 'key' | 'clientCa' | 'allowedNames'>;
+
+export interface MetricsApi {
+  server: Server;
+  port: number;
+  /** New connections use these; connections already open keep theirs. */
+  update(t: MetricsApiTrust): void;
+}
+
+export async function startMetricsApi(o: MetricsApiOptions): Promise<MetricsApi> {
+  let allowedNames = o.allowedNames;
   const server = createServer(
     { cert: o.cert, key: o.key, ca: o.clientCa, requestCert: true, rejectUnauthorized: false },
     (req, res) => {
@@ -173,7 +184,7 @@ export async function startMetricsApi(o: MetricsApiOptions): Promise<{ server: S
       if (url.pathname === '/healthz' || url.pathname === '/readyz' || url.pathname === '/livez') {
         return send(res, 200, { status: 'ok' });
       }
-      const refused = callerAllowed(req, o.allowedNames);
+      const refused = callerAllowed(req, allowedNames);
       if (refused !== undefined) {
         o.onRefused?.(refused);
         return send(res, 401, status(401, 'Unauthorized', refused));
@@ -189,5 +200,12 @@ export async function startMetricsApi(o: MetricsApiOptions): Promise<{ server: S
     server.once('error', reject);
     server.listen(o.port, o.host ?? '0.0.0.0', () => resolve());
   });
-  return { server, port: (server.address() as AddressInfo).port };
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    update: (t) => {
+      server.setSecureContext({ cert: t.cert, key: t.key, ca: t.clientCa });
+      allowedNames = t.allowedNames;
+    },
+  };
 }

@@ -1,12 +1,12 @@
 // AutoscalingPolicy controller: renders the HorizontalPodAutoscaler for a ModelGateway's Deployment or any
 // Deployment, reports the HPA's view in the policy's status, and tells the autoscaling runtime (the scraper
 // and the external metrics it serves) which policies exist and what they watch.
-import { durationMs, type AutoscalingPolicy, type ModelRoute } from '../../../api/v1alpha1/index.js';
+import type { AutoscalingPolicy } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
-import type { PolicyMetrics, PolicyView, SignalType } from '../autoscaling/policy-metrics.js';
-import type { SignalScraper } from '../autoscaling/scraper.js';
+import type { PolicyView } from '../autoscaling/policy-metrics.js';
+import { policyView, usesSignals } from '../autoscaling/policy-view.js';
+import type { AutoscalingRuntime } from '../autoscaling/runtime.js';
 import { translateAutoscalingPolicy, type AutoscalingObservations } from '../render/autoscaling.js';
-import type { Cache } from '../runtime/framework.js';
 import {
   controllerOwnerKey,
   keyOf,
@@ -17,64 +17,19 @@ import {
 } from '../runtime/framework.js';
 import { POLICIES_BY_TARGET, autoscalingSnapshot, routeIndexes } from './snapshot.js';
 
-/** The operator's own view of autoscaling: the scrapes and the external metrics served from them. */
-export interface AutoscalingRuntime {
-  metrics: PolicyMetrics;
-  scraper: SignalScraper;
-}
-
 /** How often a policy on LLM signals is looked at again (its forecast and fallback change between events). */
 const REFRESH_MS = 15_000;
 
-const usesSignals = (asp: AutoscalingPolicy): boolean =>
-  asp.spec.metrics.some((m) => m.type !== 'cpu' && m.type !== 'memory');
-
-/** The policy as the metrics see it; undefined when it scales on CPU/memory only or its route is missing. */
-export function policyView(asp: AutoscalingPolicy, cache: Cache): PolicyView | undefined {
-  if (!usesSignals(asp)) return undefined;
-  const namespace = asp.metadata.namespace ?? 'default';
-  const t = asp.spec.targetRef;
-  let gateway = t.name;
-  if (t.kind === 'Deployment') {
-    const route = asp.spec.backend && cache.get<ModelRoute>('ModelRoute', namespace, asp.spec.backend.route);
-    if (!route || !asp.spec.backend) return undefined;
-    gateway = route.spec.gatewayRef.name;
-  }
-  const targets: Partial<Record<SignalType, number>> = {};
-  for (const m of asp.spec.metrics) {
-    if (m.type !== 'cpu' && m.type !== 'memory') targets[m.type] = m.targetAverage ?? m.targetValue;
-  }
-  const p = asp.spec.predictive;
-  return {
-    namespace,
-    name: asp.metadata.name,
-    gateway: { namespace, name: gateway },
-    backend: asp.spec.backend && { route: asp.spec.backend.route, backend: asp.spec.backend.name },
-    targets,
-    predictive: p && { horizonMs: durationMs(p.horizon), seasonMs: durationMs(p.seasonality) },
-    fallback: asp.spec.fallback,
-  };
-}
-
-/** Tells the runtime every policy that scales on LLM signals, and so which gateways to scrape. */
-function refreshRuntime(rt: AutoscalingRuntime, cache: Cache): void {
-  const views = cache.list<AutoscalingPolicy>('AutoscalingPolicy').flatMap((p) => policyView(p, cache) ?? []);
-  rt.metrics.setPolicies(views);
-  const gateways = new Map(views.map((v) => [`${v.gateway.namespace}/${v.gateway.name}`, v.gateway]));
-  rt.scraper.follow([...gateways.values()]);
-}
-
 function observations(
-  rt: AutoscalingRuntime | undefined,
+  rt: Pick<AutoscalingRuntime, 'metrics'> | undefined,
   view: PolicyView | undefined,
 ): AutoscalingObservations {
   if (rt === undefined || view === undefined) return { fallback: false };
   return { fallback: rt.metrics.inFallback(view), forecast: rt.metrics.forecastOf(view) };
 }
 
-function reconcilerOf(rt: AutoscalingRuntime | undefined) {
+function reconcilerOf(rt: Pick<AutoscalingRuntime, 'metrics'> | undefined) {
   return async (key: string, ctx: ControllerContext): Promise<ReconcileOutcome | void> => {
-    if (rt !== undefined) refreshRuntime(rt, ctx.cache);
     const { namespace, name } = splitKey(key);
     const asp = ctx.cache.get<AutoscalingPolicy>('AutoscalingPolicy', namespace, name);
     if (!asp || asp.metadata.deletionTimestamp) return;
@@ -97,7 +52,9 @@ function reconcilerOf(rt: AutoscalingRuntime | undefined) {
 }
 
 /** The controller; without a runtime (no metrics API configured) the LLM signals have no server. */
-export function createAutoscalingPolicyController(rt?: AutoscalingRuntime): ControllerDefinition {
+export function createAutoscalingPolicyController(
+  rt?: Pick<AutoscalingRuntime, 'metrics'>,
+): ControllerDefinition {
   return { ...autoscalingPolicyController, reconcile: reconcilerOf(rt) };
 }
 

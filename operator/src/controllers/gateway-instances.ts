@@ -18,8 +18,8 @@ const POD: ResourceType = { kind: 'Pod', group: '', version: 'v1', plural: 'pods
 
 export interface GatewayInstances {
   endpoints: GatewayEndpoints;
-  /** Gives the cluster resolver its client and cache; called before each reconcile that scrapes. */
-  bind: (ctx: ControllerContext) => void;
+  /** Gives the cluster resolver its client and cache (a controller context, or the manager's). */
+  bind: (ctx: Pick<ControllerContext, 'cache' | 'client'>) => void;
 }
 
 export function gatewayInstances(gatewayMetricsUrls: Map<string, string[]>): GatewayInstances {

@@ -2,7 +2,7 @@
 import { Reason, type ModelGateway, type ModelGatewayStatus } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
 import { buildConditions, type Health } from './conditions.js';
-import { gatewayAddress, gatewaySelector } from './gateway.js';
+import { REPLICAS_OWNER_ANNOTATION, gatewayAddress, gatewaySelector } from './gateway.js';
 
 interface DeploymentStatus {
   observedGeneration?: number;
@@ -23,7 +23,25 @@ export interface GatewayStatusInput {
   now: Date;
 }
 
-function deploymentHealth(dep: KubeObject | undefined): { ok: boolean; stalled?: string; message: string } {
+interface DeploymentHealth {
+  ok: boolean;
+  stalled?: string;
+  message: string;
+}
+
+/**
+ * Under an HPA the replica count moves all day: a gateway that serves from up-to-date pods while it scales is
+ * ready (the Deployment's own Available condition would flip on every scale-up by more than maxUnavailable);
+ * a rollout of a new pod template still is not.
+ */
+function scalingHealth(want: number, total: number, updated: number, available: number): DeploymentHealth {
+  if (total > updated) return { ok: false, message: `${total - updated} old pods being replaced` };
+  if (available < 1) return { ok: false, message: `0 of ${want} pods available` };
+  const scaling = available < want ? ', scaling' : '';
+  return { ok: true, message: `${available} of ${want} pods available${scaling}` };
+}
+
+function deploymentHealth(dep: KubeObject | undefined): DeploymentHealth {
   if (!dep) return { ok: false, message: 'Deployment not created yet' };
   const st = (dep.status ?? {}) as DeploymentStatus;
   const want = (dep.spec as { replicas?: number } | undefined)?.replicas ?? 1;
@@ -37,6 +55,13 @@ function deploymentHealth(dep: KubeObject | undefined): { ok: boolean; stalled?:
   }
   if ((st.observedGeneration ?? 0) < (dep.metadata.generation ?? 0))
     return { ok: false, message: 'Deployment change not observed yet' };
+  if (dep.metadata.annotations?.[REPLICAS_OWNER_ANNOTATION] === 'autoscaler')
+    return scalingHealth(want, st.replicas ?? 0, st.updatedReplicas ?? 0, st.availableReplicas ?? 0);
+  return fixedHealth(want, st);
+}
+
+/** A Deployment with a fixed replica count is ready when every wanted pod is updated and available. */
+function fixedHealth(want: number, st: DeploymentStatus): DeploymentHealth {
   const updated = st.updatedReplicas ?? 0;
   const total = st.replicas ?? 0;
   const available = st.availableReplicas ?? 0;
