@@ -5,7 +5,9 @@
 // while the gateway cannot be read, and the way back once it can. The aggregator reaches the operator on
 // loopback through an ExternalName Service (the local cluster has no pod network); the serving certificate is
 // made for the Service's name, as the chart's is. A model server pool behind the route scales the same way
-// on the gateway's upstream calls in flight to its backend.
+// on the gateway's upstream calls in flight to its backend. Then the pool gets a queue (the simulator's
+// capacity, four requests per ready replica of its Deployment: the test stands in for the pods the local
+// cluster cannot run) and spills its excess over to a hosted backend while it scales up.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +39,7 @@ let client: KubeClient;
 let rbac: ChartRbac;
 let operator: OperatorProcess | undefined;
 let sim: Simulator | undefined;
+let hosted: Simulator | undefined;
 let gateway: GatewayProcess | undefined;
 let volumes: SecretVolumes | undefined;
 let certDir = '';
@@ -180,6 +183,7 @@ afterAll(async () => {
   await gateway?.stop();
   volumes?.stop();
   await sim?.close();
+  await hosted?.close();
   await operator?.stop('SIGTERM');
   await kubectl(['delete', 'apiservice', APISERVICE, '--ignore-not-found']);
   if (apiServiceBefore !== undefined) {
@@ -387,7 +391,7 @@ test(
 
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     process.stdout.write(
-      `autoscaling: load of ${CONCURRENCY} in flight → first scale-up ${s(decidedAt - loaded)}, 4 replicas ` +
+      `autoscaling: load of ${CONCURRENCY} in flight → scale-up decision in ${s(decidedAt - loaded)}, 4 replicas ` +
         `ready ${s(readyAt - loaded)}, model server pool at 4 ${s(poolAt - loaded)}; load gone → 1 replica ${s(downAt - unloaded)} (window 10 s); gateway ` +
         `unreadable → fallback 3 replicas ${s(heldAt - lost)}; readable again → 1 replica ` +
         `${s(recoveredAt - back)} (scrape every ${SCRAPE_SECONDS} s, HPA sync 5 s); ${counts.ok} requests, ` +
@@ -396,6 +400,135 @@ test(
     // The roadmap's bound: scale-up in under a minute.
     expect(readyAt - loaded).toBeLessThan(60_000);
     expect(operator?.output.join('')).toContain('Serving external metrics');
+  },
+  TIMEOUT_MS,
+);
+
+test(
+  'a saturated pool spills its excess over to the hosted backend with no client error, and takes the traffic back once the HPA has grown it',
+  async () => {
+    const pool = sim as Simulator;
+    const spare = (hosted = await startSimulator({ port: 0, faults: { latencyMs: 400 } }));
+    // Four requests at once per ready replica of the pool's Deployment; more are answered 429.
+    let poolReady = 0;
+    const follow = setInterval(() => {
+      void replicas('sim-pool').then(
+        (r) => {
+          if (r.ready === poolReady) return;
+          poolReady = r.ready;
+          pool.setFaults({ latencyMs: 400, capacity: TARGET * Math.max(1, r.ready) });
+        },
+        () => undefined,
+      );
+    }, 200);
+    try {
+      await eventually('the pool back at one replica', async () => {
+        const r = await replicas('sim-pool');
+        return r.spec === 1 && r.ready === 1 && poolReady === 1 ? true : undefined;
+      });
+      const before = (await client.get(R.ModelGateway, ns, 'main')).status as { configHash?: string };
+      await apply(
+        {
+          apiVersion: 'beastmode.dev/v1alpha1',
+          kind: 'ModelRoute',
+          metadata: { name: 'chat', namespace: ns },
+          spec: {
+            gatewayRef: { name: 'main' },
+            model: 'chat',
+            backends: [
+              { name: 'sim', url: `${pool.url}/v1`, model: 'm', spillOver: { to: 'hosted' } },
+              { name: 'hosted', url: `${spare.url}/v1`, model: 'm', weight: 0 },
+            ],
+            // Neither fallback on 429 nor retries: only the spill-over keeps the pool's 429s from clients.
+            fallback: { when: ['5xx'] },
+            retry: { attempts: 0 },
+          },
+        },
+        R.ModelRoute,
+      );
+      // The gateway serves the new config.
+      await eventually('the gateway to load the spill-over route', async () => {
+        const st = (await client.get(R.ModelGateway, ns, 'main')).status as { configHash?: string };
+        if (st.configHash === undefined || st.configHash === before.configHash) return undefined;
+        const text = await (await fetch(`${gateway?.url}/metrics`)).text();
+        return text.includes(`revision="${st.configHash}"`) ? true : undefined;
+      });
+      await eventually(
+        'SpillingOver=False while idle',
+        async () => {
+          const r = await client.get(R.ModelRoute, ns, 'chat');
+          return conditionOf(r, 'SpillingOver')?.status === 'False' ? true : undefined;
+        },
+        30_000,
+      );
+
+      const loaded = Date.now();
+      const traffic = load(CONCURRENCY);
+      const spilledAt = await eventually(
+        'requests served by the hosted backend',
+        () => (spare.stats().requests > 0 ? Date.now() : undefined),
+        30_000,
+        50,
+      );
+      const spilling = await eventually(
+        'the route to report SpillingOver=True',
+        async () => {
+          const r = await client.get(R.ModelRoute, ns, 'chat');
+          const c = conditionOf(r, 'SpillingOver');
+          return c?.status === 'True' ? { c, at: Date.now(), ready: conditionOf(r, 'Ready') } : undefined;
+        },
+        30_000,
+      );
+      expect(spilling.c.message).toContain('backend sim to hosted');
+      expect(spilling.ready?.status).toBe('True');
+      // The spilled requests count as the pool's demand: its HPA grows it to four replicas.
+      await eventually(
+        'four ready model server replicas',
+        async () => {
+          const r = await replicas('sim-pool');
+          return r.spec === 4 && r.ready === 4 && poolReady === 4 ? true : undefined;
+        },
+        60_000,
+        100,
+      );
+      const grownAt = Date.now();
+      // The gateway's bound follows the pool up and the hosted backend gets nothing for 3 s.
+      const backAt = await eventually(
+        'all traffic back on the pool',
+        async () => {
+          const n = spare.stats().requests;
+          await new Promise((r) => setTimeout(r, 3000));
+          return spare.stats().requests === n ? Date.now() - 3000 : undefined;
+        },
+        60_000,
+        0,
+      );
+      const ended = await eventually(
+        'the route to report SpillingOver=False',
+        async () => {
+          const r = await client.get(R.ModelRoute, ns, 'chat');
+          return conditionOf(r, 'SpillingOver')?.status === 'False' ? Date.now() : undefined;
+        },
+        40_000,
+      );
+      const counts = await traffic.stop();
+      expect(counts.failed).toBe(0);
+      const events = await ok(['get', 'events', '-n', ns, '-o', 'json']);
+      expect(events).toContain('SpillOverStarted');
+      expect(events).toContain('SpillOverEnded');
+      expect(pool.stats().overloaded).toBeGreaterThan(0);
+
+      const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+      process.stdout.write(
+        `spill-over: load of ${CONCURRENCY} in flight on a pool serving ${TARGET} per replica → first request ` +
+          `spilled to hosted ${s(spilledAt - loaded)}, SpillingOver=True ${s(spilling.at - loaded)}, pool at 4 ` +
+          `replicas ${s(grownAt - loaded)}, traffic back on the pool ${s(backAt - loaded)}, SpillingOver=False ` +
+          `${s(ended - loaded)}; ${counts.ok} requests (${spare.stats().requests} by hosted, ` +
+          `${pool.stats().overloaded} pool 429s spilled), ${counts.failed} failed\n`,
+      );
+    } finally {
+      clearInterval(follow);
+    }
   },
   TIMEOUT_MS,
 );

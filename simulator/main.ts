@@ -21,6 +21,7 @@ const Flags = z.object({
   'retry-after': num,
   'break-after': z.coerce.number().int().min(0).optional(),
   'drop-rate': z.coerce.number().min(0).max(1).optional(),
+  capacity: z.coerce.number().int().min(0).optional(),
 });
 
 export const SIMULATOR_COMMAND: CommandSpec = {
@@ -45,6 +46,7 @@ export const SIMULATOR_COMMAND: CommandSpec = {
     'retry-after': { value: 's', help: 'Retry-After on 429s' },
     'break-after': { value: 'n', help: 'Break streams after n chunks' },
     'drop-rate': { value: '0..1', help: 'Share of connections dropped without an answer' },
+    capacity: { value: 'n', help: 'Serve at most n requests at once; answer the rest 429 model_overloaded' },
   },
 };
 
@@ -78,6 +80,7 @@ export async function runSimulator(argv: string[], env: NodeJS.ProcessEnv): Prom
       errorCode: f['error-code'],
       retryAfterSeconds: f['retry-after'],
       breakAfterChunks: f['break-after'],
+      capacity: f.capacity,
       dropRate: f['drop-rate'],
     },
   });

@@ -37,6 +37,11 @@ export interface Faults {
   breakAfterChunks?: number;
   /** Fraction 0–1 of requests whose connection is dropped before the first byte. */
   dropRate?: number;
+  /**
+   * Most model requests served at once; more are answered 429 `model_overloaded` at once, as a model server
+   * whose queue is full does. Changing it at run time stands in for a pool gaining or losing replicas.
+   */
+  capacity?: number;
 }
 
 export interface SimulatorOptions {
@@ -57,6 +62,8 @@ export interface SimulatorStats {
   requests: number;
   ok: number;
   errors: number;
+  /** Requests answered 429 because `capacity` requests were in flight. */
+  overloaded: number;
   drops: number;
   broken: number;
   /** Responses whose client went away before the end. */
@@ -79,7 +86,17 @@ export interface Simulator {
 const sleep = (ms: number) => new Promise<void>((r) => (ms > 0 ? setTimeout(r, ms) : r()));
 
 function freshStats(): SimulatorStats {
-  return { requests: 0, ok: 0, errors: 0, drops: 0, broken: 0, aborted: 0, inflight: 0, byPath: {} };
+  return {
+    requests: 0,
+    ok: 0,
+    errors: 0,
+    overloaded: 0,
+    drops: 0,
+    broken: 0,
+    aborted: 0,
+    inflight: 0,
+    byPath: {},
+  };
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
@@ -200,6 +217,10 @@ class SimulatorServer {
     if (!this.authorized(req)) return send(res, 401, errorBody(this.provider, 401, 'invalid_api_key'));
     // The faults in force when the request arrived apply to all of it, even if they change meanwhile.
     const f = this.faults;
+    if (f.capacity !== undefined && this.stats.inflight > f.capacity) {
+      this.stats.overloaded++;
+      return send(res, 429, errorBody(this.provider, 429, 'model_overloaded'));
+    }
     if (chance(f.dropRate)) {
       this.stats.drops++;
       req.socket.destroy();

@@ -10,6 +10,8 @@ export const ConditionType = {
   Progressing: 'Progressing',
   /** AutoscalingPolicy: the gateways cannot be read, the HPA holds the declared fallback replicas. */
   Fallback: 'Fallback',
+  /** ModelRoute: a backend with spillOver is saturated and its excess goes to another backend. */
+  SpillingOver: 'SpillingOver',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -34,6 +36,10 @@ export const Reason = {
    */
   CredentialsUnavailable: 'CredentialsUnavailable',
   ModelConflict: 'ModelConflict',
+  /** A backend is at its in-flight bound or answers 429/503: its excess goes to its spillOver target. */
+  BackendSaturated: 'BackendSaturated',
+  /** Every backend with spillOver keeps up with its traffic. */
+  WithinCapacity: 'WithinCapacity',
   // Canary
   Initializing: 'Initializing',
   Waiting: 'Waiting',

@@ -48,6 +48,7 @@ export const CompiledBackend = z
     weight: z.number().int().min(0).max(10_000),
     quality: z.number().min(0).max(1).optional(),
     maxConcurrentRequests: z.number().int().min(1).optional(),
+    spillOver: z.object({ to: dnsLabel(), onThrottle: z.boolean() }).strict().optional(),
   })
   .strict();
 export type CompiledBackend = z.infer<typeof CompiledBackend>;
@@ -246,6 +247,9 @@ function compileBackend(spec: Backend, variant: 'stable' | 'canary', route: Mode
     weight: b.weight,
     ...(b.quality !== undefined ? { quality: b.quality } : {}),
     ...(b.maxConcurrentRequests !== undefined ? { maxConcurrentRequests: b.maxConcurrentRequests } : {}),
+    ...(b.spillOver !== undefined
+      ? { spillOver: { to: b.spillOver.to, onThrottle: b.spillOver.onThrottle } }
+      : {}),
   };
 }
 

@@ -27,6 +27,14 @@ export const METRICS = {
   inflight: 'beastmode_inflight_requests',
   /** Upstream calls in flight per backend (gauge): a model server pool's load. Labels: namespace, route, backend, variant. */
   upstreamInflight: 'beastmode_upstream_inflight_requests',
+  /** Requests sent to a backend's spillOver target instead of it. Labels: namespace, route, from, to, cause (saturated|throttled). */
+  spillOvers: 'beastmode_spillover_requests_total',
+  /** Requests in flight that spilled over from a backend: demand it could not take, part of its autoscaling signal. Labels: namespace, route, backend, variant. */
+  spillOverInflight: 'beastmode_spillover_inflight_requests',
+  /** Whether a backend spilled a request within the last 5 s (1) or not (0). Labels: namespace, route, backend, variant, to. */
+  spillOverActive: 'beastmode_spillover_active',
+  /** A bounded backend's in-flight bound per gateway process, fixed or learned from its 429/503s. Labels: namespace, route, backend, variant. */
+  concurrencyLimit: 'beastmode_backend_concurrency_limit',
   /** Exact cache lookups. Labels: namespace, route, result (hit|miss). */
   cacheLookups: 'beastmode_cache_lookups_total',
   /** Cache entries deleted because the config retired the backend revision that produced them. Labels: store (memory|redis). */

@@ -55,6 +55,19 @@ export const ServiceReference = z
   })
   .strict();
 
+export const SpillOver = z
+  .object({
+    to: dnsLabel().describe('The backend of this route that takes the excess, typically a hosted API'),
+    onThrottle: z
+      .boolean()
+      .default(true)
+      .describe(
+        'A 429 or 503 from this backend sends that request to `to` at once and lowers the in-flight bound ' +
+          'to what the backend keeps up with; the bound grows back while it answers',
+      ),
+  })
+  .strict();
+
 export const Backend = withRules(
   z
     .object({
@@ -83,7 +96,20 @@ export const Backend = withRules(
         .max(1)
         .optional()
         .describe('Relative answer quality 0–1, used by the quality-cost policy'),
-      maxConcurrentRequests: z.number().int().min(1).max(100_000).optional(),
+      maxConcurrentRequests: z
+        .number()
+        .int()
+        .min(1)
+        .max(100_000)
+        .optional()
+        .describe(
+          'Most requests in flight to this backend from one gateway process: the excess goes to the next ' +
+            'backend of its plan (the spillOver target first), and is refused with 429 when there is none',
+        ),
+      spillOver: SpillOver.optional().describe(
+        'Send the excess to another backend while this one is saturated (e.g. a model-server pool that is ' +
+          'scaling up): over maxConcurrentRequests, or when it answers 429 or 503',
+      ),
     })
     .strict(),
   [
@@ -248,6 +274,17 @@ export const ModelRouteSpec = withRules(
       rule: 'self.backends.all(b, self.backends.exists_one(x, x.name == b.name))',
       message: 'backend names must be unique within a route',
       check: (s) => new Set(s.backends.map((b) => b.name)).size === s.backends.length,
+      path: ['backends'],
+    },
+    {
+      rule: 'self.backends.all(b, !has(b.spillOver) || (b.spillOver.to != b.name && self.backends.exists(x, x.name == b.spillOver.to)))',
+      message: 'backends[].spillOver.to must name another backend of this route',
+      check: (s) =>
+        s.backends.every(
+          (b) =>
+            b.spillOver === undefined ||
+            (b.spillOver.to !== b.name && s.backends.some((x) => x.name === b.spillOver?.to)),
+        ),
       path: ['backends'],
     },
     {

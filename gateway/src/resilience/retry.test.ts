@@ -5,6 +5,7 @@ import type { CompiledRoute } from '../../../api/v1alpha1/index.js';
 import { compiledRoute } from '../../../testkit/gateway-config.js';
 import {
   nextStep,
+  spillIndex,
   type AttemptFailure,
   type AttemptLoop,
   type FailedAttempt,
@@ -203,5 +204,58 @@ describe('nextStep', () => {
       action: 'fail',
       error: { status: 429, error: upstreamError, retryAfterSeconds: 2 },
     });
+  });
+});
+
+describe('spillIndex', () => {
+  const pool = { name: 'pool', variant: 'stable' as const, spillOver: { to: 'hosted', onThrottle: true } };
+  const hosted = { name: 'hosted', variant: 'stable' as const };
+  const other = { name: 'other', variant: 'stable' as const };
+  it.each([
+    {
+      name: '429 spills to the target, past backends between',
+      plan: [pool, other, hosted],
+      meet: 'http429',
+      to: 2,
+    },
+    { name: '503 spills', plan: [pool, hosted], meet: 'http503', to: 1 },
+    { name: 'a 500 is not a throttle', plan: [pool, hosted], meet: 'http500', to: undefined },
+    { name: 'a timeout is not a throttle', plan: [pool, hosted], meet: 'timeout', to: undefined },
+    {
+      name: 'a stream broken after its first chunk never spills',
+      plan: [pool, hosted],
+      meet: 'brokenAfterFirstChunk',
+      to: undefined,
+    },
+    {
+      name: 'a target tried before is not tried again',
+      plan: [hosted, pool],
+      meet: 'http429',
+      to: undefined,
+      index: 1,
+    },
+    { name: 'no target in the plan', plan: [pool, other], meet: 'http429', to: undefined },
+    {
+      name: 'onThrottle false',
+      plan: [{ ...pool, spillOver: { to: 'hosted', onThrottle: false } }, hosted],
+      meet: 'http429',
+      to: undefined,
+    },
+    { name: 'no spillOver', plan: [other, hosted], meet: 'http429', to: undefined },
+    {
+      name: "the target's canary variant is not the target",
+      plan: [pool, { ...hosted, variant: 'canary' as const }],
+      meet: 'http429',
+      to: undefined,
+    },
+  ] satisfies {
+    name: string;
+    plan: Parameters<typeof spillIndex>[0];
+    meet: Meet;
+    to: number | undefined;
+    index?: number;
+  }[])('$name', ({ plan, meet, to, ...rest }) => {
+    const index = 'index' in rest ? (rest.index as number) : 0;
+    expect(spillIndex(plan, index, failedWith(meet))).toBe(to);
   });
 });

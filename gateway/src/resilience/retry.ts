@@ -3,7 +3,7 @@
 // failure, and says what the request does next — retry the same backend after a delay, fall over to the
 // next backend, fail with the error the client gets, or stop because the answer is already out or nobody is
 // listening. The attempt runner only carries the steps out (timers, metrics, breakers).
-import type { AttemptOutcome, CompiledRoute } from '../../../api/v1alpha1/index.js';
+import type { AttemptOutcome, CompiledBackend, CompiledRoute } from '../../../api/v1alpha1/index.js';
 import type { OpenAIErrorObject } from '../providers/types.js';
 import { gatewayError, type GatewayError } from '../server/errors.js';
 
@@ -149,4 +149,25 @@ export function hurtsBreaker(f: AttemptFailure): boolean {
     f.outcome === 'connect-error' ||
     f.outcome === 'stream-error'
   );
+}
+
+/** Whether a failure says the backend is full (its queue, its rate): what lowers its learned bound. */
+export function isThrottle(f: AttemptFailure): boolean {
+  return f.outcome === '429' || (f.outcome === '5xx' && f.status === 503);
+}
+
+/**
+ * Where a throttled attempt spills: the plan index of the failed backend's spillOver target when that
+ * comes later in the plan, else undefined (the usual retry/fallback decision applies). Spilling does not
+ * wait for a retry and is not subject to `fallback.when`: the route declared where the excess goes.
+ */
+export function spillIndex(
+  plan: readonly Pick<CompiledBackend, 'name' | 'variant' | 'spillOver'>[],
+  index: number,
+  failed: FailedAttempt,
+): number | undefined {
+  const spill = plan[index]?.spillOver;
+  if (spill?.onThrottle !== true || failed.committed || !isThrottle(failed.failure)) return undefined;
+  const to = plan.findIndex((b) => b.name === spill.to && b.variant === 'stable');
+  return to > index ? to : undefined;
 }

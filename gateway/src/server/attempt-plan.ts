@@ -8,11 +8,14 @@ import type { Logger } from '../log.js';
 import type { Caller } from '../policy/types.js';
 import type { Endpoint } from '../providers/types.js';
 import type { CircuitBreakers } from '../resilience/breaker.js';
+import type { ConcurrencyLimits } from '../resilience/concurrency.js';
 import { selectBackends } from '../routing/select.js';
 import type { ObservedStatsStore } from './observed.js';
 
 export interface PlanDeps {
   breakers: CircuitBreakers;
+  /** In-flight bounds per backend, shared with the attempt runner. */
+  limits: ConcurrencyLimits;
   observed: ObservedStatsStore;
   log: Logger;
   now: () => number;
@@ -118,4 +121,35 @@ export function cacheProducers(plan: readonly RuntimeBackend[]): readonly Runtim
   return plan.every((b) => b.spec.variant === variant)
     ? plan
     : plan.filter((b) => b.spec.variant === variant);
+}
+
+/** A plan with saturated backends moved out of the way, and the spill it made, if any. */
+export interface BoundedPlan {
+  plan: RuntimeBackend[];
+  /** The first choice was saturated and the request goes to its spillOver target. */
+  spilled?: { from: RuntimeBackend; to: RuntimeBackend };
+  /** Every backend of the plan is saturated: the request is refused with 429. */
+  saturated?: RuntimeBackend;
+}
+
+/**
+ * Applies the in-flight bounds: a saturated first choice hands the request to its spillOver target (when
+ * that one serves the endpoint and has room), and no saturated backend stays in the plan while another
+ * remains.
+ */
+export function boundPlan(
+  limits: ConcurrencyLimits,
+  route: RuntimeRoute,
+  endpoint: Endpoint,
+  plan: RuntimeBackend[],
+): BoundedPlan {
+  const full = (b: RuntimeBackend) => limits.saturated(b.key, b.spec);
+  const first = plan[0];
+  if (first === undefined || !plan.some(full)) return { plan };
+  const rest = plan.filter((b) => !full(b));
+  const target = first.spec.spillOver?.to;
+  const to = target === undefined ? undefined : route.backends.get(`${target}/stable`);
+  if (full(first) && to !== undefined && to.adapter.paths[endpoint] !== undefined && !full(to))
+    return { plan: [to, ...rest.filter((b) => b !== to)], spilled: { from: first, to } };
+  return rest.length > 0 ? { plan: rest } : { plan: [], saturated: first };
 }

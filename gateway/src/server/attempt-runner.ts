@@ -5,7 +5,15 @@ import type { RuntimeBackend } from '../config/load.js';
 import type { Logger } from '../log.js';
 import type { Usage } from '../providers/types.js';
 import type { CircuitBreakers } from '../resilience/breaker.js';
-import { hurtsBreaker, nextStep, type AttemptLoop, type FailedAttempt } from '../resilience/retry.js';
+import type { ConcurrencyLimits } from '../resilience/concurrency.js';
+import {
+  hurtsBreaker,
+  isThrottle,
+  nextStep,
+  spillIndex,
+  type AttemptLoop,
+  type FailedAttempt,
+} from '../resilience/retry.js';
 import type { Cancellation } from './cancel.js';
 import { gatewayError, type GatewayError } from './errors.js';
 import { servedBy, type GatewayMetrics } from './metrics.js';
@@ -26,6 +34,7 @@ export interface RunResult {
 export interface RunnerDeps {
   upstream: UpstreamCaller;
   breakers: CircuitBreakers;
+  limits: ConcurrencyLimits;
   metrics: GatewayMetrics;
   observed: ObservedStatsStore;
   now: () => number;
@@ -54,8 +63,30 @@ function sleep(ms: number, signal: Cancellation): Promise<void> {
 export class AttemptRunner {
   constructor(private readonly deps: RunnerDeps) {}
 
-  /** Answers the client unless the result carries an error for the caller to send. */
-  async run(x: UpstreamRequest, plan: readonly RuntimeBackend[]): Promise<RunResult> {
+  /**
+   * Answers the client unless the result carries an error for the caller to send. `spilledFrom`: the
+   * request already spilled over from that saturated backend; while it runs it counts as that backend's
+   * demand (beastmode_spillover_inflight_requests), as does a request that spills over here.
+   */
+  async run(
+    x: UpstreamRequest,
+    plan: readonly RuntimeBackend[],
+    spilledFrom?: RuntimeBackend,
+  ): Promise<RunResult> {
+    const spill: { from?: RuntimeBackend | undefined } = { from: spilledFrom };
+    if (spilledFrom !== undefined) this.deps.metrics.spilledCall(spilledFrom.labels, 1);
+    try {
+      return await this.attempts(x, plan, spill);
+    } finally {
+      if (spill.from !== undefined) this.deps.metrics.spilledCall(spill.from.labels, -1);
+    }
+  }
+
+  private async attempts(
+    x: UpstreamRequest,
+    plan: readonly RuntimeBackend[],
+    spill: { from?: RuntimeBackend | undefined },
+  ): Promise<RunResult> {
     if (plan.length === 0 || x.route.spec.fallback.maxAttempts < 1) return NO_BACKEND;
     const loop: AttemptLoop = { planLength: plan.length, index: 0, attempts: 0, retries: 0 };
     for (;;) {
@@ -64,9 +95,26 @@ export class AttemptRunner {
       loop.attempts++;
       const started = this.deps.now();
       this.deps.breakers.begin(b.key, started);
+      this.deps.limits.begin(b.key, b.spec, b.labels);
       const r = await this.deps.upstream.attempt(x, b, started);
+      this.deps.limits.end(b.key, b.spec, r.ok ? 'ok' : isThrottle(r.failure) ? 'throttled' : 'other');
       if (r.ok) return this.succeeded(x, b, started, r);
       this.failed(x, b, r);
+      const spillTo = spillIndex(
+        plan.map((p) => p.spec),
+        loop.index,
+        r,
+      );
+      if (spillTo !== undefined) {
+        this.countSpill(x, b, plan[spillTo] as RuntimeBackend);
+        if (spill.from === undefined) {
+          spill.from = b;
+          this.deps.metrics.spilledCall(b.labels, 1);
+        }
+        loop.index = spillTo;
+        loop.retries = 0;
+        continue;
+      }
       const step = nextStep(x.route.spec, loop, r);
       switch (step.action) {
         case 'retry':
@@ -123,6 +171,18 @@ export class AttemptRunner {
         reason: f.message,
       });
     }
+  }
+
+  private countSpill(x: UpstreamRequest, from: RuntimeBackend, to: RuntimeBackend): void {
+    const { namespace, name: route } = x.route.spec;
+    this.deps.limits.spilled(from.key, from.spec, from.labels, to.spec.name);
+    this.deps.metrics.spillOvers.inc({
+      namespace,
+      route,
+      from: from.spec.name,
+      to: to.spec.name,
+      cause: 'throttled',
+    });
   }
 
   private countRetry(x: UpstreamRequest, b: RuntimeBackend, r: FailedAttempt): void {

@@ -14,6 +14,7 @@ import { RecentRequests } from '../feedback/recent-requests.js';
 import { createLogger, type Logger } from '../log.js';
 import { GatewayPolicy, type PolicySettings } from '../policy/policy.js';
 import { CircuitBreakers, DEFAULT_BREAKER, type BreakerOptions } from '../resilience/breaker.js';
+import { ConcurrencyLimits } from '../resilience/concurrency.js';
 import { AttemptRunner } from './attempt-runner.js';
 import { httpHandler } from './http-app.js';
 import { GatewayMetrics } from './metrics.js';
@@ -122,9 +123,11 @@ function assembleParts(opts: GatewayOptions): Parts {
   const policy = new GatewayPolicy(opts.policy ?? {}, { metrics, logger, recent, pod });
   const secrets = opts.secrets ?? defaultSecretResolver(opts.secretsDir);
   const upstream = new UpstreamCaller({ pools, secrets, metrics, now, log: logger });
-  const runner = new AttemptRunner({ upstream, breakers, metrics, observed, now, log: logger });
+  const limits = new ConcurrencyLimits(now);
+  metrics.watchBounds(() => limits.states());
+  const runner = new AttemptRunner({ upstream, breakers, limits, metrics, observed, now, log: logger });
   const random = opts.random ?? Math.random;
-  const planning = { breakers, observed, log: logger, now, random };
+  const planning = { breakers, limits, observed, log: logger, now, random };
   const pipeline = new Pipeline({ store, policy, runner, planning, metrics, recent, log: logger });
   const state: GatewayState = {
     store,

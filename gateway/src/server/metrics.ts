@@ -13,6 +13,7 @@ import {
 } from '../../../api/v1alpha1/index.js';
 import type { MetricLabels, RuntimeBackend, RuntimeRoute } from '../config/load.js';
 import type { BreakerState } from '../resilience/breaker.js';
+import type { BoundState } from '../resilience/concurrency.js';
 
 const BACKEND = ['namespace', 'route', 'backend', 'variant'] as const;
 
@@ -48,6 +49,7 @@ interface Series {
   latency?: Observed;
   ttft?: Observed;
   upstream?: Level;
+  spilled?: Level;
 }
 
 export class GatewayMetrics {
@@ -134,6 +136,34 @@ export class GatewayMetrics {
     help: 'Upstream calls in flight per backend (a model server pool’s load)',
     labelNames: BACKEND,
     registers: this.registers,
+  });
+  readonly spillOvers = new client.Counter({
+    name: METRICS.spillOvers,
+    help: "Requests sent to a backend's spillOver target instead of it",
+    labelNames: ['namespace', 'route', 'from', 'to', 'cause'],
+    registers: this.registers,
+  });
+  readonly spillOverInflight = new client.Gauge({
+    name: METRICS.spillOverInflight,
+    help: 'Requests in flight that spilled over from a backend: demand it could not take',
+    labelNames: BACKEND,
+    registers: this.registers,
+  });
+  readonly spillOverActive = new client.Gauge({
+    name: METRICS.spillOverActive,
+    help: 'Whether a backend spilled a request within the last 5 s (1) or not (0)',
+    labelNames: [...BACKEND, 'to'],
+    registers: this.registers,
+    aggregator: 'max',
+    collect: () => this.readBounds(),
+  });
+  readonly concurrencyLimit = new client.Gauge({
+    name: METRICS.concurrencyLimit,
+    help: "A bounded backend's in-flight bound per gateway process, fixed or learned from its 429/503s",
+    labelNames: BACKEND,
+    registers: this.registers,
+    aggregator: 'sum',
+    collect: () => this.readBounds(),
   });
   readonly cacheLookups = new client.Counter({
     name: METRICS.cacheLookups,
@@ -241,6 +271,14 @@ export class GatewayMetrics {
     else level.dec();
   }
 
+  /** A request spilled over from a backend (`+1`) or, spilled, ended (`-1`). */
+  spilledCall(by: ServedBy, delta: 1 | -1): void {
+    const s = this.seriesOf(by);
+    const level = (s.spilled ??= this.spillOverInflight.labels({ ...by }));
+    if (delta === 1) level.inc();
+    else level.dec();
+  }
+
   breaker(by: ServedBy, state: BreakerState): void {
     this.breakerState.set({ ...by }, state === 'closed' ? 0 : state === 'half-open' ? 1 : 2);
   }
@@ -250,6 +288,25 @@ export class GatewayMetrics {
     this.credentialsReady.reset();
     for (const s of states)
       this.credentialsReady.set({ ...s.labels, secret: s.secret, key: s.key }, s.ready ? 1 : 0);
+  }
+
+  private boundStates: () => readonly BoundState[] = () => [];
+
+  /** Where the bounds and spill states are read at every scrape. */
+  watchBounds(states: () => readonly BoundState[]): void {
+    this.boundStates = states;
+  }
+
+  /** Both gauges are refreshed before either is read (a scrape reads them one after the other). */
+  private readBounds(): void {
+    this.spillOverActive.reset();
+    this.concurrencyLimit.reset();
+    for (const s of this.boundStates()) {
+      const { namespace, route, backend, variant } = s.labels;
+      const labels = { namespace, route, backend, variant };
+      if (Number.isFinite(s.limit)) this.concurrencyLimit.set(labels, s.limit);
+      if (s.spillTo !== '') this.spillOverActive.set({ ...labels, to: s.spillTo }, s.spilling ? 1 : 0);
+    }
   }
 
   configRevision(revision: string): void {

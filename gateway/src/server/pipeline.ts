@@ -17,7 +17,7 @@ import type { Admission, GatewayPolicy } from '../policy/policy.js';
 import type { StreamTap } from '../policy/stream-tap.js';
 import type { Caller } from '../policy/types.js';
 import type { Endpoint } from '../providers/types.js';
-import { cacheProducers, headerString, planAttempts, type PlanDeps } from './attempt-plan.js';
+import { boundPlan, cacheProducers, headerString, planAttempts, type PlanDeps } from './attempt-plan.js';
 import type { AttemptRunner, RunResult } from './attempt-runner.js';
 import { Cancellation } from './cancel.js';
 import { gatewayError, isGatewayError, sendError, type GatewayError } from './errors.js';
@@ -229,7 +229,16 @@ export class Pipeline {
     const onRoute = x.route.labels;
     if (isGatewayError(admitted)) return this.refuse(x.res, admitted, onRoute);
     const admission = admitted;
-    const plan = planAttempts(this.deps.planning, x, admission.pinnedBackend);
+    const bounded = boundPlan(
+      this.deps.planning.limits,
+      x.route,
+      x.endpoint,
+      planAttempts(this.deps.planning, x, admission.pinnedBackend),
+    );
+    if (bounded.saturated !== undefined) return this.refuseSaturated(x, admission, bounded.saturated);
+    if (bounded.spilled !== undefined)
+      this.countSpill(x, bounded.spilled.from, bounded.spilled.to, 'saturated');
+    const plan = bounded.plan;
     let lookup: CacheLookup<RuntimeBackend> | undefined;
     if (plan.length > 0 && policy.caches(spec)) {
       lookup = await policy.lookupCache(x.caller, spec, x.body, cacheProducers(plan));
@@ -247,8 +256,26 @@ export class Pipeline {
     }
     const tap = x.stream ? policy.observeStream(x.body, admission, lookup) : undefined;
     x.observer = tap;
-    const result = await this.deps.runner.run(x, plan);
+    const result = await this.deps.runner.run(x, plan, bounded.spilled?.from);
     this.finish(x, admission, lookup, tap, result);
+  }
+
+  /** Every backend that could serve the request has its bound of requests in flight. */
+  private refuseSaturated(x: Exchange, admission: Admission, b: RuntimeBackend): void {
+    this.settle(x, admission, undefined, { status: 429, served: undefined });
+    const e = gatewayError(
+      429,
+      `backend ${b.spec.name} of model ${x.route.spec.model} is at its bound of requests in flight; retry shortly`,
+      'backend_saturated',
+      { retryAfterSeconds: 1 },
+    );
+    this.refuse(x.res, e, x.route.labels);
+  }
+
+  private countSpill(x: Exchange, from: RuntimeBackend, to: RuntimeBackend, cause: 'saturated'): void {
+    const { namespace, name: route } = x.route.spec;
+    this.deps.planning.limits.spilled(from.key, from.spec, from.labels, to.spec.name);
+    this.deps.metrics.spillOvers.inc({ namespace, route, from: from.spec.name, to: to.spec.name, cause });
   }
 
   /**

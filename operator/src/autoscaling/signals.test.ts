@@ -94,6 +94,14 @@ describe('gateway signals', () => {
     ]);
   });
 
+  test("a backend's in-flight demand includes the requests spilled over from it", () => {
+    const s = new GatewaySignals({ windowMs: 30_000, staleMs: 30_000 });
+    const l = 'namespace="llm",route="chat",backend="local",variant="stable"';
+    const text = `${scrape({ inflight: 12, requests: 0, attempts: 0, fast: 0, slow: 0, upstream: 4 })}\nbeastmode_spillover_inflight_requests{${l}} 8`;
+    s.record(gw, 'a', read(text, 0));
+    expect(s.backends(gw, 0)).toEqual([expect.objectContaining({ backend: 'local', inflight: 12 })]);
+  });
+
   test('know nothing about a gateway whose instances all went quiet', () => {
     const s = new GatewaySignals({ windowMs: 30_000, staleMs: 30_000 });
     s.record(gw, 'a', read(scrape({ inflight: 1, requests: 1, attempts: 1, fast: 1, slow: 0 }), 0));

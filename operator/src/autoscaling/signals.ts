@@ -63,7 +63,11 @@ export function readScrape(samples: readonly Sample[], at: number): Reading {
       const b = backend(s);
       b.attempts += s.value;
       if (s.labels.outcome === '429') b.throttled += s.value;
-    } else if (s.name === METRICS.upstreamInflight) backend(s).inflight += s.value;
+    } else if (s.name === METRICS.upstreamInflight || s.name === METRICS.spillOverInflight) {
+      // A backend's demand: the calls it serves and those spilled over from it while it was saturated,
+      // so that spilling the excess elsewhere does not hide it from the backend's autoscaler.
+      backend(s).inflight += s.value;
+    }
   }
   return r;
 }

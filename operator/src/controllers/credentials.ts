@@ -1,11 +1,12 @@
 // Credentials controller: asks each gateway's instances which backend credentials they cannot read (their
 // beastmode_backend_credentials_ready metric), keeps the answers for the route controller and has the
-// routes whose answer changed judged again. This is how a missing Secret or key reaches a route's status
+// routes whose answer changed judged again (the same scrape says which backends spill over, for the
+// routes' SpillingOver condition). This is how a missing Secret or key reaches a route's status
 // although the operator reads no Secret: the kubelet mounts them into the gateway's pods, and the gateway
 // says what it could not read. It writes nothing itself.
 import type { ModelGateway, ModelRoute } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
-import type { CredentialsReport } from '../render/translate.js';
+import type { CredentialsReport, SpillingBackend } from '../render/translate.js';
 import { CredentialProbe, type GatewayCredentials } from '../rollout/providers/credentials.js';
 import {
   splitKey,
@@ -40,6 +41,16 @@ export class CredentialReports {
     return g.routes.get(route) ?? { instances: g.instances, unavailable: [] };
   }
 
+  /** Which of the route's backends the instances spill over from; undefined while nothing is known. */
+  spillingFor(
+    gatewayKey: string,
+    route: string,
+  ): { instances: number; backends: SpillingBackend[] } | undefined {
+    const g = this.gateways.get(gatewayKey);
+    if (g === undefined) return undefined;
+    return { instances: g.instances, backends: g.spilling?.get(route) ?? [] };
+  }
+
   /** Records a gateway's answer (undefined: no instance answered); returns the routes whose report changed. */
   record(gatewayKey: string, answer: GatewayCredentials | undefined): string[] {
     const before = this.gateways.get(gatewayKey);
@@ -56,8 +67,16 @@ export class CredentialReports {
 }
 
 function changedRoutes(a: GatewayCredentials | undefined, b: GatewayCredentials | undefined): string[] {
-  const names = new Set([...(a?.routes.keys() ?? []), ...(b?.routes.keys() ?? [])]);
-  return [...names].filter((r) => JSON.stringify(a?.routes.get(r)) !== JSON.stringify(b?.routes.get(r)));
+  const names = new Set([
+    ...(a?.routes.keys() ?? []),
+    ...(b?.routes.keys() ?? []),
+    ...(a?.spilling?.keys() ?? []),
+    ...(b?.spilling?.keys() ?? []),
+  ]);
+  const same = (r: string) =>
+    JSON.stringify(a?.routes.get(r)) === JSON.stringify(b?.routes.get(r)) &&
+    JSON.stringify(a?.spilling?.get(r)) === JSON.stringify(b?.spilling?.get(r));
+  return [...names].filter((r) => !same(r));
 }
 
 export interface CredentialsControllerDeps {

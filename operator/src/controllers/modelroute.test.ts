@@ -13,7 +13,7 @@ import { createModelRouteController } from './modelroute.js';
 
 const gateway = { metadata: { name: 'main', namespace: 'llm' }, spec: {} } as ModelGateway;
 
-function harness() {
+function harness(backends?: unknown[]) {
   let route = {
     apiVersion: 'beastmode.dev/v1alpha1',
     kind: 'ModelRoute',
@@ -21,7 +21,7 @@ function harness() {
     spec: {
       gatewayRef: { name: 'main' },
       model: 'chat',
-      backends: [
+      backends: backends ?? [
         {
           name: 'a',
           url: 'https://a.example.com/v1',
@@ -50,7 +50,8 @@ function harness() {
   const def = createModelRouteController({ compiled: new CompiledRouteMemo(), credentials });
   const ready = () => route.status?.conditions?.find((c) => c.type === 'Ready');
   const accepted = () => route.status?.conditions?.find((c) => c.type === 'Accepted');
-  return { reconcile: () => def.reconcile('llm/chat', ctx), credentials, events, ready, accepted };
+  const spilling = () => route.status?.conditions?.find((c) => c.type === 'SpillingOver');
+  return { reconcile: () => def.reconcile('llm/chat', ctx), credentials, events, ready, accepted, spilling };
 }
 
 describe('route controller and credentials', () => {
@@ -102,5 +103,53 @@ describe('route controller and credentials', () => {
     });
     await h.reconcile();
     expect(h.ready()).toMatchObject({ status: 'True' });
+  });
+});
+
+describe('route controller and spill-over', () => {
+  const backends = [
+    { name: 'pool', url: 'http://pool.llm.svc/v1', spillOver: { to: 'hosted' } },
+    { name: 'hosted', url: 'https://api.example.com/v1', weight: 0 },
+  ];
+  const report = (
+    spilling: Map<string, { backend: string; variant: string; to: string; instances: number }[]>,
+  ) => ({
+    instances: 3,
+    routes: new Map(),
+    spilling,
+  });
+
+  it('says when and where a saturated backend spills over, with an event at each change, Ready throughout', async () => {
+    const h = harness(backends);
+    await h.reconcile();
+    // Not asked yet: no SpillingOver condition is invented.
+    expect(h.spilling()).toBeUndefined();
+    h.credentials.record('llm/main', report(new Map()));
+    await h.reconcile();
+    expect(h.spilling()).toMatchObject({ status: 'False', reason: 'WithinCapacity' });
+    expect(h.events).toEqual([]);
+
+    h.credentials.record(
+      'llm/main',
+      report(new Map([['chat', [{ backend: 'pool', variant: 'stable', to: 'hosted', instances: 2 }]]])),
+    );
+    await h.reconcile();
+    expect(h.spilling()).toMatchObject({ status: 'True', reason: 'BackendSaturated' });
+    expect(h.spilling()?.message).toContain('backend pool to hosted on 2 of 3 instances');
+    expect(h.ready()).toMatchObject({ status: 'True' });
+    expect(h.events).toEqual(['Warning SpillOverStarted']);
+
+    h.credentials.record('llm/main', report(new Map()));
+    await h.reconcile();
+    expect(h.spilling()).toMatchObject({ status: 'False', reason: 'WithinCapacity' });
+    expect(h.events).toEqual(['Warning SpillOverStarted', 'Normal SpillOverEnded']);
+  });
+
+  it('a route without spillOver has no SpillingOver condition', async () => {
+    const h = harness([{ name: 'a', url: 'https://a.example.com/v1' }]);
+    h.credentials.record('llm/main', report(new Map()));
+    await h.reconcile();
+    expect(h.ready()).toMatchObject({ status: 'True' });
+    expect(h.spilling()).toBeUndefined();
   });
 });

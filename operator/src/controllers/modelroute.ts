@@ -4,7 +4,7 @@
 // controller asks them; the operator never reads Secrets). Compiling the route into its gateway's config is
 // the gateway controller's job; it watches the same changes and judges routes with the same pure translator.
 import type { Canary, ModelRoute } from '../../../api/v1alpha1/index.js';
-import { Reason } from '../../../api/v1alpha1/index.js';
+import { ConditionType, Reason } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
 import type { CompiledRouteMemo } from '../render/route-compile.js';
 import type { CredentialReports } from './credentials.js';
@@ -56,6 +56,31 @@ function reportRoute(ctx: ControllerContext, live: ModelRoute, translation: Rout
   }
 }
 
+/** An event when a backend of the route starts or stops spilling its excess over to another. */
+function reportSpill(ctx: ControllerContext, live: ModelRoute, translation: RouteTranslation): void {
+  const type = ConditionType.SpillingOver;
+  const before = live.status?.conditions?.find((c) => c.type === type);
+  const after = translation.status.conditions?.find((c) => c.type === type);
+  if (after === undefined || before?.status === after.status) return;
+  if (before === undefined && after.status !== 'True') return;
+  const { namespace = '', name } = live.metadata;
+  const started = after.status === 'True';
+  const reason = started ? 'SpillOverStarted' : 'SpillOverEnded';
+  ctx.events.emit(
+    live as unknown as KubeObject,
+    started ? 'Warning' : 'Normal',
+    reason,
+    'Probe',
+    after.message,
+  );
+  ctx.log.info(started ? 'Route spilling over' : 'Route spill-over ended', {
+    kind: 'ModelRoute',
+    namespace,
+    name,
+    message: after.message,
+  });
+}
+
 /** Whether the route takes credentials and its gateway's instances have not been asked about them yet. */
 function credentialsUnasked(live: ModelRoute, ctx: ControllerContext, reports: CredentialReports): boolean {
   if (!live.spec.backends.some((b) => b.credentialsSecretRef)) return false;
@@ -86,7 +111,10 @@ async function reconcileModelRoute(
   const translation = translateRoutes(snap, { now: new Date(ctx.now()), compiled: deps.compiled }).get(name);
   if (!translation) return;
   const written = await ctx.patchStatus('ModelRoute', live as unknown as KubeObject, translation.status);
-  if (written) reportRoute(ctx, live, translation);
+  if (written) {
+    reportRoute(ctx, live, translation);
+    reportSpill(ctx, live, translation);
+  }
 }
 
 const routeWatches: WatchSpec[] = [

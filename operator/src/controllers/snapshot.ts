@@ -70,7 +70,10 @@ export function routeSnapshot(
     canaries,
     serviceExists: (svcNs, name) => cache.get('Service', svcNs, name) !== undefined,
     ...(credentials !== undefined
-      ? { credentials: (route: string) => credentials.forRoute(`${namespace}/${gatewayName}`, route) }
+      ? {
+          credentials: (route: string) => credentials.forRoute(`${namespace}/${gatewayName}`, route),
+          spilling: (route: string) => credentials.spillingFor(`${namespace}/${gatewayName}`, route),
+        }
       : {}),
     ...(only !== undefined ? { only } : {}),
   };

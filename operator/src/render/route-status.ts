@@ -147,6 +147,30 @@ function credentialsMessage(route: ModelRoute, report: CredentialsReport): strin
   );
 }
 
+/**
+ * SpillingOver, for a route with a backend that declares spillOver: True while instances send its excess
+ * away. While the instances have not been asked (the operator just started), the last condition stands.
+ */
+function spillCondition(route: ModelRoute, verdict: RouteVerdict & { accepted: true }): ConditionInput[] {
+  if (!verdict.compiled.backends.some((b) => b.spillOver !== undefined)) return [];
+  const type = ConditionType.SpillingOver;
+  const report = verdict.spilling;
+  if (report === undefined) {
+    const prev = route.status?.conditions?.find((c) => c.type === type);
+    return prev ? [{ type, status: prev.status, reason: prev.reason, message: prev.message }] : [];
+  }
+  if (report.backends.length === 0) {
+    const message = `every backend keeps up: nothing spilled over on ${report.instances} gateway instances in the last 5 s`;
+    return [{ type, status: 'False', reason: Reason.WithinCapacity, message }];
+  }
+  const each = report.backends.map(
+    (b) =>
+      `backend ${b.backend}${b.variant === 'canary' ? ' (canary)' : ''} to ${b.to} on ${b.instances} of ${report.instances} instances`,
+  );
+  const message = `saturated, the excess spills over: ${each.join('; ')}`;
+  return [{ type, status: 'True', reason: Reason.BackendSaturated, message }];
+}
+
 /** Accepted, ResolvedRefs and the kstatus conditions of a verdict. */
 function routeHealth(route: ModelRoute, verdict: RouteVerdict): Health {
   const refsOk = verdict.accepted || verdict.reason !== Reason.BackendNotFound;
@@ -167,15 +191,20 @@ function routeHealth(route: ModelRoute, verdict: RouteVerdict): Health {
       reason: Reason.Accepted,
       message,
     };
+    const spill = spillCondition(route, verdict);
     if (verdict.credentials === undefined)
-      return { ...healthOf('ready', Reason.Accepted, message), extra: [accepted, refsCondition] };
+      return { ...healthOf('ready', Reason.Accepted, message), extra: [accepted, refsCondition, ...spill] };
     // Valid and compiled, but it does not work yet: waiting on a Secret (or on pods that mount it), which
     // no change to the route itself needs to fix, so neither Stalled nor Reconciling.
     const why = credentialsMessage(route, verdict.credentials);
     const reason = Reason.CredentialsUnavailable;
     return {
       ...healthOf('waiting', reason, why),
-      extra: [accepted, { type: ConditionType.ResolvedRefs, status: 'False', reason, message: why }],
+      extra: [
+        accepted,
+        { type: ConditionType.ResolvedRefs, status: 'False', reason, message: why },
+        ...spill,
+      ],
     };
   }
   const { reason, message } = verdict;

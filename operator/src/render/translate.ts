@@ -34,6 +34,8 @@ export interface RouteSnapshot {
   serviceExists: (namespace: string, name: string) => boolean;
   /** What the gateway's instances last reported about a route's credentials; undefined when unknown. */
   credentials?: (route: string) => CredentialsReport | undefined;
+  /** Which of a route's backends the instances last reported spilling; undefined when unknown. */
+  spilling?: (route: string) => { instances: number; backends: SpillingBackend[] } | undefined;
   /** Judge only this route (by name); the others still claim their model names. */
   only?: string;
 }
@@ -74,6 +76,16 @@ export interface CredentialsReport {
   unavailable: UnavailableCredential[];
 }
 
+/** A backend some instances of the gateway send excess requests away from (its spillOver). */
+export interface SpillingBackend {
+  backend: string;
+  variant: string;
+  /** The backend taking the excess. */
+  to: string;
+  /** How many of the instances that answered spill. */
+  instances: number;
+}
+
 export type RouteVerdict =
   | {
       accepted: true;
@@ -82,6 +94,8 @@ export type RouteVerdict =
       overlay?: CanaryOverlay;
       /** Credentials of its current backends that instances reported unreadable: Ready is False. */
       credentials?: CredentialsReport;
+      /** Its backends the instances spill over from now; undefined when nothing is known. */
+      spilling?: { instances: number; backends: SpillingBackend[] };
     }
   | { accepted: false; route: ModelRoute; reason: Reason; message: string; overlay?: CanaryOverlay };
 
@@ -180,12 +194,14 @@ function judgeRoute(
     };
   }
   const credentials = currentCredentials(result.compiled, snap.credentials?.(route.metadata.name));
+  const spilling = snap.spilling?.(route.metadata.name);
   return {
     accepted: true,
     route,
     compiled: result.compiled,
     ...withOverlay,
     ...(credentials ? { credentials } : {}),
+    ...(spilling ? { spilling } : {}),
   };
 }
 

@@ -3,7 +3,13 @@
 // instance answers.
 import { describe, expect, it } from '@jest/globals';
 import { METRICS } from '../../../../api/v1alpha1/index.js';
-import { CredentialProbe, mergeScrapes, unreadableCredentials } from './credentials.js';
+import {
+  CredentialProbe,
+  mergeScrapes,
+  mergeSpills,
+  spillingBackends,
+  unreadableCredentials,
+} from './credentials.js';
 import { StaticGatewayEndpoints } from './endpoints.js';
 
 const line = (route: string, backend: string, secret: string, value: 0 | 1, ns = 'llm') =>
@@ -64,5 +70,35 @@ describe('CredentialProbe', () => {
     expect(await probe.probe({ namespace: 'llm', name: 'main' })).toBeUndefined();
     const none = new CredentialProbe({ endpoints: new StaticGatewayEndpoints(new Map()) });
     expect(await none.probe({ namespace: 'llm', name: 'main' })).toBeUndefined();
+  });
+});
+
+describe('spilling backends', () => {
+  const spill = (backend: string, value: 0 | 1, ns = 'llm') =>
+    `${METRICS.spillOverActive}{namespace="${ns}",route="chat",backend="${backend}",variant="stable",to="hosted"} ${value}`;
+
+  it('reads the active series of the namespace and counts the instances that spill', async () => {
+    const a = scrape(spill('pool', 1), spill('other', 0), spill('pool', 1, 'elsewhere'));
+    const b = scrape(spill('pool', 0));
+    const c = scrape(spill('pool', 1));
+    expect([...spillingBackends(a, 'llm')]).toEqual([
+      ['chat', [{ backend: 'pool', variant: 'stable', to: 'hosted' }]],
+    ]);
+    const merged = mergeSpills([a, b, c].map((t) => spillingBackends(t, 'llm')));
+    expect(merged.get('chat')).toEqual([{ backend: 'pool', variant: 'stable', to: 'hosted', instances: 2 }]);
+
+    const endpoints = new StaticGatewayEndpoints(
+      new Map([['main', ['http://a/metrics', 'http://b/metrics']]]),
+    );
+    const probe = new CredentialProbe({
+      endpoints,
+      scrape: (url) => Promise.resolve(url.startsWith('http://a') ? a : b),
+    });
+    const answer = await probe.probe({ namespace: 'llm', name: 'main' });
+    expect(answer?.spilling?.get('chat')).toEqual([
+      { backend: 'pool', variant: 'stable', to: 'hosted', instances: 1 },
+    ]);
+    const calm = new CredentialProbe({ endpoints, scrape: () => Promise.resolve(b) });
+    expect((await calm.probe({ namespace: 'llm', name: 'main' }))?.spilling).toBeUndefined();
   });
 });

@@ -1,9 +1,10 @@
 // Reads the gateway's own word on credentials: every instance exports beastmode_backend_credentials_ready
-// (1 readable, 0 not) per backend that takes credentials. The operator never reads Secrets, so this is how a
+// (1 readable, 0 not) per backend that takes credentials. The same scrape tells which backends are spilling
+// their excess over to another (beastmode_spillover_active), for the route's SpillingOver condition. The operator never reads Secrets, so this is how a
 // missing Secret or key reaches a route's status. A probe scrapes every instance of a gateway (the same
 // instances the canary analysis scrapes) and counts, per route, how many cannot read each credential.
 import { METRICS } from '../../../../api/v1alpha1/index.js';
-import type { CredentialsReport, UnavailableCredential } from '../../render/translate.js';
+import type { CredentialsReport, SpillingBackend, UnavailableCredential } from '../../render/translate.js';
 import type { GatewayEndpoints, GatewayRef } from './endpoints.js';
 import { scrapeWithUndici } from './gateway.js';
 import { parsePrometheusText } from './prom-text.js';
@@ -28,12 +29,49 @@ export function unreadableCredentials(
   return out;
 }
 
-/** A gateway's instances' view of every route's credentials. */
+/** A gateway's instances' view of every route's credentials, and of the backends they spill over from. */
 export interface GatewayCredentials {
   /** Instances that answered. */
   instances: number;
   /** Routes with a credential some instance cannot read; a route absent here has none. */
   routes: Map<string, CredentialsReport>;
+  /** Routes with a backend some instance spilled over from in the last seconds; absent: none. */
+  spilling?: Map<string, SpillingBackend[]>;
+}
+
+/** One scrape's backends spilling over now (beastmode_spillover_active 1), by route. */
+export function spillingBackends(
+  text: string,
+  namespace: string,
+): Map<string, Omit<SpillingBackend, 'instances'>[]> {
+  const out = new Map<string, Omit<SpillingBackend, 'instances'>[]>();
+  for (const s of parsePrometheusText(text, (n) => n === METRICS.spillOverActive)) {
+    const l = s.labels;
+    if (l.namespace !== namespace || l.route === undefined || s.value !== 1) continue;
+    const entry = { backend: l.backend ?? '', variant: l.variant ?? '', to: l.to ?? '' };
+    out.set(l.route, [...(out.get(l.route) ?? []), entry]);
+  }
+  return out;
+}
+
+/** Adds up several instances' spilling backends: per route and backend, how many instances spill. */
+export function mergeSpills(
+  scrapes: Map<string, Omit<SpillingBackend, 'instances'>[]>[],
+): Map<string, SpillingBackend[]> {
+  const out = new Map<string, SpillingBackend[]>();
+  for (const scrape of scrapes)
+    for (const [route, entries] of scrape) {
+      const list = out.get(route) ?? [];
+      out.set(route, list);
+      for (const e of entries) {
+        const same = list.find((x) => x.backend === e.backend && x.variant === e.variant && x.to === e.to);
+        if (same) same.instances++;
+        else list.push({ ...e, instances: 1 });
+      }
+    }
+  for (const list of out.values())
+    list.sort((a, b) => (`${a.backend}/${a.variant}` < `${b.backend}/${b.variant}` ? -1 : 1));
+  return out;
 }
 
 const credentialId = (c: Omit<UnavailableCredential, 'instances'>): string =>
@@ -82,9 +120,10 @@ export class CredentialProbe {
   async probe(gateway: GatewayRef): Promise<GatewayCredentials | undefined> {
     const urls = await this.opts.endpoints.resolve(gateway);
     const results = await Promise.allSettled(urls.map((u) => this.scrape(u)));
-    const scrapes = results.flatMap((r) =>
-      r.status === 'fulfilled' ? [unreadableCredentials(r.value, gateway.namespace)] : [],
-    );
-    return scrapes.length === 0 ? undefined : mergeScrapes(scrapes);
+    const texts = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    if (texts.length === 0) return undefined;
+    const answer = mergeScrapes(texts.map((t) => unreadableCredentials(t, gateway.namespace)));
+    const spilling = mergeSpills(texts.map((t) => spillingBackends(t, gateway.namespace)));
+    return spilling.size > 0 ? { ...answer, spilling } : answer;
   }
 }
