@@ -77,6 +77,9 @@ const replicas = async (name = 'main-gateway'): Promise<{ spec: number; ready: n
   };
 };
 
+/** Loads still running (a failed test stops them in afterAll). */
+const loads = new Set<() => Promise<unknown>>();
+
 /** Keeps `n` chat requests in flight through the gateway until stopped. */
 function load(n: number): { stop: () => Promise<{ ok: number; failed: number }> } {
   let running = true;
@@ -94,13 +97,14 @@ function load(n: number): { stop: () => Promise<{ ok: number; failed: number }> 
     }
   };
   const loops = Array.from({ length: n }, () => loop());
-  return {
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-      return counts;
-    },
+  const stop = async () => {
+    running = false;
+    loads.delete(stop);
+    await Promise.all(loops);
+    return counts;
   };
+  loads.add(stop);
+  return { stop };
 }
 
 async function startGateway(): Promise<GatewayProcess> {
@@ -180,6 +184,7 @@ beforeAll(async () => {
 }, TIMEOUT_MS);
 
 afterAll(async () => {
+  await Promise.all([...loads].map((stop) => stop()));
   await gateway?.stop();
   volumes?.stop();
   await sim?.close();

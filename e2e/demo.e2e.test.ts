@@ -59,6 +59,10 @@ describe('demo', () => {
     expect(out).toContain('Rollout 1: llama 3.1 → 3.2 (healthy): Succeeded');
     expect(out).toContain('Rollout 2: llama 3.2 → 3.3-rc (20% errors, 10× latency): RolledBack');
     expect(out).toMatch(/client error rate\s+0\.0% \(0 errors\)/);
+    // The load surge: spilled over, the pool grown by its HPA, the traffic back on it, no client error.
+    expect(out).toMatch(
+      /Load surge: first request spilled to premium after [\d.]+s, pool grown to [2-4] replicas after [\d.]+s, traffic back on the pool after [\d.]+s .*, 0 client errors/,
+    );
     expect(out).toContain('demo: every step behaved');
     // The "Look around" commands it printed must still work a minute later.
     const kubectlLine = /kubectl --kubeconfig (\S+) -n (\S+) get (\S+)/.exec(out);

@@ -1,16 +1,24 @@
 // The demo: a real local control plane, the operator, a gateway and simulated model servers as local
 // processes, steady traffic through the official openai client, then two canary rollouts — a healthy new
-// model version that is promoted, and a bad one that is rolled back — shown live, then a summary.
+// model version that is promoted, and a bad one that is rolled back — and a load surge that the llama pool's
+// HPA absorbs while the gateway spills the excess over to the premium model, shown live, then a summary.
 //   npm run demo            keeps running until Ctrl-C, then stops everything it started
 //   npm run demo -- --once  runs the same scenario non-interactively; exits non-zero if a step misbehaves
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { readFlags, type CommandSpec } from '../../cli/flags.js';
 import { startControlPlane, freePort, type ControlPlane } from '../../cluster/control-plane.js';
 import { repoRoot } from '../../cluster/paths.js';
 import { spawnManaged, stopManaged, type ManagedProcess } from '../../cluster/processes.js';
 import { Cluster } from './cluster.js';
 import { demoManifests, DEMO_NS, PRICES, type SimulatorUrls } from './manifests.js';
+import {
+  metricsApiCertificate,
+  metricsApiManifest,
+  POOL_CAPACITY,
+  runSurge,
+  type SurgeResult,
+} from './surge.js';
 import { Traffic, type Sample } from './traffic.js';
 import { View, summaryTable, type RolloutResult } from './view.js';
 
@@ -20,7 +28,8 @@ const DEMO_COMMAND: CommandSpec = {
   summary:
     'The demo: a local Kubernetes control plane, the operator, a gateway and simulated model servers,\n' +
     '100 req/s through the official openai client, and two canary rollouts shown live (a healthy version\n' +
-    'promoted, a bad one rolled back), then a summary. Keeps running until Ctrl-C, then stops everything.',
+    'promoted, a bad one rolled back), a load surge absorbed by spill-over and autoscaling, then a summary.\n' +
+    'Keeps running until Ctrl-C, then stops everything.',
   flags: {
     once: { boolean: true, help: 'Run the story non-interactively; exit non-zero if any step misbehaves' },
   },
@@ -41,6 +50,12 @@ let controlPlane: ControlPlane | undefined;
 let traffic: Traffic | undefined;
 /** Which part of the story the traffic is in, for the simulated user feedback. */
 let phaseNow: 'baseline' | 'good' | 'bad' = 'baseline';
+
+const BASE_RATE = 100;
+const SURGE_RATE = 300;
+/** The promoted llama version's timing, also sent again with a capacity during the surge. */
+const LLAMA_V2_FAULTS = { latencyMs: 50, jitterMs: 15, ttftMs: 30 };
+const FLAG: Record<string, string> = { latencyMs: 'latency-ms', jitterMs: 'jitter-ms', ttftMs: 'ttft-ms' };
 
 const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 const tether = join(repoRoot, 'scripts', 'lib', 'tether.ts');
@@ -83,7 +98,11 @@ async function startSimulators(): Promise<SimulatorUrls> {
   const sims = {
     premium: ['--model', 'gpt-4o', '--latency-ms', '180', '--jitter-ms', '40', '--ttft-ms', '120'],
     llamaV1: ['--model', 'llama-3.1-8b', '--latency-ms', '60', '--jitter-ms', '20', '--ttft-ms', '40'],
-    llamaV2: ['--model', 'llama-3.2-8b', '--latency-ms', '50', '--jitter-ms', '15', '--ttft-ms', '30'],
+    llamaV2: [
+      '--model',
+      'llama-3.2-8b',
+      ...Object.entries(LLAMA_V2_FAULTS).flatMap(([k, v]) => [`--${FLAG[k] ?? k}`, String(v)]),
+    ],
     llamaBad: [
       ...['--model', 'llama-3.3-8b-rc', '--latency-ms', '600', '--jitter-ms', '100', '--ttft-ms', '400'],
       ...['--error-rate', '0.2', '--error-status', '500'],
@@ -173,6 +192,8 @@ async function startCluster(): Promise<{ cluster: Cluster; kubeconfigPath: strin
 interface Endpoints {
   gatewayUrl: string;
   operatorPort: number;
+  metricsApiPort: number;
+  caBundle: string;
 }
 
 /** Waits for the operator only: the gateway is ready once its ModelGateway is applied (applyManifests). */
@@ -185,18 +206,27 @@ async function startGatewayAndOperator(kubeconfigPath: string): Promise<Endpoint
     ...['--port', String(gatewayPort), '--configmap', `${DEMO_NS}/default-gateway-config`],
     ...['--kubeconfig', kubeconfigPath],
   ]);
+  // The operator also serves the HPA's external metrics (the gateways' signals) behind an APIService.
+  const metricsApiPort = await freePort();
+  const cert = await metricsApiCertificate(dir);
   startNode(
     'operator',
     'operator',
-    ['--kubeconfig', kubeconfigPath, '--metrics-port', String(operatorPort), '--no-leader-elect'],
+    [
+      ...['--kubeconfig', kubeconfigPath, '--metrics-port', String(operatorPort), '--no-leader-elect'],
+      ...['--metrics-api-port', String(metricsApiPort), '--metrics-api-cert-dir', dirname(cert.cert)],
+      ...['--scrape-interval-seconds', '2'],
+    ],
     { BEASTMODE_GATEWAY_METRICS_URLS: `${DEMO_NS}/default=${gatewayUrl}/metrics` },
   );
   await waitHttp(`http://127.0.0.1:${operatorPort}/healthz`, 'the operator');
-  return { gatewayUrl, operatorPort };
+  return { gatewayUrl, operatorPort, metricsApiPort, caBundle: readFileSync(cert.caCert).toString('base64') };
 }
 
-async function applyManifests(cluster: Cluster, sims: SimulatorUrls, gatewayUrl: string, t0: number) {
-  view.step('Applying the ModelGateway, the ModelRoute and the Canary');
+async function applyManifests(cluster: Cluster, sims: SimulatorUrls, endpoints: Endpoints, t0: number) {
+  const { gatewayUrl } = endpoints;
+  view.step('Applying the ModelGateway, the ModelRoute, the Canary and the llama pool’s AutoscalingPolicy');
+  await cluster.apply(metricsApiManifest(endpoints.metricsApiPort, endpoints.caBundle));
   await cluster.apply(demoManifests(sims));
   await cluster.waitReady('modelgateway', 'default', 90_000);
   await cluster.waitReady('modelroute', 'chat', 30_000);
@@ -211,7 +241,7 @@ async function startTraffic(cluster: Cluster, gatewayUrl: string): Promise<Traff
     baseURL: `${gatewayUrl}/v1`,
     apiKey: 'demo',
     model: 'chat',
-    ratePerSecond: 100,
+    ratePerSecond: BASE_RATE,
     users: 100_000,
     repeatShare: 0.3,
     maxInFlight: 400,
@@ -247,12 +277,38 @@ async function runRollouts(cluster: Cluster, sims: SimulatorUrls, t0: number): P
   return [good, bad];
 }
 
+/** Chapter 3: three times the traffic on the llama pool, absorbed by spill-over and the pool's HPA. */
+async function loadSurge(cluster: Cluster, load: Traffic, sims: SimulatorUrls): Promise<SurgeResult> {
+  view.section(
+    `Load surge: ${BASE_RATE} → ${SURGE_RATE} req/s on the llama pool (${POOL_CAPACITY} requests at once per replica)`,
+  );
+  const result = await runSurge({
+    cluster,
+    traffic: load,
+    llamaAdmin: sims.llamaV2.replace(/\/v1$/, ''),
+    llamaFaults: LLAMA_V2_FAULTS,
+    line: (text) => view.detail(text),
+    baseRate: BASE_RATE,
+    surgeRate: SURGE_RATE,
+    timeoutMs: 120_000,
+  });
+  const s = (v: number | undefined) => (v === undefined ? 'never' : `${v.toFixed(1)}s`);
+  view.line(
+    `Load surge: first request spilled to premium after ${s(result.spilledAfter)}, pool grown to ` +
+      `${result.grownTo} replicas after ${s(result.grownAfter)}, traffic back on the pool after ` +
+      `${s(result.backAfter)} (at most 2% spilled); ${result.requests} requests, ${result.premium} served by premium, ` +
+      `${result.errors} client errors`,
+  );
+  return result;
+}
+
 /** Prints the summary table and where to look next; returns the problems the table found. */
 function showSummary(
   samples: Sample[],
   rollouts: RolloutResult[],
   kubeconfigPath: string,
   { gatewayUrl, operatorPort }: Endpoints,
+  otherProblems: string[],
 ): string[] {
   const table = summaryTable(samples, rollouts, PRICES);
   view.section('Summary');
@@ -265,7 +321,7 @@ function showSummary(
   view.line(`  operator: http://127.0.0.1:${operatorPort}/metrics   gateway: ${gatewayUrl}/metrics`);
   view.line(`  logs: ${logs}`);
 
-  const problems = table.problems;
+  const problems = [...table.problems, ...otherProblems];
   view.line(problems.length > 0 ? `Problems seen:\n  ${problems.join('\n  ')}` : 'demo: every step behaved');
   return problems;
 }
@@ -278,13 +334,14 @@ async function main(): Promise<void> {
   const { cluster, kubeconfigPath } = await startCluster();
   const sims = await startSimulators();
   const endpoints = await startGatewayAndOperator(kubeconfigPath);
-  await applyManifests(cluster, sims, endpoints.gatewayUrl, t0);
+  await applyManifests(cluster, sims, endpoints, t0);
   const load = await startTraffic(cluster, endpoints.gatewayUrl);
   const rollouts = await runRollouts(cluster, sims, t0);
+  const surge = await loadSurge(cluster, load, sims);
   await new Promise((r) => setTimeout(r, 2000));
   await load.stop();
 
-  const problems = showSummary(load.samples, rollouts, kubeconfigPath, endpoints);
+  const problems = showSummary(load.samples, rollouts, kubeconfigPath, endpoints, surge.problems);
   if (once) {
     if (problems.length > 0) throw new Error('the demo misbehaved (see above)');
     return;

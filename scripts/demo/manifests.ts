@@ -15,6 +15,42 @@ export const PRICES: Record<string, { input: number; output: number }> = {
   premium: { input: 2.5, output: 10 },
 };
 
+/**
+ * The in-cluster llama pool (its pods stand in for vLLM replicas) and its autoscaler, on the gateway's view
+ * of the llama backend: requests in flight per replica (spilled-over demand included) and the request rate,
+ * ahead of its forecast.
+ */
+const POOL_MANIFESTS = `
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: vllm-llama
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: vllm-llama } }
+  template:
+    metadata: { labels: { app: vllm-llama } }
+    spec:
+      containers: [{ name: server, image: 'vllm/vllm-openai:v0.11.0' }]
+---
+apiVersion: beastmode.dev/v1alpha1
+kind: AutoscalingPolicy
+metadata:
+  name: vllm-llama
+spec:
+  targetRef: { kind: Deployment, name: vllm-llama }
+  backend: { route: chat, name: llama }
+  minReplicas: 1
+  maxReplicas: 4
+  metrics:
+    - { type: inflight-requests, targetAverage: 5 }
+    - { type: requests-per-second, targetAverage: 120 }
+  predictive: { horizon: 1m, seasonality: 1h }
+  behavior:
+    scaleUp: { stabilizationWindowSeconds: 0 }
+    scaleDown: { stabilizationWindowSeconds: 10 }
+`;
+
 export function demoManifests(sims: SimulatorUrls): string {
   return `
 apiVersion: beastmode.dev/v1alpha1
@@ -37,6 +73,8 @@ spec:
       url: ${sims.llamaV1}
       pricing: { inputPerMillionTokens: ${PRICES.llama?.input}, outputPerMillionTokens: ${PRICES.llama?.output} }
       weight: 100
+      # While the pool's queue is full (429s) the excess goes to the premium model, until the pool has grown.
+      spillOver: { to: premium }
     - name: premium
       provider: openai
       url: ${sims.premium}
@@ -65,5 +103,6 @@ spec:
       - { name: error-rate, max: 0.05 }
       - { name: latency-p95, max: 400 }
       - { name: feedback-score, min: 0.6 }
-`;
+---
+${POOL_MANIFESTS}`;
 }

@@ -66,6 +66,11 @@ export class Traffic {
     }, tickMs);
   }
 
+  /** Changes the rate from the next tick on. */
+  setRate(perSecond: number): void {
+    this.opts.ratePerSecond = perSecond;
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await Promise.allSettled([...this.pending]);

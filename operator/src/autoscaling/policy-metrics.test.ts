@@ -86,10 +86,16 @@ describe('the metrics of autoscaling policies', () => {
       requests += 10 * 40; // 40 req/s, scraped every 10 s for 20 minutes
       t.scrape(s * 1000, line(0, requests));
       t.metrics.observeRates();
+      // Before a minute of rates the HPA reads 0 for the forecast; the status says nothing is forecast yet.
+      if (s === 50) {
+        expect(t.get('beastmode_forecast_requests_per_second')?.[0]?.value).toBe(0);
+        expect(t.metrics.forecastStatus(t.view)).toBeUndefined();
+      }
     }
     const f = t.get('beastmode_forecast_requests_per_second')?.[0]?.value ?? 0;
     expect(f).toBeGreaterThan(38);
     expect(f).toBeLessThan(42);
     expect(t.metrics.forecastOf(t.view)?.requestsPerSecond).toBe(f);
+    expect(t.metrics.forecastStatus(t.view)?.requestsPerSecond).toBe(f);
   });
 });

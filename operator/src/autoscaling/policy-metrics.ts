@@ -118,6 +118,15 @@ export class PolicyMetrics implements ExternalMetricSource {
     return f === undefined ? undefined : { requestsPerSecond: f.value, accuracy: accuracy(f.state) };
   }
 
+  /**
+   * The forecast for the policy's status: undefined until the forecaster has completed its first step (a
+   * minute of rates), when its value (0, served to the HPA so that it can compute) forecasts nothing yet.
+   */
+  forecastStatus(p: PolicyView): { requestsPerSecond: number; accuracy: number | undefined } | undefined {
+    const f = this.forecasts.get(PolicyMetrics.key(p.namespace, p.name));
+    return f === undefined || f.state.level === undefined ? undefined : this.forecastOf(p);
+  }
+
   names(): string[] {
     return Object.values(EXTERNAL_METRICS);
   }

@@ -25,7 +25,7 @@ function observations(
   view: PolicyView | undefined,
 ): AutoscalingObservations {
   if (rt === undefined || view === undefined) return { fallback: false };
-  return { fallback: rt.metrics.inFallback(view), forecast: rt.metrics.forecastOf(view) };
+  return { fallback: rt.metrics.inFallback(view), forecast: rt.metrics.forecastStatus(view) };
 }
 
 function reconcilerOf(rt: Pick<AutoscalingRuntime, 'metrics'> | undefined) {

@@ -33,9 +33,14 @@ function deployment(
   };
 }
 
-const ready = (d: KubeObject) => {
+const ready = (d: KubeObject, wasReady = false) => {
   const status = renderGatewayStatus({
-    gateway,
+    gateway: wasReady
+      ? ({
+          ...gateway,
+          status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Succeeded', message: '' }] },
+        } as ModelGateway)
+      : gateway,
     deployment: d,
     configRevision: 'r1',
     configApplied: true,
@@ -68,5 +73,19 @@ describe('gateway readiness', () => {
     expect(ready(deployment('autoscaler', 2, { replicas: 2, updated: 2, available: 0 })).status).toBe(
       'False',
     );
+  });
+
+  test('the moment before the Deployment controller observes an HPA’s new count does not flip Ready', () => {
+    const unobserved = (owner: 'operator' | 'autoscaler') => {
+      const d = deployment(owner, 4, { replicas: 1, updated: 1, available: 1 });
+      return { ...d, metadata: { ...d.metadata, generation: 4 } };
+    };
+    expect(ready(unobserved('autoscaler'), true)).toEqual({
+      status: 'True',
+      message: '1 of 4 pods available, scaling, serving 1 routes at config r1',
+    });
+    // Not ready before, or a replica count the operator owns: not ready until observed.
+    expect(ready(unobserved('autoscaler'), false).message).toBe('Deployment change not observed yet');
+    expect(ready(unobserved('operator'), true).message).toBe('Deployment change not observed yet');
   });
 });

@@ -41,7 +41,13 @@ function scalingHealth(want: number, total: number, updated: number, available: 
   return { ok: true, message: `${available} of ${want} pods available${scaling}` };
 }
 
-function deploymentHealth(dep: KubeObject | undefined): DeploymentHealth {
+/**
+ * `wasReady`: the gateway's Ready condition before. An HPA's replica change bumps the Deployment's
+ * generation too, and for a moment the Deployment controller has not observed it: an autoscaled gateway that
+ * was Ready stays Ready through that moment (its pods still serve); a template change is seen as soon as
+ * the controller observes it (old pods being replaced).
+ */
+function deploymentHealth(dep: KubeObject | undefined, wasReady: boolean): DeploymentHealth {
   if (!dep) return { ok: false, message: 'Deployment not created yet' };
   const st = (dep.status ?? {}) as DeploymentStatus;
   const want = (dep.spec as { replicas?: number } | undefined)?.replicas ?? 1;
@@ -53,9 +59,12 @@ function deploymentHealth(dep: KubeObject | undefined): DeploymentHealth {
       message: progressing.message ?? '',
     };
   }
-  if ((st.observedGeneration ?? 0) < (dep.metadata.generation ?? 0))
-    return { ok: false, message: 'Deployment change not observed yet' };
-  if (dep.metadata.annotations?.[REPLICAS_OWNER_ANNOTATION] === 'autoscaler')
+  const autoscaled = dep.metadata.annotations?.[REPLICAS_OWNER_ANNOTATION] === 'autoscaler';
+  if ((st.observedGeneration ?? 0) < (dep.metadata.generation ?? 0)) {
+    if (!autoscaled || !wasReady) return { ok: false, message: 'Deployment change not observed yet' };
+    return { ok: true, message: `${st.availableReplicas ?? 0} of ${want} pods available, scaling` };
+  }
+  if (autoscaled)
     return scalingHealth(want, st.replicas ?? 0, st.updatedReplicas ?? 0, st.availableReplicas ?? 0);
   return fixedHealth(want, st);
 }
@@ -77,7 +86,8 @@ function fixedHealth(want: number, st: DeploymentStatus): DeploymentHealth {
 export function renderGatewayStatus(input: GatewayStatusInput): ModelGatewayStatus {
   const gw = input.gateway;
   const gen = gw.metadata.generation ?? 0;
-  const dep = deploymentHealth(input.deployment);
+  const wasReady = gw.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+  const dep = deploymentHealth(input.deployment, wasReady);
   const st = (input.deployment?.status ?? {}) as DeploymentStatus;
   let health: Health;
   if (dep.stalled !== undefined) {
