@@ -107,6 +107,41 @@ function load(n: number): { stop: () => Promise<{ ok: number; failed: number }> 
   return { stop };
 }
 
+/**
+ * After the writes settle, a forced resync (SIGHUP) writes nothing: not the Deployments, not the HPAs, not a
+ * status. Settled means 12 s without a write: longer than the HPAs' 10 s scale-down window, whose end changes
+ * their conditions (and so, rightly, the policies' status).
+ */
+async function resyncWritesNothing(op: OperatorProcess): Promise<void> {
+  let settled = await op.writes();
+  let quietSince = Date.now();
+  const until = Date.now() + 90_000;
+  while (Date.now() - quietSince < 12_000 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = await op.writes();
+    if (now !== settled) [settled, quietSince] = [now, Date.now()];
+  }
+  const hpa = (name: string) => client.get(R.HorizontalPodAutoscaler, ns, name);
+  const generations = async () =>
+    Promise.all([
+      deployment().then((d) => d.metadata.generation),
+      deployment('sim-pool').then((d) => d.metadata.generation),
+      hpa('main-gateway-autoscaler').then((h) => h.metadata.generation),
+      hpa('sim-pool-autoscaler').then((h) => h.metadata.generation),
+    ]);
+  const writeSeries = async () =>
+    (await (await fetch('http://127.0.0.1:18071/metrics')).text())
+      .split('\n')
+      .filter((l) => l.startsWith('beastmode_operator_api_writes_total{') && !/kind="(Lease|Event)"/.test(l));
+  const before = await generations();
+  const series = await writeSeries();
+  op.child.kill('SIGHUP');
+  await new Promise((r) => setTimeout(r, 3000));
+  expect(await generations()).toEqual(before);
+  // Compared series by series, so a failure names the kind written.
+  expect(await writeSeries()).toEqual(series);
+}
+
 async function startGateway(): Promise<GatewayProcess> {
   const g = startGatewayProcess({
     deployment: await deployment(),
@@ -357,6 +392,19 @@ test(
     await eventually('one model server replica after the load', async () =>
       (await replicas('sim-pool')).spec === 1 ? true : undefined,
     );
+
+    // The HPA is never fought: the operator owns no replica count it scales, and a resync writes nothing.
+    const owners = ((await deployment()).metadata.managedFields ?? []) as {
+      manager?: string;
+      fieldsV1?: { 'f:spec'?: Record<string, unknown> };
+    }[];
+    const replicaOwners = owners
+      .filter((f) => f.fieldsV1?.['f:spec']?.['f:replicas'] !== undefined)
+      .map((f) => f.manager);
+    // The operator applies the Deployment (it has an entry), without spec.replicas.
+    expect(owners.map((f) => f.manager)).toContain('beastmode-operator');
+    expect(replicaOwners).not.toContain('beastmode-operator');
+    await resyncWritesNothing(operator as OperatorProcess);
 
     // The gateway cannot be read: after three failed scrapes the HPA holds the fallback's three replicas.
     await gateway.stop();
