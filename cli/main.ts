@@ -25,6 +25,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'status | promote | abort a Canary through the Kubernetes API',
     load: () => Promise.resolve(runCanary),
   },
+  router: {
+    summary: 'train | eval the quality/cost router on rows with known answers',
+    load: async () => (await import('../gateway/src/routing/router-cli.js')).runRouter,
+  },
   cluster: {
     summary: 'build | up | down a local Kubernetes control plane (source checkouts only)',
     load: () => devTool('../cluster/cli.js', 'runCluster', 'the local cluster'),

@@ -1,0 +1,90 @@
+// npm run bench:router — the quality/cost router with whole subjects held out: the rows' subjects in five
+// folds; for each fold a model is trained (fit and calibrated) on the other four and scores the held-out
+// fold at the threshold of its own calibration for 95% quality; the held-out scores of all folds are then
+// evaluated together. Prints the fold sizes, the machine's load, and the evaluation JSON.
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { cleanRows, parseRows, subjectFolds } from '../../gateway/src/routing/router-data.js';
+import { evaluateScored, type Scored } from '../../gateway/src/routing/router-eval.js';
+import { loadRouterModel, thresholdFor, weakSuffices } from '../../gateway/src/routing/router-model.js';
+import type { FeatureFamily } from '../../gateway/src/routing/router-model.js';
+import { DEFAULT_TRAIN, trainRouter } from '../../gateway/src/routing/router-train.js';
+
+const { values } = parseArgs({
+  options: {
+    data: {
+      type: 'string',
+      default: join(process.cwd(), '..', 'shared', 'data', 'routing', 'routellm-train.jsonl'),
+    },
+    folds: { type: 'string', default: '5' },
+    quality: { type: 'string', default: '0.95' },
+    epochs: { type: 'string', default: String(DEFAULT_TRAIN.epochs) },
+    l2: { type: 'string', default: String(DEFAULT_TRAIN.l2) },
+    buckets: { type: 'string', default: String(DEFAULT_TRAIN.buckets) },
+    'learning-rate': { type: 'string', default: String(DEFAULT_TRAIN.learningRate) },
+    families: { type: 'string', default: DEFAULT_TRAIN.families.join(',') },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(
+    'npm run bench:router -- [--data rows.jsonl] [--folds 5] [--quality 0.95] [--epochs n] [--l2 x]\n' +
+      '                        [--buckets 2^k] [--learning-rate x]\n' +
+      'Trains and evaluates the quality/cost router with whole subjects held out (cross-validation by subject).\n',
+  );
+  process.exit(0);
+}
+
+const k = Number(values.folds);
+const quality = Number(values.quality);
+const { rows, dropped } = cleanRows(parseRows(readFileSync(values.data, 'utf8')));
+const folds = subjectFolds(rows, k);
+const scored: Scored[] = [];
+const t0 = performance.now();
+folds.forEach((test, i) => {
+  const train = folds.filter((_, j) => j !== i).flat();
+  const trained = trainRouter(train, {
+    ...DEFAULT_TRAIN,
+    epochs: Number(values.epochs),
+    l2: Number(values.l2),
+    buckets: Number(values.buckets),
+    learningRate: Number(values['learning-rate']),
+    families: values.families.split(',') as FeatureFamily[],
+    seed: DEFAULT_TRAIN.seed + i,
+  });
+  const model = loadRouterModel(trained.model);
+  const threshold = thresholdFor(model, quality);
+  for (const row of test) scored.push({ row, p: weakSuffices(model, row.prompt), threshold });
+  const subjects = new Set(test.map((r) => `${r.benchmark}/${r.subject}`)).size;
+  process.stdout.write(
+    `fold ${i + 1}/${k}: held out ${test.length} rows of ${subjects} subjects; fit ${trained.fitRows}, ` +
+      `calibration ${trained.calibrationRows}; threshold for ${quality} quality ${threshold.toFixed(3)}\n`,
+  );
+});
+// The decision's cost on the request path: features and score of every row's prompt, one call at a time.
+const timing = loadRouterModel(trainRouter(folds.slice(1).flat()).model);
+for (const { row } of scored) weakSuffices(timing, row.prompt); // warm up (JIT), then measure
+const times = scored.map(({ row }) => {
+  const t = performance.now();
+  weakSuffices(timing, row.prompt);
+  return performance.now() - t;
+});
+times.sort((a, b) => a - b);
+const at = (q: number) => (times[Math.floor(q * (times.length - 1))] ?? 0) * 1000;
+process.stdout.write(
+  `decision time per prompt (mean ${Math.round(scored.reduce((n, s) => n + s.row.prompt.length, 0) / scored.length)} chars): ` +
+    `p50 ${at(0.5).toFixed(1)} µs, p99 ${at(0.99).toFixed(1)} µs, max ${at(1).toFixed(1)} µs\n`,
+);
+const report = evaluateScored(scored);
+const brief = Object.fromEntries(
+  Object.entries(report.benchmarks).map(([name, b]) => [name, { ...b, curve: undefined }]),
+);
+process.stdout.write(
+  `dropped as misgraded: ${dropped.join(', ') || 'none'}; ${(performance.now() - t0) / 1000} s; ` +
+    `load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
+);
+process.stdout.write(`${JSON.stringify({ priceRatio: report.priceRatio, benchmarks: brief }, null, 2)}\n`);

@@ -1,0 +1,180 @@
+// The learned quality/cost router: from a prompt alone, the probability that the weak backend answers it as
+// well as needed. Features are hashed and sparse (word unigrams and bigrams, character trigrams, and a few
+// structure cues: length, digits, formulas, code, answer options), the model a logistic regression, and the
+// threshold comes from the quality the route asks for, read off the calibration curve the model carries
+// (computed at training on subjects held out of the fit). The model is a versioned JSON file, validated on
+// load. Pure: no clock, no I/O.
+import { z } from 'zod';
+
+export const ROUTER_MODEL_KIND = 'beastmode.dev/quality-cost-router';
+export const FEATURE_FAMILIES = ['words', 'bigrams', 'trigrams', 'cues'] as const;
+export type FeatureFamily = (typeof FEATURE_FAMILIES)[number];
+
+export const RouterModelFile = z
+  .object({
+    kind: z.literal(ROUTER_MODEL_KIND),
+    version: z.string().min(1).max(64),
+    /** Hash buckets of the sparse features (a power of two). */
+    buckets: z
+      .number()
+      .int()
+      .min(256)
+      .max(1 << 22)
+      .refine((n) => (n & (n - 1)) === 0, 'buckets must be a power of two'),
+    /** The feature families the model reads (see routerFeatures). */
+    families: z.array(z.enum(FEATURE_FAMILIES)).min(1).max(4),
+    bias: z.number(),
+    /** Non-zero weights as [bucket, weight] pairs. */
+    weights: z.array(z.tuple([z.number().int().min(0), z.number()])).max(1 << 22),
+    /**
+     * Quality kept (router accuracy / strong accuracy) → the lowest probability still routed to the weak
+     * backend, from the calibration subjects; ascending quality.
+     */
+    calibration: z
+      .array(z.object({ quality: z.number().min(0).max(1.5), threshold: z.number().min(0).max(1) }).strict())
+      .min(1),
+    trainedOn: z.string().max(512).optional(),
+  })
+  .strict()
+  .refine((m) => m.weights.every(([i]) => i < m.buckets), 'a weight names a bucket beyond buckets');
+export type RouterModelFile = z.infer<typeof RouterModelFile>;
+
+/** A model ready to score: weights in a dense array. */
+export interface RouterModel {
+  version: string;
+  families: FeatureSet;
+  mask: number;
+  bias: number;
+  weights: Float32Array;
+  calibration: readonly { quality: number; threshold: number }[];
+  thresholds: Map<number, number>;
+}
+
+/** Validates a model file; throws with the reason when it is not one. */
+export function loadRouterModel(json: unknown): RouterModel {
+  const parsed = RouterModelFile.safeParse(json);
+  if (!parsed.success) throw new Error(`not a router model: ${z.prettifyError(parsed.error)}`);
+  const m = parsed.data;
+  const weights = new Float32Array(m.buckets);
+  for (const [i, w] of m.weights) weights[i] = w;
+  const calibration = [...m.calibration].sort((a, b) => a.quality - b.quality);
+  return {
+    version: m.version,
+    families: featureSet(m.families),
+    mask: m.buckets - 1,
+    bias: m.bias,
+    weights,
+    calibration,
+    thresholds: new Map(),
+  };
+}
+
+/** FNV-1a, 32 bits, over a string's UTF-16 code units; `seed` separates feature families. */
+function hash(s: string, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** hash(text.slice(i, i + 3), 3) without the slice: the request path scores thousands of trigrams. */
+function trigramHash(text: string, i: number): number {
+  let h = (0x811c9dc5 ^ 3) >>> 0;
+  h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  h = Math.imul(h ^ text.charCodeAt(i + 1), 0x01000193) >>> 0;
+  return Math.imul(h ^ text.charCodeAt(i + 2), 0x01000193) >>> 0;
+}
+
+const WORD = /[a-z0-9]+|[^\sa-z0-9]/g;
+/** Longest prompt text read: beyond it the features only get slower, not better. */
+const MAX_CHARS = 2000;
+
+/** The cue features: each a fixed bucket name, a value in [0, 1]. */
+function cues(text: string, words: number): [string, number][] {
+  const digits = (text.match(/\d/g)?.length ?? 0) / Math.max(1, text.length);
+  return [
+    ['cue:bias', 1],
+    ['cue:length', Math.min(1, text.length / 2000)],
+    ['cue:words', Math.min(1, words / 400)],
+    ['cue:digits', Math.min(1, digits * 10)],
+    ['cue:formula', /[=+\-*/^]\s*\d|\d\s*[=+*/^]|\\frac|\\sqrt|\$/.test(text) ? 1 : 0],
+    ['cue:code', /```|\bdef\b|\bfunction\b|;\s*$|\{\s*$/m.test(text) ? 1 : 0],
+    ['cue:options', /^\s*[A-D][.)]\s/m.test(text) ? 1 : 0],
+    ['cue:question', text.includes('?') ? 1 : 0],
+    ['cue:lines', Math.min(1, (text.match(/\n/g)?.length ?? 0) / 30)],
+  ];
+}
+
+export interface FeatureSet {
+  words: boolean;
+  bigrams: boolean;
+  trigrams: boolean;
+  cues: boolean;
+}
+
+export const featureSet = (families: readonly FeatureFamily[]): FeatureSet => ({
+  words: families.includes('words'),
+  bigrams: families.includes('bigrams'),
+  trigrams: families.includes('trigrams'),
+  cues: families.includes('cues'),
+});
+
+/** The sparse features of a prompt: bucket → value, the values of one family scaled to unit length. */
+export function routerFeatures(prompt: string, mask: number, f: FeatureSet): Map<number, number> {
+  const out = new Map<number, number>();
+  visitFeatures(prompt, mask, f, (bucket, v) => out.set(bucket, (out.get(bucket) ?? 0) + v));
+  return out;
+}
+
+/** Calls `add` with every (bucket, value) of the prompt's features; a bucket may come more than once. */
+function visitFeatures(
+  prompt: string,
+  mask: number,
+  f: FeatureSet,
+  add: (bucket: number, v: number) => void,
+): void {
+  const text = (prompt.length > MAX_CHARS ? prompt.slice(0, MAX_CHARS) : prompt).toLowerCase();
+  const words = text.match(WORD) ?? [];
+  if (f.words || f.bigrams) {
+    const wordScale = 1 / Math.sqrt(Math.max(1, words.length));
+    let prev = '';
+    for (const w of words) {
+      if (f.words) add(hash(w, 1) & mask, wordScale);
+      if (f.bigrams && prev !== '') add(hash(`${prev} ${w}`, 2) & mask, wordScale);
+      prev = w;
+    }
+  }
+  if (f.trigrams) {
+    const gramScale = 1 / Math.sqrt(Math.max(1, text.length - 2));
+    for (let i = 0; i + 3 <= text.length; i++) add(trigramHash(text, i) & mask, gramScale);
+  }
+  if (f.cues) for (const [name, v] of cues(text, words.length)) if (v !== 0) add(hash(name, 4) & mask, v);
+}
+
+const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
+
+/** The probability that the weak backend answers the prompt well enough. */
+export function weakSuffices(model: RouterModel, prompt: string): number {
+  let z = model.bias;
+  const w = model.weights;
+  // Summed as they come: no map of features on the request path.
+  visitFeatures(prompt, model.mask, model.families, (i, v) => (z += (w[i] ?? 0) * v));
+  return sigmoid(z);
+}
+
+/**
+ * The threshold that keeps at least `quality` of the strong backend's quality on the calibration subjects:
+ * the lowest threshold whose measured quality reaches it (1, everything to the strong backend, when none
+ * does). Memoised per quality: a route asks for the same one on every request.
+ */
+export function thresholdFor(model: RouterModel, quality: number): number {
+  let t = model.thresholds.get(quality);
+  if (t === undefined) {
+    t = 1;
+    for (const c of model.calibration) if (c.quality >= quality && c.threshold < t) t = c.threshold;
+    model.thresholds.set(quality, t);
+  }
+  return t;
+}
