@@ -64,7 +64,12 @@ export const CompiledRoute = z
         policy: z.enum(SELECTION_POLICIES),
         stickiness: z.enum(['user', 'api-key', 'none']),
         qualityCost: z
-          .object({ strongBackend: dnsLabel(), weakBackend: dnsLabel(), threshold: z.number().min(0).max(1) })
+          .object({
+            strongBackend: dnsLabel(),
+            weakBackend: dnsLabel(),
+            threshold: z.number().min(0).max(1),
+            targetQuality: z.number().min(0.5).max(1).optional(),
+          })
           .strict()
           .optional(),
       })

@@ -122,6 +122,9 @@ export const Backend = withRules(
 );
 export type Backend = z.infer<typeof Backend>;
 
+/** The version of the quality/cost router model the gateway bundles (gateway/src/routing/models). */
+export const BUNDLED_ROUTER_VERSION = 'v1';
+
 export const SELECTION_POLICIES = ['weighted', 'least-latency', 'least-cost', 'quality-cost'] as const;
 
 export const Selection = withRules(
@@ -142,6 +145,14 @@ export const Selection = withRules(
             .max(1)
             .default(0.5)
             .describe('Prompts scored above this difficulty go to the strong backend'),
+          targetQuality: z
+            .number()
+            .min(0.5)
+            .max(1)
+            .optional()
+            .describe(
+              "Decide with the learned router (the bundled model, docs/router.md) at the threshold that kept this share of the strong backend's quality on its calibration subjects; without it the difficulty heuristic and threshold decide",
+            ),
         })
         .strict()
         .optional(),

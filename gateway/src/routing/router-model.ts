@@ -5,6 +5,7 @@
 // (computed at training on subjects held out of the fit). The model is a versioned JSON file, validated on
 // load. Pure: no clock, no I/O.
 import { z } from 'zod';
+import { QUALITY_COST_V1 } from './models/quality-cost-v1.js';
 
 export const ROUTER_MODEL_KIND = 'beastmode.dev/quality-cost-router';
 export const FEATURE_FAMILIES = ['words', 'bigrams', 'trigrams', 'cues'] as const;
@@ -91,7 +92,7 @@ const WORD = /[a-z0-9]+|[^\sa-z0-9]/g;
 /** Longest prompt text read: beyond it the features only get slower, not better. */
 const MAX_CHARS = 2000;
 
-/** The cue features: each a fixed bucket name, a value in [0, 1]. */
+/** The cue features of the lower-cased text: each a fixed bucket name, a value in [0, 1]. */
 function cues(text: string, words: number): [string, number][] {
   const digits = (text.match(/\d/g)?.length ?? 0) / Math.max(1, text.length);
   return [
@@ -101,7 +102,7 @@ function cues(text: string, words: number): [string, number][] {
     ['cue:digits', Math.min(1, digits * 10)],
     ['cue:formula', /[=+\-*/^]\s*\d|\d\s*[=+*/^]|\\frac|\\sqrt|\$/.test(text) ? 1 : 0],
     ['cue:code', /```|\bdef\b|\bfunction\b|;\s*$|\{\s*$/m.test(text) ? 1 : 0],
-    ['cue:options', /^\s*[A-D][.)]\s/m.test(text) ? 1 : 0],
+    ['cue:options', /^\s*[a-d][.)]\s/m.test(text) ? 1 : 0], // the text is lower-cased
     ['cue:question', text.includes('?') ? 1 : 0],
     ['cue:lines', Math.min(1, (text.match(/\n/g)?.length ?? 0) / 30)],
   ];
@@ -177,4 +178,15 @@ export function thresholdFor(model: RouterModel, quality: number): number {
     model.thresholds.set(quality, t);
   }
   return t;
+}
+
+let bundled: RouterModel | undefined;
+
+/**
+ * The model shipped with the gateway (models/quality-cost-v1.ts), parsed and validated on first use (about
+ * 20 ms, once per process, on the first request of a route that asks for it).
+ */
+export function bundledRouterModel(): RouterModel {
+  bundled ??= loadRouterModel(JSON.parse(QUALITY_COST_V1) as unknown);
+  return bundled;
 }

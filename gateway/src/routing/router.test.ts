@@ -2,7 +2,7 @@
 // small enough to count by hand, model validation and features, training on a signal it must find, and
 // the CLI from rows to a model file to its evaluation JSON.
 import { jest } from '@jest/globals';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanRows, misgradedSubjects, parseRows, subjectFolds, type RouterRow } from './router-data.js';
@@ -220,6 +220,16 @@ describe('router training', () => {
   });
 });
 
+test('every cue can fire on the lower-cased text', () => {
+  const cuesOf = (t: string) => new Set(routerFeatures(t, (1 << 20) - 1, featureSet(['cues'])).keys());
+  const plain = cuesOf('hello');
+  const withOptions = cuesOf('Pick one:\nA. yes\nB. no');
+  // Options (and lines, length) add buckets a plain greeting does not have.
+  expect([...withOptions].filter((k) => !plain.has(k)).length).toBeGreaterThanOrEqual(2);
+  expect(cuesOf('```\ndef f():\n  return 1\n```').size).toBeGreaterThan(plain.size);
+  expect(cuesOf('Solve 3x + 4 = 19?').size).toBeGreaterThan(plain.size);
+});
+
 test('trigram buckets are FNV-1a of the trigram text, seeded by its family', () => {
   const fnv = (t: string, seed: number) => {
     let h = (0x811c9dc5 ^ seed) >>> 0;
@@ -229,3 +239,16 @@ test('trigram buckets are FNV-1a of the trigram text, seeded by its family', () 
   const keys = [...routerFeatures('abcd', 1023, featureSet(['trigrams'])).keys()].sort();
   expect(keys).toEqual([fnv('abc', 3) & 1023, fnv('bcd', 3) & 1023].sort());
 });
+
+// The bundled model is generated: retraining it on the data set must give the file that ships. Skipped where
+// the data set is not checked out beside the repository.
+const DATA = join(process.cwd(), '..', 'shared', 'data', 'routing', 'routellm-train.jsonl');
+(existsSync(DATA) ? test : test.skip)(
+  'the bundled model is what `beastmode router train` makes of the data set',
+  async () => {
+    const { QUALITY_COST_V1 } = await import('./models/quality-cost-v1.js');
+    const trained = trainRouter(parseRows(readFileSync(DATA, 'utf8')));
+    expect(JSON.stringify(trained.model)).toBe(QUALITY_COST_V1);
+  },
+  60_000,
+);

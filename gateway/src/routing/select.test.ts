@@ -2,6 +2,8 @@ import type { CompiledRoute } from '../../../api/v1alpha1/index.js';
 import { compiledRoute } from '../../../testkit/gateway-config.js';
 import { isCanaryRequest } from './canary.js';
 import { scoreDifficulty } from './difficulty.js';
+import { BUNDLED_ROUTER_VERSION } from '../../../api/v1alpha1/index.js';
+import { bundledRouterModel, loadRouterModel, routerFeatures, featureSet } from './router-model.js';
 import { selectBackends, type ObservedStats, type SelectionInput } from './select.js';
 
 const none: ObservedStats = { latencyMs: () => undefined, tokens: () => undefined };
@@ -147,5 +149,83 @@ describe('latency, cost and quality policies', () => {
       'weak',
     ]);
     expect(selectBackends(input(route, 'x', { prompt: 'hi' })).attempts[0]?.name).toBe('weak');
+  });
+
+  test('with a target quality the learned router decides, at the threshold its calibration gives', () => {
+    // A one-feature model: prompts with lettered answer options are the ones the weak backend answers.
+    const options = [...routerFeatures('A. x', 1023, featureSet(['cues']))].find(
+      ([k]) => ![...routerFeatures('x', 1023, featureSet(['cues']))].some(([j]) => j === k),
+    )?.[0] as number;
+    const router = loadRouterModel({
+      kind: 'beastmode.dev/quality-cost-router',
+      version: 'test',
+      families: ['cues'],
+      buckets: 1024,
+      bias: -2,
+      weights: [[options, 6]],
+      calibration: [
+        { quality: 1, threshold: 0.9 },
+        { quality: 0.95, threshold: 0.5 },
+      ],
+    });
+    const route = (targetQuality: number) =>
+      compiledRoute(
+        'chat',
+        [
+          { name: 'strong', url: 'http://a/v1' },
+          { name: 'weak', url: 'http://b/v1' },
+        ],
+        {
+          selection: {
+            policy: 'quality-cost',
+            stickiness: 'none',
+            qualityCost: { strongBackend: 'strong', weakBackend: 'weak', threshold: 0.5, targetQuality },
+          },
+        },
+      );
+    const mcq = 'Which is a prime?\nA. 4\nB. 6\nC. 7\nD. 9';
+    const first = (q: number, prompt: string) =>
+      selectBackends(input(route(q), 'x', { prompt, router })).attempts[0]?.name;
+    // p(weak) = sigmoid(-2 + 6) ≈ 0.98 for the options prompt, sigmoid(-2) ≈ 0.12 otherwise.
+    expect(first(0.95, mcq)).toBe('weak');
+    expect(first(0.95, 'Write a sonnet about the sea')).toBe('strong');
+    expect(selectBackends(input(route(0.95), 'x', { prompt: mcq, router })).reason).toMatch(
+      /router test p\(weak\) 0\.98 vs 0\.50 → weak/,
+    );
+    // 100% quality asks for 0.9: still weak for 0.98.
+    expect(first(1, mcq)).toBe('weak');
+  });
+
+  test('the bundled router model loads, is the version the API names, and scores a prompt', () => {
+    const model = bundledRouterModel();
+    expect(model.version).toBe(BUNDLED_ROUTER_VERSION);
+    const p = model.calibration.length;
+    expect(p).toBeGreaterThan(10);
+    const s = selectBackends(
+      input(
+        compiledRoute(
+          'chat',
+          [
+            { name: 'strong', url: 'http://a/v1' },
+            { name: 'weak', url: 'http://b/v1' },
+          ],
+          {
+            selection: {
+              policy: 'quality-cost',
+              stickiness: 'none',
+              qualityCost: {
+                strongBackend: 'strong',
+                weakBackend: 'weak',
+                threshold: 0.5,
+                targetQuality: 0.95,
+              },
+            },
+          },
+        ),
+        'x',
+        { prompt: 'What is the capital of France?\nA. Paris\nB. Rome', router: model },
+      ),
+    );
+    expect(s.reason).toMatch(/^quality-cost: router v1 p\(weak\) \d\.\d\d vs \d\.\d\d → (weak|strong)$/);
   });
 });

@@ -4,6 +4,7 @@
 import type { CompiledBackend, CompiledRoute } from '../../../api/v1alpha1/index.js';
 import { isCanaryRequest, type RequestFacts } from './canary.js';
 import { scoreDifficulty } from './difficulty.js';
+import { thresholdFor, weakSuffices, type RouterModel } from './router-model.js';
 import { bucketOf } from './hash.js';
 
 /** What the data plane has observed, read by the latency- and cost-aware policies. */
@@ -19,6 +20,8 @@ export interface SelectionInput {
   facts: RequestFacts;
   /** The prompt text, read by quality-cost only. */
   prompt: string;
+  /** The learned router, for a quality-cost route with a target quality. */
+  router?: RouterModel | undefined;
   stats: ObservedStats;
   /** `name/variant` keys of backends to skip while others exist (open circuit breakers). */
   unavailable?: ReadonlySet<string>;
@@ -99,16 +102,30 @@ function orderLeastCost(route: CompiledRoute, stable: CompiledBackend[], stats: 
   return { order, reason: `least-cost: ${(order[0] as CompiledBackend).name}` };
 }
 
-function orderQualityCost(route: CompiledRoute, stable: CompiledBackend[], prompt: string) {
+/** Strong or weak first: the learned router at the route's target quality, else the difficulty heuristic. */
+function qualityCostChoice(
+  qc: NonNullable<CompiledRoute['selection']['qualityCost']>,
+  prompt: string,
+  router: RouterModel | undefined,
+): { strong: boolean; why: string } {
+  if (qc.targetQuality !== undefined && router !== undefined) {
+    const p = weakSuffices(router, prompt);
+    const t = thresholdFor(router, qc.targetQuality);
+    return { strong: p < t, why: `router ${router.version} p(weak) ${p.toFixed(2)} vs ${t.toFixed(2)}` };
+  }
+  const score = scoreDifficulty(prompt);
+  return { strong: score > qc.threshold, why: `difficulty ${score.toFixed(2)}` };
+}
+
+function orderQualityCost(route: CompiledRoute, stable: CompiledBackend[], input: SelectionInput) {
   const qc = route.selection.qualityCost;
   if (qc === undefined)
     throw new Error(`route ${route.namespace}/${route.name}: quality-cost without qualityCost`);
-  const score = scoreDifficulty(prompt);
-  const strong = score > qc.threshold;
+  const { strong, why } = qualityCostChoice(qc, input.prompt, input.router);
   const [first, second] = strong ? [qc.strongBackend, qc.weakBackend] : [qc.weakBackend, qc.strongBackend];
   const rank = (b: CompiledBackend) => (b.name === first ? 0 : b.name === second ? 1 : 2);
   const order = [...stable].sort((a, b) => rank(a) - rank(b) || byWeight(a, b));
-  return { order, reason: `quality-cost: difficulty ${score.toFixed(2)} → ${first}` };
+  return { order, reason: `quality-cost: ${why} → ${first}` };
 }
 
 function orderByPolicy(route: CompiledRoute, stable: CompiledBackend[], input: SelectionInput) {
@@ -121,7 +138,7 @@ function orderByPolicy(route: CompiledRoute, stable: CompiledBackend[], input: S
     case 'least-cost':
       return orderLeastCost(route, stable, input.stats);
     case 'quality-cost':
-      return orderQualityCost(route, stable, input.prompt);
+      return orderQualityCost(route, stable, input);
     default: {
       const never: never = policy;
       throw new Error(`unknown selection policy ${String(never)}`);

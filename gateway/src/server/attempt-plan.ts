@@ -9,6 +9,7 @@ import type { Caller } from '../policy/types.js';
 import type { Endpoint } from '../providers/types.js';
 import type { CircuitBreakers } from '../resilience/breaker.js';
 import type { ConcurrencyLimits } from '../resilience/concurrency.js';
+import { bundledRouterModel } from '../routing/router-model.js';
 import { selectBackends } from '../routing/select.js';
 import type { ObservedStatsStore } from './observed.js';
 
@@ -91,6 +92,7 @@ export function planAttempts(
     route: route.spec,
     facts: { identity, headers: x.headers, apiKey, team: caller.team },
     prompt: route.spec.selection.policy === 'quality-cost' ? promptText(x.body) : '',
+    router: route.spec.selection.qualityCost?.targetQuality !== undefined ? bundledRouterModel() : undefined,
     stats: deps.observed,
     unavailable: unavailableBackends(deps, route),
     pinnedBackend,

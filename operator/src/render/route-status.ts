@@ -2,6 +2,7 @@
 // backends get which share of traffic, which get none and why, the policies in force, and whether the
 // gateway can read the credentials its backends take.
 import {
+  BUNDLED_ROUTER_VERSION,
   ConditionType,
   Reason,
   type CompiledRoute,
@@ -98,7 +99,10 @@ function describePolicies(c: CompiledRoute): string[] {
     weighted: 'weighted random',
     'least-latency': 'lowest observed latency per request (shares above are nominal)',
     'least-cost': 'cheapest backend by price per token',
-    'quality-cost': `prompts scored above ${sel.qualityCost?.threshold ?? 0.5} go to ${sel.qualityCost?.strongBackend ?? '?'}, the rest to ${sel.qualityCost?.weakBackend ?? '?'} (shares above are nominal)`,
+    'quality-cost':
+      sel.qualityCost?.targetQuality !== undefined
+        ? `the learned router (bundled model ${BUNDLED_ROUTER_VERSION}) sends to ${sel.qualityCost.weakBackend} the prompts it expects it to answer, keeping ${Math.round(sel.qualityCost.targetQuality * 100)}% of ${sel.qualityCost.strongBackend}'s quality on its calibration subjects (shares above are nominal)`
+        : `prompts scored above ${sel.qualityCost?.threshold ?? 0.5} go to ${sel.qualityCost?.strongBackend ?? '?'}, the rest to ${sel.qualityCost?.weakBackend ?? '?'} (shares above are nominal)`,
   };
   out.push(
     `selection: ${how[sel.policy] ?? sel.policy}${sel.stickiness === 'none' ? '' : `, sticky per ${sel.stickiness}`}`,

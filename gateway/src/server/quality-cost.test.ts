@@ -1,0 +1,64 @@
+// A quality-cost route with a target quality over real HTTP: the gateway asks the bundled router model, at
+// the threshold its calibration gives for that quality, and serves each prompt from the backend it names.
+import OpenAI from 'openai';
+import { HEADERS } from '../../../api/v1alpha1/index.js';
+import { startSimulator, type Simulator } from '../../../simulator/simulator.js';
+import { compiledRoute, gatewayConfig } from '../../../testkit/gateway-config.js';
+import { createLogger } from '../log.js';
+import { bundledRouterModel, thresholdFor, weakSuffices } from '../routing/router-model.js';
+import { startGateway, type Gateway } from './gateway.js';
+
+let sims: Simulator[] = [];
+let gateway: Gateway | undefined;
+
+afterEach(async () => {
+  await gateway?.close(1000);
+  await Promise.all(sims.map((s) => s.close()));
+  sims = [];
+});
+
+test('each prompt goes to the backend the bundled model chooses at the route’s target quality', async () => {
+  sims = [await startSimulator(), await startSimulator()];
+  const [strong, weak] = sims as [Simulator, Simulator];
+  const route = compiledRoute(
+    'chat',
+    [
+      { name: 'strong', url: `${strong.url}/v1` },
+      { name: 'weak', url: `${weak.url}/v1` },
+    ],
+    {
+      selection: {
+        policy: 'quality-cost',
+        stickiness: 'none',
+        qualityCost: { strongBackend: 'strong', weakBackend: 'weak', threshold: 0.5, targetQuality: 0.95 },
+      },
+    },
+  );
+  gateway = await startGateway({
+    source: { config: gatewayConfig([route]) },
+    logger: createLogger('error', true),
+  });
+  const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'test', maxRetries: 0 });
+  const model = bundledRouterModel();
+  const threshold = thresholdFor(model, 0.95);
+  const prompts = [
+    'What is the capital of France?\nA. Paris\nB. Rome\nC. Madrid\nD. Berlin\nAnswer:',
+    'Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?',
+    'Which of the following best describes the function of the mitochondria?\nA. Energy\nB. Storage\nC. Transport\nD. Defence\nAnswer:',
+    'Let f(x) = 3x^2 + 2x - 5. Find all x such that f(f(x)) = 0, and prove there are no others.',
+  ];
+  const expected = prompts.map((p) => (weakSuffices(model, p) >= threshold ? 'weak' : 'strong'));
+  // The prompts were picked so that the model sends some each way (the test would prove little otherwise).
+  expect(new Set(expected)).toEqual(new Set(['weak', 'strong']));
+  const served: string[] = [];
+  for (const content of prompts) {
+    const { response } = await client.chat.completions
+      .create({ model: 'chat', messages: [{ role: 'user', content }] })
+      .withResponse();
+    served.push(response.headers.get(HEADERS.backend) ?? '?');
+  }
+  expect(served).toEqual(expected);
+  // The counts on the simulators agree with the headers.
+  expect(weak.stats().requests).toBe(expected.filter((b) => b === 'weak').length);
+  expect(strong.stats().requests).toBe(expected.filter((b) => b === 'strong').length);
+});
