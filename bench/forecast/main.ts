@@ -5,6 +5,7 @@
 // minute after it asks) and predictive (the HPA on the max of the rate and the forecast): minutes
 // under-provisioned, replica-minutes spent, and the worst shortfall.
 import { parseArgs } from 'node:util';
+import { seededRandom } from '../../gateway/src/routing/seeded-random.js';
 import {
   DEFAULT_SMOOTHING,
   forecast,
@@ -41,25 +42,13 @@ const TARGET_UTILISATION = 0.8;
 /** Minutes from a scale-up decision to the new replicas serving (a model server loads its weights). */
 const READY_DELAY = Number(values['ready-minutes']);
 
-/** A small seeded PRNG (mulberry32): the same trace on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Requests/s per minute: a day's cycle (quiet night, a long day and an evening peak), 2% Gaussian noise per
  * minute (a rate of hundreds per second averaged over a minute is far smoother than that), and about three
  * unannounced surges a day (5–19 minutes at +60%), which no forecast can see coming.
  */
 function trace(days: number, seed: number): { rate: number[]; surge: boolean[] } {
-  const random = prng(seed);
+  const random = seededRandom(seed); // the same trace on every run
   const rate: number[] = [];
   const surge: boolean[] = [];
   let surgeLeft = 0;

@@ -4,6 +4,7 @@
 // 95% quality for the router, for random routing and for the oracle on the same rows. Pure: randomness is
 // seeded.
 import type { RouterRow } from './router-data.js';
+import { seededRandom } from './seeded-random.js';
 
 /** RouteLLM's prices, USD per million tokens: GPT-4 ≈ 24.7, Mixtral-8x7B ≈ 0.24. */
 export const DEFAULT_PRICE_RATIO = 24.7 / 0.24;
@@ -41,18 +42,6 @@ export interface Scored {
 }
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-
-/** A small deterministic generator (mulberry32) for the bootstrap. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Weak share, quality kept and cost saved of a routing (true: weak) of rows. */
 function figures(rows: readonly RouterRow[], weak: readonly boolean[], ratio: number) {
@@ -106,7 +95,7 @@ function benchmarkReport(scored: readonly Scored[], ratio: number, resamples: nu
   const rows = scored.map((s) => s.row);
   const weak = scored.map((s) => s.p >= s.threshold);
   const own = figures(rows, weak, ratio);
-  const random = seeded(42);
+  const random = seededRandom(42);
   const boot = { weakShare: [] as number[], qualityKept: [] as number[], costSaved: [] as number[] };
   for (let b = 0; b < resamples; b++) {
     const idx = rows.map(() => Math.floor(random() * rows.length));

@@ -2,31 +2,14 @@
 // gateway against simulator upstreams, all on 127.0.0.1 ephemeral ports.
 import OpenAI from 'openai';
 import { HEADERS, type CompiledRoute } from '../../../api/v1alpha1/index.js';
-import { createLogger } from '../log.js';
-import { startSimulator, type Simulator } from '../../../simulator/simulator.js';
+import type { Simulator } from '../../../simulator/simulator.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { compiledRoute, gatewayConfig, type BackendSketch } from '../../../testkit/gateway-config.js';
+import { TestServers, silent } from '../../../testkit/http-servers.js';
 
-const silent = createLogger('error', true);
-const sims: Simulator[] = [];
-const gateways: Gateway[] = [];
-
-async function sim(opts: Parameters<typeof startSimulator>[0] = {}): Promise<Simulator> {
-  const s = await startSimulator(opts);
-  sims.push(s);
-  return s;
-}
-
-async function gateway(routes: CompiledRoute[], limits = {}): Promise<Gateway> {
-  // random 0: "stickiness: none" picks the first backend of the route, so plans are deterministic.
-  const g = await startGateway({
-    source: { config: gatewayConfig(routes, limits) },
-    logger: silent,
-    random: () => 0,
-  });
-  gateways.push(g);
-  return g;
-}
+const servers = new TestServers();
+const sim = (opts: Parameters<TestServers['sim']>[0] = {}) => servers.sim(opts);
+const gateway = (routes: CompiledRoute[], limits = {}) => servers.gateway(routes, limits);
 
 const client = (g: Gateway) => new OpenAI({ baseURL: `${g.url}/v1`, apiKey: 'test', maxRetries: 0 });
 const b = (name: string, s: Simulator, extra: Partial<BackendSketch> = {}): BackendSketch => ({
@@ -36,10 +19,7 @@ const b = (name: string, s: Simulator, extra: Partial<BackendSketch> = {}): Back
 });
 const ask = { model: 'chat', messages: [{ role: 'user' as const, content: 'hello there' }] };
 
-afterEach(async () => {
-  await Promise.all(gateways.splice(0).map((g) => g.close(1000)));
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-});
+afterEach(() => servers.close());
 
 describe('gateway over HTTP', () => {
   test('serves non-streaming chat with the served-by headers', async () => {
@@ -377,7 +357,7 @@ describe('config reload', () => {
     const cfg = (w: number) =>
       gatewayConfig([compiledRoute('chat', [b('one', s1, { weight: w }), b('two', s2, { weight: 10 - w })])]);
     const g = await startGateway({ source: { config: cfg(5) }, logger: silent });
-    gateways.push(g);
+    servers.adopt(g);
     const c = client(g);
     let stop = false;
     let ok = 0;

@@ -2,24 +2,16 @@
 // the threshold its calibration gives for that quality, and serves each prompt from the backend it names.
 import OpenAI from 'openai';
 import { HEADERS } from '../../../api/v1alpha1/index.js';
-import { startSimulator, type Simulator } from '../../../simulator/simulator.js';
-import { compiledRoute, gatewayConfig } from '../../../testkit/gateway-config.js';
-import { createLogger } from '../log.js';
+import { compiledRoute } from '../../../testkit/gateway-config.js';
+import { TestServers } from '../../../testkit/http-servers.js';
 import { bundledRouterModel, thresholdFor, weakSuffices } from '../routing/router-model.js';
-import { startGateway, type Gateway } from './gateway.js';
 
-let sims: Simulator[] = [];
-let gateway: Gateway | undefined;
-
-afterEach(async () => {
-  await gateway?.close(1000);
-  await Promise.all(sims.map((s) => s.close()));
-  sims = [];
-});
+const servers = new TestServers();
+afterEach(() => servers.close());
 
 test('each prompt goes to the backend the bundled model chooses at the route’s target quality', async () => {
-  sims = [await startSimulator(), await startSimulator()];
-  const [strong, weak] = sims as [Simulator, Simulator];
+  const strong = await servers.sim();
+  const weak = await servers.sim();
   const route = compiledRoute(
     'chat',
     [
@@ -34,10 +26,7 @@ test('each prompt goes to the backend the bundled model chooses at the route’s
       },
     },
   );
-  gateway = await startGateway({
-    source: { config: gatewayConfig([route]) },
-    logger: createLogger('error', true),
-  });
+  const gateway = await servers.gateway([route]);
   const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'test', maxRetries: 0 });
   const model = bundledRouterModel();
   const threshold = thresholdFor(model, 0.95);

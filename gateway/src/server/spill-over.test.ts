@@ -2,35 +2,16 @@
 // capacity), a hosted backend that takes the excess, the official openai client in front.
 import OpenAI from 'openai';
 import { HEADERS, type CompiledRoute } from '../../../api/v1alpha1/index.js';
-import { startSimulator, type Simulator } from '../../../simulator/simulator.js';
-import { compiledRoute, gatewayConfig, type BackendSketch } from '../../../testkit/gateway-config.js';
-import { createLogger } from '../log.js';
-import { startGateway, type Gateway } from './gateway.js';
+import type { Simulator } from '../../../simulator/simulator.js';
+import { compiledRoute, type BackendSketch } from '../../../testkit/gateway-config.js';
+import { TestServers } from '../../../testkit/http-servers.js';
+import type { Gateway } from './gateway.js';
 
-const silent = createLogger('error', true);
-const sims: Simulator[] = [];
-const gateways: Gateway[] = [];
+const servers = new TestServers();
+const sim = (opts: Parameters<TestServers['sim']>[0] = {}) => servers.sim(opts);
+const gateway = (routes: CompiledRoute[], limits = {}) => servers.gateway(routes, limits);
 
-async function sim(opts: Parameters<typeof startSimulator>[0] = {}): Promise<Simulator> {
-  const s = await startSimulator(opts);
-  sims.push(s);
-  return s;
-}
-
-async function gateway(routes: CompiledRoute[]): Promise<Gateway> {
-  const g = await startGateway({
-    source: { config: gatewayConfig(routes) },
-    logger: silent,
-    random: () => 0,
-  });
-  gateways.push(g);
-  return g;
-}
-
-afterEach(async () => {
-  await Promise.all(gateways.splice(0).map((g) => g.close(1000)));
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-});
+afterEach(() => servers.close());
 
 const client = (g: Gateway) => new OpenAI({ baseURL: `${g.url}/v1`, apiKey: 'test', maxRetries: 0 });
 const b = (name: string, s: Simulator, extra: Partial<BackendSketch> = {}): BackendSketch => ({
