@@ -21,13 +21,14 @@ import {
 } from './harness/rbac.js';
 import { startOperator, type OperatorProcess } from '../bench/operator/process.js';
 import { servingCertificate } from '../cluster/certs.js';
+import { EXTERNAL_METRICS_APISERVICE, loopbackMetricsApi } from '../cluster/metrics-api.js';
 import { KubeClient, type KubeObject } from '../kube/client.js';
 import { R } from '../kube/resources.js';
 import { startSimulator, type Simulator } from '../simulator/simulator.js';
 
 const TIMEOUT_MS = 240_000;
 const ns = `e2e-as-${Date.now().toString(36)}`;
-const APISERVICE = 'v1beta1.external.metrics.k8s.io';
+const APISERVICE = EXTERNAL_METRICS_APISERVICE;
 const METRICS_API_PORT = 19400 + Math.floor(Math.random() * 400);
 const GATEWAY_PORT = 19800 + Math.floor(Math.random() * 150);
 /** Requests in flight per replica the policy aims at, and the load that asks for four replicas. */
@@ -169,15 +170,13 @@ beforeAll(async () => {
   const svc = 'beastmode-metrics-api';
   certDir = mkdtempSync(join(tmpdir(), 'metrics-api-'));
   const cert = await servingCertificate(certDir, [`${svc}.${ns}.svc`]);
-  await apply(
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: svc, namespace: ns },
-      spec: { type: 'ExternalName', externalName: 'localhost', ports: [{ port: METRICS_API_PORT }] },
-    },
-    R.Service,
+  const loopback = loopbackMetricsApi(
+    ns,
+    svc,
+    METRICS_API_PORT,
+    readFileSync(cert.caCert).toString('base64'),
   );
+  await client.apply(R.Service, loopback.service, 'e2e');
   operator = await startOperator({
     repoRoot,
     kubeconfig: rbac.kubeconfig,
@@ -198,23 +197,7 @@ beforeAll(async () => {
     ],
     env: { BEASTMODE_GATEWAY_METRICS_URLS: `main=http://127.0.0.1:${GATEWAY_PORT}/metrics` },
   });
-  await client.apply(
-    APISERVICE_TYPE,
-    {
-      apiVersion: 'apiregistration.k8s.io/v1',
-      kind: 'APIService',
-      metadata: { name: APISERVICE },
-      spec: {
-        group: 'external.metrics.k8s.io',
-        version: 'v1beta1',
-        service: { name: svc, namespace: ns, port: METRICS_API_PORT },
-        caBundle: readFileSync(cert.caCert).toString('base64'),
-        groupPriorityMinimum: 100,
-        versionPriority: 100,
-      },
-    },
-    'e2e',
-  );
+  await client.apply(APISERVICE_TYPE, loopback.apiService, 'e2e');
   await ok(['wait', '--for=condition=Available', '--timeout=60s', `apiservice/${APISERVICE}`]);
 }, TIMEOUT_MS);
 

@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { servingCertificate } from '../../cluster/certs.js';
+import { loopbackMetricsApi } from '../../cluster/metrics-api.js';
 import type { Cluster } from './cluster.js';
 import { DEMO_NS } from './manifests.js';
 import type { Sample, Traffic } from './traffic.js';
@@ -12,7 +13,6 @@ import type { Sample, Traffic } from './traffic.js';
 /** Requests one ready llama replica serves at once; more are answered 429 (its queue is full). */
 export const POOL_CAPACITY = 8;
 export const METRICS_API_SERVICE = 'beastmode-metrics-api';
-const APISERVICE = 'v1beta1.external.metrics.k8s.io';
 
 /** The operator's serving certificate for the external metrics API, made for the Service's name. */
 export function metricsApiCertificate(dir: string): Promise<{ cert: string; key: string; caCert: string }> {
@@ -21,36 +21,10 @@ export function metricsApiCertificate(dir: string): Promise<{ cert: string; key:
   return servingCertificate(certDir, [`${METRICS_API_SERVICE}.${DEMO_NS}.svc`]);
 }
 
-/**
- * The APIService that makes the cluster's HPA controller read the operator's external metrics, through a
- * Service that resolves to the operator on loopback (the local cluster has no pod network).
- */
+/** The Service and APIService through which the cluster's HPA controller reads the operator's metrics. */
 export function metricsApiManifest(port: number, caBundle: string): string {
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'List',
-    items: [
-      {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: METRICS_API_SERVICE, namespace: DEMO_NS },
-        spec: { type: 'ExternalName', externalName: 'localhost', ports: [{ port }] },
-      },
-      {
-        apiVersion: 'apiregistration.k8s.io/v1',
-        kind: 'APIService',
-        metadata: { name: APISERVICE },
-        spec: {
-          group: 'external.metrics.k8s.io',
-          version: 'v1beta1',
-          service: { name: METRICS_API_SERVICE, namespace: DEMO_NS, port },
-          caBundle,
-          groupPriorityMinimum: 100,
-          versionPriority: 100,
-        },
-      },
-    ],
-  });
+  const { service, apiService } = loopbackMetricsApi(DEMO_NS, METRICS_API_SERVICE, port, caBundle);
+  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [service, apiService] });
 }
 
 interface PoolState {
