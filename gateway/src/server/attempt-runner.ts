@@ -65,8 +65,9 @@ export class AttemptRunner {
 
   /**
    * Answers the client unless the result carries an error for the caller to send. `spilledFrom`: the
-   * request already spilled over from that saturated backend; while it runs it counts as that backend's
-   * demand (beastmode_spillover_inflight_requests), as does a request that spills over here.
+   * request spilled over from that saturated backend to the plan's first; the spill is counted here, and
+   * while the request runs it counts as that backend's demand (beastmode_spillover_inflight_requests), as
+   * does a request that spills over after a 429/503.
    */
   async run(
     x: UpstreamRequest,
@@ -74,7 +75,10 @@ export class AttemptRunner {
     spilledFrom?: RuntimeBackend,
   ): Promise<RunResult> {
     const spill: { from?: RuntimeBackend | undefined } = { from: spilledFrom };
-    if (spilledFrom !== undefined) this.deps.metrics.spilledCall(spilledFrom.labels, 1);
+    if (spilledFrom !== undefined && plan[0] !== undefined) {
+      this.countSpill(x, spilledFrom, plan[0], 'saturated');
+      this.deps.metrics.spilledCall(spilledFrom.labels, 1);
+    }
     try {
       return await this.attempts(x, plan, spill);
     } finally {
@@ -106,7 +110,7 @@ export class AttemptRunner {
         r,
       );
       if (spillTo !== undefined) {
-        this.countSpill(x, b, plan[spillTo] as RuntimeBackend);
+        this.countSpill(x, b, plan[spillTo] as RuntimeBackend, 'throttled');
         if (spill.from === undefined) {
           spill.from = b;
           this.deps.metrics.spilledCall(b.labels, 1);
@@ -173,16 +177,16 @@ export class AttemptRunner {
     }
   }
 
-  private countSpill(x: UpstreamRequest, from: RuntimeBackend, to: RuntimeBackend): void {
+  /** A request went to `to` because `from` was saturated (before asking it) or throttled (it said 429/503). */
+  private countSpill(
+    x: UpstreamRequest,
+    from: RuntimeBackend,
+    to: RuntimeBackend,
+    cause: 'saturated' | 'throttled',
+  ): void {
     const { namespace, name: route } = x.route.spec;
     this.deps.limits.spilled(from.key, from.spec, from.labels, to.spec.name);
-    this.deps.metrics.spillOvers.inc({
-      namespace,
-      route,
-      from: from.spec.name,
-      to: to.spec.name,
-      cause: 'throttled',
-    });
+    this.deps.metrics.spillOvers.inc({ namespace, route, from: from.spec.name, to: to.spec.name, cause });
   }
 
   private countRetry(x: UpstreamRequest, b: RuntimeBackend, r: FailedAttempt): void {

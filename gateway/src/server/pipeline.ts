@@ -236,8 +236,6 @@ export class Pipeline {
       planAttempts(this.deps.planning, x, admission.pinnedBackend),
     );
     if (bounded.saturated !== undefined) return this.refuseSaturated(x, admission, bounded.saturated);
-    if (bounded.spilled !== undefined)
-      this.countSpill(x, bounded.spilled.from, bounded.spilled.to, 'saturated');
     const plan = bounded.plan;
     let lookup: CacheLookup<RuntimeBackend> | undefined;
     if (plan.length > 0 && policy.caches(spec)) {
@@ -270,12 +268,6 @@ export class Pipeline {
       { retryAfterSeconds: 1 },
     );
     this.refuse(x.res, e, x.route.labels);
-  }
-
-  private countSpill(x: Exchange, from: RuntimeBackend, to: RuntimeBackend, cause: 'saturated'): void {
-    const { namespace, name: route } = x.route.spec;
-    this.deps.planning.limits.spilled(from.key, from.spec, from.labels, to.spec.name);
-    this.deps.metrics.spillOvers.inc({ namespace, route, from: from.spec.name, to: to.spec.name, cause });
   }
 
   /**
