@@ -85,6 +85,8 @@ export const HEADERS = {
   variant: 'x-beastmode-variant',
   cache: 'x-beastmode-cache',
   configRevision: 'x-beastmode-config-revision',
+  /** Why a quality-cost route chose its backend, e.g. "quality-cost: router v1 p(weak) 0.91 vs 0.86 -> llama". */
+  routeReason: 'x-beastmode-route-reason',
   /** Request header naming the end user, for sticky assignment when the body has no "user". */
   user: 'x-user-id',
 } as const;

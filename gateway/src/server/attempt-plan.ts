@@ -70,12 +70,12 @@ function unavailableBackends(deps: PlanDeps, route: RuntimeRoute): Set<string> |
   return unavailable;
 }
 
-/** The ordered backends to try: the chosen one first, then the fallbacks. */
+/** The ordered backends to try (the chosen one first, then the fallbacks) and why the first was chosen. */
 export function planAttempts(
   deps: PlanDeps,
   x: PlanRequest,
   pinnedBackend: string | undefined,
-): RuntimeBackend[] {
+): { backends: RuntimeBackend[]; reason: string } {
   const { route, caller } = x;
   const apiKey = caller.anonymous ? undefined : caller.key;
   // Only a choice between backends, or a canary, reads the sticky identity: a route with one backend and
@@ -110,7 +110,7 @@ export function planAttempts(
     const rb = route.backends.get(`${b.name}/${b.variant}`);
     if (rb !== undefined && rb.adapter.paths[x.endpoint] !== undefined) plan.push(rb);
   }
-  return plan;
+  return { backends: plan, reason: selection.reason };
 }
 
 /**

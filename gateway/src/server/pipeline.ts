@@ -229,12 +229,11 @@ export class Pipeline {
     const onRoute = x.route.labels;
     if (isGatewayError(admitted)) return this.refuse(x.res, admitted, onRoute);
     const admission = admitted;
-    const bounded = boundPlan(
-      this.deps.planning.limits,
-      x.route,
-      x.endpoint,
-      planAttempts(this.deps.planning, x, admission.pinnedBackend),
-    );
+    const choice = planAttempts(this.deps.planning, x, admission.pinnedBackend);
+    // Why a quality-cost route chose its backend (the router's score against its threshold, or the difficulty).
+    if (spec.selection.policy === 'quality-cost')
+      x.res.setHeader(HEADERS.routeReason, choice.reason.replace('→', '->'));
+    const bounded = boundPlan(this.deps.planning.limits, x.route, x.endpoint, choice.backends);
     if (bounded.saturated !== undefined) return this.refuseSaturated(x, admission, bounded.saturated);
     const plan = bounded.plan;
     let lookup: CacheLookup<RuntimeBackend> | undefined;

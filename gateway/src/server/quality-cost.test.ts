@@ -36,17 +36,27 @@ test('each prompt goes to the backend the bundled model chooses at the route’s
     'Which of the following best describes the function of the mitochondria?\nA. Energy\nB. Storage\nC. Transport\nD. Defence\nAnswer:',
     'Let f(x) = 3x^2 + 2x - 5. Find all x such that f(f(x)) = 0, and prove there are no others.',
   ];
-  const expected = prompts.map((p) => (weakSuffices(model, p) >= threshold ? 'weak' : 'strong'));
+  // The gateway scores the text of the messages, each ending in a newline.
+  const score = (p: string) => weakSuffices(model, `${p}\n`);
+  const expected = prompts.map((p) => (score(p) >= threshold ? 'weak' : 'strong'));
   // The prompts were picked so that the model sends some each way (the test would prove little otherwise).
   expect(new Set(expected)).toEqual(new Set(['weak', 'strong']));
   const served: string[] = [];
+  const reasons: string[] = [];
   for (const content of prompts) {
     const { response } = await client.chat.completions
       .create({ model: 'chat', messages: [{ role: 'user', content }] })
       .withResponse();
     served.push(response.headers.get(HEADERS.backend) ?? '?');
+    reasons.push(response.headers.get(HEADERS.routeReason) ?? '');
   }
   expect(served).toEqual(expected);
+  // Each answer says why: the model's version, its score for the prompt and the threshold.
+  prompts.forEach((p, i) =>
+    expect(reasons[i]).toBe(
+      `quality-cost: router v1 p(weak) ${score(p).toFixed(2)} vs ${threshold.toFixed(2)} -> ${expected[i]}`,
+    ),
+  );
   // The counts on the simulators agree with the headers.
   expect(weak.stats().requests).toBe(expected.filter((b) => b === 'weak').length);
   expect(strong.stats().requests).toBe(expected.filter((b) => b === 'strong').length);
