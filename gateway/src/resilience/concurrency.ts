@@ -2,9 +2,9 @@
 // with maxConcurrentRequests has a fixed bound; one with spillOver.onThrottle also has a learned bound,
 // additive-increase / multiplicative-decrease: a 429 or 503 (the backend's queue is full) lowers it to a
 // little under what was in flight, and each answer that arrives while the backend is at its bound raises it
-// by 1/bound (about one more request per round of answers), faster once no throttle came for a second. So when a model-server pool scales up, the bound
-// follows it up without anyone telling the gateway how many replicas the pool has, and the spill-over to the
-// hosted backend fades out. Pure apart from the clock it is given.
+// by 1/bound (about one more request per round of answers), faster once no throttle came for a second. So
+// when a model-server pool scales up, the bound follows it up without anyone telling the gateway how many
+// replicas the pool has, and the spill-over to the hosted backend fades out. Pure apart from its clock.
 import type { CompiledBackend } from '../../../api/v1alpha1/index.js';
 import type { MetricLabels } from '../config/load.js';
 
