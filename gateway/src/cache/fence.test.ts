@@ -1,7 +1,5 @@
-import type { Redis } from 'ioredis';
 import { captureLogger, chatRequest, manualClock, routeFixture } from '../../../testkit/policy-fixtures.js';
-import { startRedis, type TestRedis } from '../../../testkit/redis.js';
-import { connectRedis, redisReady } from '../policy/redis.js';
+import { redisForSuite } from '../../../testkit/redis-suite.js';
 import type { Caller, Clock } from '../policy/types.js';
 import { GatewayMetrics } from '../server/metrics.js';
 import { CacheFence } from './fence.js';
@@ -108,21 +106,7 @@ describe('cache fence (memory)', () => {
 });
 
 describe('cache fence (Redis, two replicas)', () => {
-  let server: TestRedis;
-  const clients: Redis[] = [];
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    for (const c of clients) c.disconnect();
-    await server.stop();
-  });
-  const client = async () => {
-    const c = connectRedis(server.url, { commandTimeoutMs: 500 });
-    clients.push(c);
-    await redisReady(c);
-    return c;
-  };
+  const { client } = redisForSuite(500);
 
   it('one replica purges the retired producer’s keys (SCAN by prefix, UNLINK); the other skips it', async () => {
     const redis = await client();

@@ -1,8 +1,6 @@
-import type { Redis } from 'ioredis';
-import { connectRedis, redisReady } from '../policy/redis.js';
 import type { Caller } from '../policy/types.js';
 import { captureLogger, chatRequest, manualClock, routeFixture } from '../../../testkit/policy-fixtures.js';
-import { startRedis, type TestRedis } from '../../../testkit/redis.js';
+import { redisForSuite } from '../../../testkit/redis-suite.js';
 import { GatewayMetrics } from '../server/metrics.js';
 import { cacheKey, canonicalRequest } from './cache-key.js';
 import type { CacheEntry } from './entry.js';
@@ -168,21 +166,7 @@ describe('ResponseCache (memory)', () => {
 });
 
 describe('ResponseCache (redis)', () => {
-  let server: TestRedis;
-  const clients: Redis[] = [];
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    for (const c of clients) c.disconnect();
-    await server.stop();
-  });
-  const client = async () => {
-    const c = connectRedis(server.url, { commandTimeoutMs: 150 });
-    clients.push(c);
-    await redisReady(c);
-    return c;
-  };
+  const { client, server } = redisForSuite(150);
 
   it('shares entries between two replicas and expires them with the TTL', async () => {
     const a = makeCache(new RedisCacheStore(await client(), { prefix: 'c1', compress: true }));
@@ -215,19 +199,19 @@ describe('ResponseCache (redis)', () => {
   it('answers miss, never an error, when Redis is down, and logs it once', async () => {
     const c = await client();
     const { cache, lines } = makeCache(new RedisCacheStore(c, { prefix: 'c3' }));
-    server.pause();
+    server().pause();
     try {
       const miss = await cache.lookup(alice, route, det('down'), PRODUCERS);
       expect(miss.header).toBe('miss');
       expect(await cache.store(miss, STABLE, { kind: 'body', body: BODY })).toBe(false);
       expect((await cache.lookup(alice, route, det('down'), PRODUCERS)).header).toBe('miss');
     } finally {
-      server.resume();
+      server().resume();
     }
     expect(lines.filter((l) => l.includes('Cache store unreachable'))).toHaveLength(1);
-    await server.kill();
+    await server().kill();
     expect((await cache.lookup(alice, route, det('down'), PRODUCERS)).header).toBe('miss');
-    await server.restart();
+    await server().restart();
   });
 
   it('measures hit latency (memory vs Redis) and the effect of compression', async () => {

@@ -26,6 +26,23 @@ const two = compiledRoute('chat', [
   { name: 'b', url: 'http://b/v1', weight: 1 },
 ]);
 
+/** A quality-cost route choosing between "strong" and "weak". */
+const qualityCostRoute = (qualityCost: { threshold: number; targetQuality?: number }): CompiledRoute =>
+  compiledRoute(
+    'chat',
+    [
+      { name: 'strong', url: 'http://a/v1' },
+      { name: 'weak', url: 'http://b/v1' },
+    ],
+    {
+      selection: {
+        policy: 'quality-cost',
+        stickiness: 'none',
+        qualityCost: { strongBackend: 'strong', weakBackend: 'weak', ...qualityCost },
+      },
+    },
+  );
+
 describe('weighted selection', () => {
   test('is sticky per user and follows the weights', () => {
     let a = 0;
@@ -126,20 +143,7 @@ describe('latency, cost and quality policies', () => {
   });
 
   test('quality-cost sends hard prompts to the strong backend and easy ones to the weak one', () => {
-    const route = compiledRoute(
-      'chat',
-      [
-        { name: 'strong', url: 'http://a/v1' },
-        { name: 'weak', url: 'http://b/v1' },
-      ],
-      {
-        selection: {
-          policy: 'quality-cost',
-          stickiness: 'none',
-          qualityCost: { strongBackend: 'strong', weakBackend: 'weak', threshold: 0.4 },
-        },
-      },
-    );
+    const route = qualityCostRoute({ threshold: 0.4 });
     const hard =
       'Explain step by step, then prove that the integral of x^2 = x^3/3. First write a function in ```python``` that returns it; then compare.';
     expect(scoreDifficulty('hi')).toBeLessThan(0.05);
@@ -168,21 +172,7 @@ describe('latency, cost and quality policies', () => {
         { quality: 0.95, threshold: 0.5 },
       ],
     });
-    const route = (targetQuality: number) =>
-      compiledRoute(
-        'chat',
-        [
-          { name: 'strong', url: 'http://a/v1' },
-          { name: 'weak', url: 'http://b/v1' },
-        ],
-        {
-          selection: {
-            policy: 'quality-cost',
-            stickiness: 'none',
-            qualityCost: { strongBackend: 'strong', weakBackend: 'weak', threshold: 0.5, targetQuality },
-          },
-        },
-      );
+    const route = (targetQuality: number) => qualityCostRoute({ threshold: 0.5, targetQuality });
     const mcq = 'Which is a prime?\nA. 4\nB. 6\nC. 7\nD. 9';
     const first = (q: number, prompt: string) =>
       selectBackends(input(route(q), 'x', { prompt, router })).attempts[0]?.name;
@@ -199,32 +189,12 @@ describe('latency, cost and quality policies', () => {
   test('the bundled router model loads, is the version the API names, and scores a prompt', () => {
     const model = bundledRouterModel();
     expect(model.version).toBe(BUNDLED_ROUTER_VERSION);
-    const p = model.calibration.length;
-    expect(p).toBeGreaterThan(10);
+    expect(model.calibration.length).toBeGreaterThan(10);
     const s = selectBackends(
-      input(
-        compiledRoute(
-          'chat',
-          [
-            { name: 'strong', url: 'http://a/v1' },
-            { name: 'weak', url: 'http://b/v1' },
-          ],
-          {
-            selection: {
-              policy: 'quality-cost',
-              stickiness: 'none',
-              qualityCost: {
-                strongBackend: 'strong',
-                weakBackend: 'weak',
-                threshold: 0.5,
-                targetQuality: 0.95,
-              },
-            },
-          },
-        ),
-        'x',
-        { prompt: 'What is the capital of France?\nA. Paris\nB. Rome', router: model },
-      ),
+      input(qualityCostRoute({ threshold: 0.5, targetQuality: 0.95 }), 'x', {
+        prompt: 'What is the capital of France?\nA. Paris\nB. Rome',
+        router: model,
+      }),
     );
     expect(s.reason).toMatch(/^quality-cost: router v1 p\(weak\) \d\.\d\d vs \d\.\d\d → (weak|strong)$/);
   });
