@@ -113,4 +113,17 @@ describe('in-flight bounds', () => {
     advance(1);
     expect(l.states()[0]?.spilling).toBe(false);
   });
+
+  test('a backend the config no longer has is forgotten once nothing is in flight to it', () => {
+    const { l } = limits();
+    const spec = { maxConcurrentRequests: 2 };
+    start(l, spec, 1);
+    l.retain(new Set());
+    expect(l.states()).toHaveLength(1); // a request is still in flight
+    l.end(K, spec, 'ok');
+    l.retain(new Set([K]));
+    expect(l.states()).toHaveLength(1); // still configured
+    l.retain(new Set());
+    expect(l.states()).toEqual([]);
+  });
 });

@@ -128,6 +128,14 @@ export class ConcurrencyLimits {
     s.spillTo = to;
   }
 
+  /**
+   * Forgets the backends a new config no longer has (their series leave the metrics), unless requests to
+   * them are still in flight: those go at the next change.
+   */
+  retain(keys: ReadonlySet<string>): void {
+    for (const [key, s] of this.backends) if (!keys.has(key) && s.inflight === 0) this.backends.delete(key);
+  }
+
   /** Every bounded backend seen: its bound now, and whether it spilled a request within SPILL_ACTIVE_MS. */
   states(): BoundState[] {
     const now = this.now();

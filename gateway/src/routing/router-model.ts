@@ -184,7 +184,7 @@ let bundled: RouterModel | undefined;
 
 /**
  * The model shipped with the gateway (models/quality-cost-v1.ts), parsed and validated on first use (about
- * 20 ms, once per process, on the first request of a route that asks for it).
+ * 20 ms, once per process; the gateway asks for it when a config with a route that uses it is applied).
  */
 export function bundledRouterModel(): RouterModel {
   bundled ??= loadRouterModel(JSON.parse(QUALITY_COST_V1) as unknown);

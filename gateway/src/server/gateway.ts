@@ -15,6 +15,7 @@ import { createLogger, type Logger } from '../log.js';
 import { GatewayPolicy, type PolicySettings } from '../policy/policy.js';
 import { CircuitBreakers, DEFAULT_BREAKER, type BreakerOptions } from '../resilience/breaker.js';
 import { ConcurrencyLimits } from '../resilience/concurrency.js';
+import { bundledRouterModel } from '../routing/router-model.js';
 import { AttemptRunner } from './attempt-runner.js';
 import { httpHandler } from './http-app.js';
 import { GatewayMetrics } from './metrics.js';
@@ -125,6 +126,12 @@ function assembleParts(opts: GatewayOptions): Parts {
   const upstream = new UpstreamCaller({ pools, secrets, metrics, now, log: logger });
   const limits = new ConcurrencyLimits(now);
   metrics.watchBounds(() => limits.states());
+  store.onChange((c) => {
+    const routes = [...c.routes.values()];
+    limits.retain(new Set(routes.flatMap((r) => [...r.backends.values()].map((b) => b.key))));
+    // The learned router is parsed (~20 ms) when a config asks for it, not on a request.
+    if (routes.some((r) => r.spec.selection.qualityCost?.targetQuality !== undefined)) bundledRouterModel();
+  });
   const runner = new AttemptRunner({ upstream, breakers, limits, metrics, observed, now, log: logger });
   const random = opts.random ?? Math.random;
   const planning = { breakers, limits, observed, log: logger, now, random };
