@@ -11,6 +11,9 @@ import { evaluateScored, type Scored } from '../../gateway/src/routing/router-ev
 import { loadRouterModel, thresholdFor, weakSuffices } from '../../gateway/src/routing/router-model.js';
 import type { FeatureFamily } from '../../gateway/src/routing/router-model.js';
 import { DEFAULT_TRAIN, trainRouter } from '../../gateway/src/routing/router-train.js';
+import { bundledDomainModel } from '../../gateway/src/routing/domain-model.js';
+import { evaluateDomains, parseDomainRows } from '../../gateway/src/routing/domain-train.js';
+import { replayHeldOut } from './learning.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,14 +28,17 @@ const { values } = parseArgs({
     buckets: { type: 'string', default: String(DEFAULT_TRAIN.buckets) },
     'learning-rate': { type: 'string', default: String(DEFAULT_TRAIN.learningRate) },
     families: { type: 'string', default: DEFAULT_TRAIN.families.join(',') },
+    'feedback-rate': { type: 'string', default: '0.2' },
+    seeds: { type: 'string', default: '3' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
     'npm run bench:router -- [--data rows.jsonl] [--folds 5] [--quality 0.95] [--epochs n] [--l2 x]\n' +
-      '                        [--buckets 2^k] [--learning-rate x]\n' +
-      'Trains and evaluates the quality/cost router with whole subjects held out (cross-validation by subject).\n',
+      '                        [--buckets 2^k] [--learning-rate x] [--feedback-rate 0.2] [--seeds 3]\n' +
+      'Trains and evaluates the quality/cost router with whole subjects held out (cross-validation by subject),\n' +
+      'replays the held-out rows through the static and the learning router, and measures the domain classifier.\n',
   );
   process.exit(0);
 }
@@ -42,6 +48,7 @@ const quality = Number(values.quality);
 const { rows, dropped } = cleanRows(parseRows(readFileSync(values.data, 'utf8')));
 const folds = subjectFolds(rows, k);
 const scored: Scored[] = [];
+const heldOutModels: ReturnType<typeof loadRouterModel>[] = [];
 const t0 = performance.now();
 folds.forEach((test, i) => {
   const train = folds.filter((_, j) => j !== i).flat();
@@ -55,6 +62,7 @@ folds.forEach((test, i) => {
     seed: DEFAULT_TRAIN.seed + i,
   });
   const model = loadRouterModel(trained.model);
+  heldOutModels.push(model);
   const threshold = thresholdFor(model, quality);
   for (const row of test) scored.push({ row, p: weakSuffices(model, row.prompt), threshold });
   const subjects = new Set(test.map((r) => `${r.benchmark}/${r.subject}`)).size;
@@ -88,3 +96,25 @@ process.stdout.write(
       .join(' ')}\n`,
 );
 process.stdout.write(`${JSON.stringify({ priceRatio: report.priceRatio, benchmarks: brief }, null, 2)}\n`);
+
+// The learning router (bandit feedback at --feedback-rate) beside the static one, subjects held out.
+const learning = replayHeldOut(folds, heldOutModels, {
+  quality,
+  feedbackRate: Number(values['feedback-rate']),
+  seeds: Number(values.seeds),
+});
+process.stdout.write(`learning router replays (${values['feedback-rate']} feedback, target ${quality}):\n`);
+process.stdout.write(`${JSON.stringify(learning, null, 2)}\n`);
+
+// The domain classifier on the labelled test prompts (written apart from its training prompts).
+const domainTest = parseDomainRows(
+  readFileSync(join(process.cwd(), 'gateway', 'src', 'routing', 'domains', 'test.jsonl'), 'utf8'),
+);
+const domains = evaluateDomains(bundledDomainModel(), domainTest);
+process.stdout.write(
+  `domain classifier on ${domains.rows} test prompts: accuracy ${domains.accuracy}; recall by domain ${Object.entries(
+    domains.domains,
+  )
+    .map(([d, s]) => `${d} ${s.recall}`)
+    .join(', ')}\n`,
+);

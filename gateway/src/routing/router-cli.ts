@@ -2,19 +2,30 @@
 // evaluates a model file on any such rows, printing JSON (see router-eval.ts for its fields).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readFlags, type CommandSpec } from '../../../cli/flags.js';
+import { bundledDomainModel, classifyDomain, loadDomainModel } from './domain-model.js';
+import { DEFAULT_DOMAIN_TRAIN, evaluateDomains, parseDomainRows, trainDomains } from './domain-train.js';
 import { cleanRows, parseRows } from './router-data.js';
 import { DEFAULT_PRICE_RATIO, evaluateScored } from './router-eval.js';
-import { loadRouterModel, thresholdFor, weakSuffices } from './router-model.js';
+import { bundledRouterModel, loadRouterModel, thresholdFor, weakSuffices } from './router-model.js';
+import { replayRows } from './router-replay.js';
 import { DEFAULT_TRAIN, trainRouter } from './router-train.js';
 
 export const ROUTER_COMMAND: CommandSpec = {
   name: 'beastmode router',
-  usage: 'train --data rows.jsonl --out model.json | eval --model model.json --data rows.jsonl',
+  usage:
+    'train --data rows.jsonl --out model.json | eval --model model.json --data rows.jsonl |\n' +
+    '       replay [--model model.json] --data rows.jsonl [--feedback-rate 0.2] |\n' +
+    '       train-domains --data labelled.jsonl --out domains.json | eval-domains [--model domains.json] --data labelled.jsonl',
   summary:
-    'train  fit the quality/cost router on rows {"benchmark","subject","prompt","weak_correct","strong_correct"}\n' +
-    '       (misgraded subjects dropped; one subject in four held out to calibrate the threshold)\n' +
-    'eval   per benchmark: weak share, quality kept and cost saved at the threshold for --quality, with\n' +
-    '       bootstrap 95% intervals, the quality/cost curve, and random and oracle routing on the same rows',
+    'train          fit the quality/cost router on rows {"benchmark","subject","prompt","weak_correct","strong_correct"}\n' +
+    '               (misgraded subjects dropped; one subject in four held out to calibrate the threshold)\n' +
+    'eval           per benchmark: weak share, quality kept and cost saved at the threshold for --quality, with\n' +
+    '               bootstrap 95% intervals, the quality/cost curve, and random and oracle routing on the same rows\n' +
+    'replay         the rows as a stream of requests: the static router beside the learning router, which is told\n' +
+    "               only the chosen backend's outcome, for a --feedback-rate share of the rows; figures over the\n" +
+    '               second half (the bundled model unless --model)\n' +
+    'train-domains  fit the domain classifier on rows {"domain","prompt"}\n' +
+    'eval-domains   accuracy, per-domain recall and precision, and confusions (the bundled classifier unless --model)',
   flags: {
     data: { value: 'path', help: 'Rows, one JSON object a line' },
     out: { value: 'path', help: 'train: where to write the model file' },
@@ -29,6 +40,12 @@ export const ROUTER_COMMAND: CommandSpec = {
       default: DEFAULT_PRICE_RATIO.toFixed(1),
       help: 'eval: strong over weak price per token (RouteLLM: GPT-4 24.7 / Mixtral 0.24 USD per M)',
     },
+    'feedback-rate': {
+      value: '0..1',
+      default: '0.2',
+      help: 'replay: the share of requests whose outcome the learning router is told',
+    },
+    seed: { value: 'n', default: '1', help: 'replay: the seed of the stream order and the learner' },
     version: {
       value: 'name',
       default: DEFAULT_TRAIN.version,
@@ -42,9 +59,64 @@ const need = (v: string | undefined, flag: string): string => {
   return v;
 };
 
+type Values = Record<string, string | undefined>;
+const out = (json: unknown): number => {
+  process.stdout.write(`${JSON.stringify(json)}\n`);
+  return 0;
+};
+const rowsOf = (v: Values) => parseRows(readFileSync(need(v.data, 'data'), 'utf8'));
+const routerModelOf = (path: string | undefined) =>
+  path === undefined
+    ? bundledRouterModel()
+    : loadRouterModel(JSON.parse(readFileSync(path, 'utf8')) as unknown);
+
+const SUBCOMMANDS: Record<string, (v: Values) => number> = {
+  train: (v) => {
+    const t = trainRouter(rowsOf(v), { ...DEFAULT_TRAIN, version: v.version ?? DEFAULT_TRAIN.version });
+    writeFileSync(need(v.out, 'out'), `${JSON.stringify(t.model)}\n`);
+    const { fitRows, calibrationRows, dropped } = t;
+    const { version, weights } = t.model;
+    return out({ out: v.out, version, fitRows, calibrationRows, dropped, weights: weights.length });
+  },
+  eval: (v) => {
+    const model = routerModelOf(need(v.model, 'model'));
+    const threshold = thresholdFor(model, Number(v.quality ?? 0.95));
+    const { rows, dropped } = cleanRows(rowsOf(v));
+    const scored = rows.map((row) => ({ row, p: weakSuffices(model, row.prompt), threshold }));
+    const report = evaluateScored(scored, Number(v['price-ratio'] ?? DEFAULT_PRICE_RATIO));
+    return out({ model: model.version, threshold, dropped, ...report });
+  },
+  replay: (v) => {
+    const model = routerModelOf(v.model);
+    const domains = bundledDomainModel();
+    const { rows, dropped } = cleanRows(rowsOf(v));
+    const { cells, ...figures } = replayRows(rows, model, {
+      targetQuality: Number(v.quality ?? 0.95),
+      feedbackRate: Number(v['feedback-rate'] ?? 0.2),
+      seed: Number(v.seed ?? 1),
+      clusterOf: (prompt) => classifyDomain(domains, prompt).domain,
+    });
+    return out({ model: model.version, domains: domains.version, dropped, ...figures, cells });
+  },
+  'train-domains': (v) => {
+    const labelled = parseDomainRows(readFileSync(need(v.data, 'data'), 'utf8'));
+    const model = trainDomains(labelled, { ...DEFAULT_DOMAIN_TRAIN, version: v.version ?? 'v1' });
+    writeFileSync(need(v.out, 'out'), `${JSON.stringify(model)}\n`);
+    return out({ out: v.out, version: model.version, rows: labelled.length });
+  },
+  'eval-domains': (v) => {
+    const model =
+      v.model === undefined
+        ? bundledDomainModel()
+        : loadDomainModel(JSON.parse(readFileSync(v.model, 'utf8')) as unknown);
+    const labelled = parseDomainRows(readFileSync(need(v.data, 'data'), 'utf8'));
+    return out({ model: model.version, ...evaluateDomains(model, labelled) });
+  },
+};
+
 /** The command; its work is synchronous (files and arithmetic), the launcher expects a promise. */
 export function runRouter(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return Promise.resolve(router(argv, env));
+  return new Promise((resolve) => resolve(router(argv, env))); // a throw becomes a rejection
 }
 
 function router(argv: string[], env: NodeJS.ProcessEnv): number {
@@ -57,28 +129,12 @@ function router(argv: string[], env: NodeJS.ProcessEnv): number {
     process.stderr.write(`${read.message}\n`);
     return 2;
   }
-  const v = read.values as Record<string, string | undefined>;
-  const rows = () => parseRows(readFileSync(need(v.data, 'data'), 'utf8'));
-  switch (read.positionals[0]) {
-    case 'train': {
-      const t = trainRouter(rows(), { ...DEFAULT_TRAIN, version: v.version ?? DEFAULT_TRAIN.version });
-      writeFileSync(need(v.out, 'out'), `${JSON.stringify(t.model)}\n`);
-      process.stdout.write(
-        `${JSON.stringify({ out: v.out, version: t.model.version, fitRows: t.fitRows, calibrationRows: t.calibrationRows, dropped: t.dropped, weights: t.model.weights.length })}\n`,
-      );
-      return 0;
-    }
-    case 'eval': {
-      const model = loadRouterModel(JSON.parse(readFileSync(need(v.model, 'model'), 'utf8')) as unknown);
-      const threshold = thresholdFor(model, Number(v.quality ?? 0.95));
-      const { rows: kept, dropped } = cleanRows(rows());
-      const scored = kept.map((row) => ({ row, p: weakSuffices(model, row.prompt), threshold }));
-      const report = evaluateScored(scored, Number(v['price-ratio'] ?? DEFAULT_PRICE_RATIO));
-      process.stdout.write(`${JSON.stringify({ model: model.version, threshold, dropped, ...report })}\n`);
-      return 0;
-    }
-    default:
-      process.stderr.write(`beastmode router: name train or eval; see beastmode router --help\n`);
-      return 2;
+  const run = SUBCOMMANDS[read.positionals[0] ?? ''];
+  if (run === undefined) {
+    process.stderr.write(
+      `beastmode router: name one of ${Object.keys(SUBCOMMANDS).join(', ')}; see --help\n`,
+    );
+    return 2;
   }
+  return run(read.values as Values);
 }

@@ -130,7 +130,7 @@ export function routerFeatures(prompt: string, mask: number, f: FeatureSet): Map
 }
 
 /** Calls `add` with every (bucket, value) of the prompt's features; a bucket may come more than once. */
-function visitFeatures(
+export function visitFeatures(
   prompt: string,
   mask: number,
   f: FeatureSet,
@@ -189,4 +189,17 @@ let bundled: RouterModel | undefined;
 export function bundledRouterModel(): RouterModel {
   bundled ??= loadRouterModel(JSON.parse(QUALITY_COST_V1) as unknown);
   return bundled;
+}
+
+/**
+ * Edges that split the static router's scores into `bands` bands of similar traffic — quantiles of the
+ * calibration thresholds, which the training takes at every 2% of the calibration rows' scores — plus the
+ * static router's own threshold for `quality`, so that the static router sends each band all one way (the
+ * outcomes of a band are then not skewed toward its easier or harder prompts).
+ */
+export function bandEdgesOf(model: RouterModel, bands: number, quality: number): number[] {
+  const t = model.calibration.map((c) => c.threshold).sort((a, b) => a - b);
+  const edges = [thresholdFor(model, quality)];
+  for (let k = 1; k < bands; k++) edges.push(t[Math.floor((k * t.length) / bands)] ?? 1);
+  return [...new Set(edges)].sort((a, b) => a - b);
 }

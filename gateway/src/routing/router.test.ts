@@ -218,6 +218,53 @@ describe('router training', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('the CLI replays rows through the static and the learning router to the JSON scripts read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'router-'));
+    try {
+      const data = join(dir, 'rows.jsonl');
+      writeFileSync(data, rows.map((r) => JSON.stringify(r)).join('\n'));
+      const out = join(dir, 'model.json');
+      const writes: string[] = [];
+      const spy = jest.spyOn(process.stdout, 'write').mockImplementation((t) => {
+        writes.push(String(t));
+        return true;
+      });
+      try {
+        expect(await runRouter(['train', '--data', data, '--out', out], {})).toBe(0);
+        const replay = ['replay', '--model', out, '--data', data, '--feedback-rate', '0.5'];
+        expect(await runRouter(replay, {})).toBe(0);
+      } finally {
+        spy.mockRestore();
+      }
+      const report = JSON.parse(writes.at(-1) ?? '{}') as {
+        rows: number;
+        feedback: number;
+        static: Record<string, number>;
+        learning: Record<string, number>;
+      };
+      expect(report.rows).toBe(rows.length);
+      expect(report.feedback).toBeGreaterThan(rows.length * 0.3);
+      expect(report.feedback).toBeLessThan(rows.length * 0.7);
+      for (const k of ['weakShare', 'qualityKept', 'regret']) {
+        expect(report.static[k]).toBeGreaterThanOrEqual(0);
+        expect(report.learning[k]).toBeGreaterThanOrEqual(0);
+      }
+      expect(report.learning.weakShare).toBeLessThanOrEqual(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a replay without --data, or an unknown subcommand, is refused', async () => {
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      await expect(runRouter(['replay'], {})).rejects.toThrow(/--data is required/);
+      expect(await runRouter(['bogus'], {})).toBe(2);
+    } finally {
+      err.mockRestore();
+    }
+  });
 });
 
 test('every cue can fire on the lower-cased text', () => {
