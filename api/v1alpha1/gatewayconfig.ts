@@ -18,6 +18,7 @@ import {
   RateLimit,
   Retry,
   RouteCache,
+  PROMPT_DOMAINS,
   SELECTION_POLICIES,
   Selection,
   Timeouts,
@@ -69,8 +70,23 @@ export const CompiledRoute = z
             weakBackend: dnsLabel(),
             threshold: z.number().min(0).max(1),
             targetQuality: z.number().min(0.5).max(1).optional(),
+            learning: z
+              .object({ exploration: z.number().min(0).max(0.2), goodScore: z.number().min(0).max(1) })
+              .strict()
+              .optional(),
           })
           .strict()
+          .optional(),
+        domains: z
+          .array(
+            z
+              .object({
+                domains: z.array(z.enum(PROMPT_DOMAINS)).min(1),
+                backend: dnsLabel(),
+                minConfidence: z.number().min(0).max(1),
+              })
+              .strict(),
+          )
           .optional(),
       })
       .strict(),

@@ -56,7 +56,22 @@ export const METRICS = {
    * config that takes credentials. Labels: namespace, route, backend, variant, secret, key.
    */
   credentialsReady: 'beastmode_backend_credentials_ready',
+  /**
+   * Selection decisions of quality-cost and domain routes. Labels: namespace, route, backend, via
+   * (heuristic|static|learned|explore|domain — see ROUTER_DECISION_VIA).
+   */
+  routerDecisions: 'beastmode_router_decisions_total',
+  /** Outcomes the learning router was told. Labels: namespace, route, arm (weak|strong), outcome (good|bad|failed). */
+  routerOutcomes: 'beastmode_router_outcomes_total',
+  /** The share of the learning router's learned traffic it plans to send weak (gauge). Labels: namespace, route. */
+  routerLearnedWeakShare: 'beastmode_router_learned_weak_share',
+  /** The router models a route decides with (value 1). Labels: namespace, route, kind (quality-cost|domains), version. */
+  routerModelInfo: 'beastmode_router_model_info',
 } as const;
+
+/** How a quality-cost or domain route's backend was chosen (beastmode_router_decisions_total's via). */
+export const ROUTER_DECISION_VIA = ['heuristic', 'static', 'learned', 'explore', 'domain'] as const;
+export type RouterDecisionVia = (typeof ROUTER_DECISION_VIA)[number];
 
 export const ATTEMPT_OUTCOMES = [
   'ok',

@@ -127,6 +127,54 @@ export const BUNDLED_ROUTER_VERSION = 'v1';
 
 export const SELECTION_POLICIES = ['weighted', 'least-latency', 'least-cost', 'quality-cost'] as const;
 
+/** The domains the gateway's prompt classifier knows (gateway/src/routing/domain-model.ts). */
+export const PROMPT_DOMAINS = [
+  'code',
+  'math',
+  'law',
+  'medicine',
+  'finance',
+  'science',
+  'humanities',
+  'social-science',
+  'creative-writing',
+  'customer-support',
+  'general-chat',
+] as const;
+export type PromptDomain = (typeof PROMPT_DOMAINS)[number];
+
+export const RouterLearning = z
+  .object({
+    exploration: z
+      .number()
+      .min(0)
+      .max(0.2)
+      .default(0.05)
+      .describe(
+        "Most share of the route's requests sent against the learned plan, to keep learning (never to the weak backend while the quality budget has no room)",
+      ),
+    goodScore: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe('A /v1/feedback score at or above this is a good answer, below it a bad one'),
+  })
+  .strict();
+
+export const DomainRoute = z
+  .object({
+    domains: z.array(z.enum(PROMPT_DOMAINS)).min(1).max(PROMPT_DOMAINS.length),
+    backend: dnsLabel().describe('The backend that serves prompts of these domains first'),
+    minConfidence: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe("Below this probability of the prompt's domain the route's policy decides instead"),
+  })
+  .strict();
+
 export const Selection = withRules(
   z
     .object({
@@ -153,12 +201,35 @@ export const Selection = withRules(
             .describe(
               "Decide with the learned router (the bundled model, docs/router.md) at the threshold that kept this share of the strong backend's quality on its calibration subjects; without it the difficulty heuristic and threshold decide",
             ),
+          learning: RouterLearning.optional().describe(
+            "Improve on the learned router from what the gateway observes — feedback scores on answers and failures — per prompt domain, keeping targetQuality of the strong backend's quality as estimated (docs/router.md); shared by replicas through Redis when configured",
+          ),
         })
         .strict()
         .optional(),
+      domains: z
+        .array(DomainRoute)
+        .max(PROMPT_DOMAINS.length)
+        .optional()
+        .describe(
+          'Send prompts of a domain (code, math, law, …) to a specialised backend first; other prompts go by the policy',
+        ),
     })
     .strict(),
   [
+    {
+      rule: '!has(self.qualityCost) || !has(self.qualityCost.learning) || has(self.qualityCost.targetQuality)',
+      message: 'selection.qualityCost.learning needs targetQuality: the quality the learner must keep',
+      check: (s) => s.qualityCost?.learning === undefined || s.qualityCost.targetQuality !== undefined,
+    },
+    {
+      rule: '!has(self.domains) || self.domains.all(a, self.domains.all(b, a == b || !a.domains.exists(d, d in b.domains)))',
+      message: 'selection.domains: a domain may appear in one entry only',
+      check: (s) => {
+        const seen = new Set<string>();
+        return (s.domains ?? []).every((r) => r.domains.every((d) => !seen.has(d) && (seen.add(d), true)));
+      },
+    },
     {
       rule: "self.policy != 'quality-cost' || has(self.qualityCost)",
       message: 'selection.qualityCost is required when policy is quality-cost',
@@ -316,6 +387,12 @@ export const ModelRouteSpec = withRules(
         return qc === undefined || (names.has(qc.strongBackend) && names.has(qc.weakBackend));
       },
       path: ['selection', 'qualityCost'],
+    },
+    {
+      rule: '!has(self.selection) || !has(self.selection.domains) || self.selection.domains.all(r, self.backends.exists(b, b.name == r.backend))',
+      message: 'selection.domains[].backend must name a backend of this route',
+      check: (s) => (s.selection?.domains ?? []).every((r) => s.backends.some((b) => b.name === r.backend)),
+      path: ['selection', 'domains'],
     },
   ],
 );

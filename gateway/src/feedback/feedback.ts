@@ -14,7 +14,7 @@ import {
   invalidFeedback,
   type GatewayError,
 } from '../server/errors.js';
-import type { RecentRequests } from './recent-requests.js';
+import type { RecentRequests, ServedRecord } from './recent-requests.js';
 
 export const FeedbackRequest = z
   .object({
@@ -56,13 +56,20 @@ export type FeedbackAnswer = { ok: true; receipt: FeedbackReceipt } | { ok: fals
 
 export type FeedbackScores = Histogram<'namespace' | 'route' | 'backend' | 'variant'>;
 
+/** Told of every accepted score on an answer of a served config (the learning routers listen). */
+export type ScoreListener = (served: ServedRecord, score: number) => void;
+
 export class FeedbackRecorder {
-  /** `serving`: whether the served config still has a producer (cache/producer.ts); default: all are. */
+  /**
+   * `serving`: whether the served config still has a producer (cache/producer.ts); default: all are.
+   * `listener`: told of each score that is observed.
+   */
   constructor(
     private readonly recent: RecentRequests,
     private readonly ledger: FeedbackLedger,
     private readonly scores: FeedbackScores,
     private readonly serving: (producer: string) => boolean = () => true,
+    private readonly listener: () => ScoreListener | undefined = () => undefined,
   ) {}
 
   /** What POST /v1/feedback answers: `body` is the parsed JSON body. */
@@ -80,6 +87,7 @@ export class FeedbackRecorder {
     if (served.producer === undefined || this.serving(served.producer)) {
       const { namespace, route, backend, variant } = served;
       this.scores.observe({ namespace, route, backend, variant }, score);
+      this.listener()?.(served, score);
     }
     // The comment is validated but not kept: it may hold user text, which the gateway never logs.
     return { ok: true, receipt: { request_id: id, recorded: true } };

@@ -20,6 +20,8 @@ export interface ServedRecord {
   producer?: string;
   /** The caller's key name ("anonymous" without auth), for feedback authorisation. */
   caller: string;
+  /** The learning router chose this backend: the cell its feedback teaches, and the backend's arm. */
+  learned?: { cell: string; arm: 'weak' | 'strong' };
 }
 
 /** Distinct served records; cleared when it outgrows its bound (old slots then read as unknown). */
@@ -122,7 +124,8 @@ export class RecentRequests {
   }
 
   private intern(r: ServedRecord): number {
-    const key = `${r.namespace}\u0000${r.route}\u0000${r.model}\u0000${r.backend}\u0000${r.variant}\u0000${r.producer ?? ''}\u0000${r.caller}`;
+    const learned = r.learned === undefined ? '' : `${r.learned.cell}\u0000${r.learned.arm}`;
+    const key = `${r.namespace}\u0000${r.route}\u0000${r.model}\u0000${r.backend}\u0000${r.variant}\u0000${r.producer ?? ''}\u0000${r.caller}\u0000${learned}`;
     const known = this.recordIndex.get(key);
     if (known !== undefined) return known;
     if (this.records.length >= MAX_DISTINCT_RECORDS) {

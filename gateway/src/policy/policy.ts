@@ -26,6 +26,7 @@ import {
   MemoryFeedbackLedger,
   type FeedbackAnswer,
   type FeedbackScores,
+  type ScoreListener,
 } from '../feedback/feedback.js';
 import type { RecentRequests } from '../feedback/recent-requests.js';
 import { RedisFeedbackLedger } from '../feedback/redis-ledger.js';
@@ -126,6 +127,7 @@ export class GatewayPolicy {
   private stores: Stores | undefined;
   private keys: KeysFileSource | undefined;
   private fencing: Promise<FenceReport | undefined> = Promise.resolve(undefined);
+  private scoreListener: ScoreListener | undefined;
 
   constructor(
     private readonly settings: PolicySettings,
@@ -240,6 +242,16 @@ export class GatewayPolicy {
         .catch(() => undefined);
   }
 
+  /** Who is told of each accepted feedback score (the learning routers). */
+  onFeedback(listener: ScoreListener): void {
+    this.scoreListener = listener;
+  }
+
+  /** The Redis client the policy layer shares, when one is configured. */
+  get sharedRedis(): Redis | undefined {
+    return this.redis;
+  }
+
   /** POST /v1/feedback: `body` is the parsed JSON body. */
   recordFeedback(body: unknown, caller: Caller): Promise<FeedbackAnswer> {
     return this.parts().feedback.record(body, caller);
@@ -329,8 +341,12 @@ export class GatewayPolicy {
     const ledger = redis
       ? new RedisFeedbackLedger(redis, prefix)
       : (pod?.ledger ?? new MemoryFeedbackLedger());
-    const feedback = new FeedbackRecorder(this.deps.recent, ledger, metrics.feedbackScore, (p) =>
-      fence.serves(p),
+    const feedback = new FeedbackRecorder(
+      this.deps.recent,
+      ledger,
+      metrics.feedbackScore,
+      (p) => fence.serves(p),
+      () => this.scoreListener,
     );
     return { limiter, resilient, memoryCache, cache, fence, feedback };
   }

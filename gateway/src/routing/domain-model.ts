@@ -4,23 +4,12 @@
 // router (router-model.ts), a versioned JSON file validated on load. A prompt whose best domain is not
 // confident enough is `general-chat`. Pure: no clock, no I/O.
 import { z } from 'zod';
+import { PROMPT_DOMAINS, type PromptDomain } from '../../../api/v1alpha1/index.js';
 import { DOMAINS_V1 } from './models/domains-v1.js';
 import { FEATURE_FAMILIES, featureSet, visitFeatures, type FeatureSet } from './router-model.js';
 
-export const DOMAINS = [
-  'code',
-  'math',
-  'law',
-  'medicine',
-  'finance',
-  'science',
-  'humanities',
-  'social-science',
-  'creative-writing',
-  'customer-support',
-  'general-chat',
-] as const;
-export type Domain = (typeof DOMAINS)[number];
+export const DOMAINS = PROMPT_DOMAINS;
+export type Domain = PromptDomain;
 /** What a prompt no domain is confident about counts as. */
 export const FALLBACK_DOMAIN: Domain = 'general-chat';
 

@@ -141,6 +141,8 @@ export class LearningRouter {
     const cell = this.cellOf(cluster, p);
     const planned = this.plan.get(cell);
     const loss = planned === undefined && staticWeak ? 1 - p : 0;
+    // A cell's first request replans: exploration's room in the budget counts every cell from the start.
+    const fresh = this.counts[cell] === undefined;
     for (const counts of [this.counts, this.pending]) {
       const c = (counts[cell] ??= emptyCell());
       c.requests++;
@@ -148,9 +150,10 @@ export class LearningRouter {
       c.staticLoss += loss;
     }
     const c = this.counts[cell] as CellCounts;
+    if (fresh) this.replan();
     if (random() < this.o.exploration) {
       // The backend this cell knows least; never weak while the plan has no room for exploration's loss.
-      const weak = c.weak.n < c.strong.n && this.reserveFits;
+      const weak = c.weak.n <= c.strong.n && this.reserveFits;
       return { weak, explore: true, cell, why: `explore ${weak ? 'weak' : 'strong'} in ${cell}` };
     }
     if (planned === undefined) return { weak: staticWeak, explore: false, cell, why: `static in ${cell}` };
@@ -178,6 +181,30 @@ export class LearningRouter {
     const delta = this.pending;
     this.pending = {};
     return delta;
+  }
+
+  /** Puts back a drained delta that could not be shared (the store was unreachable): it goes next time. */
+  requeue(delta: LearnerCounts): void {
+    addCounts(this.pending, delta);
+  }
+
+  /** The learned cells' traffic, the share of it planned weak, and the outcomes counted. */
+  summary(): { cells: number; learnedCells: number; plannedWeakShare: number | undefined; outcomes: number } {
+    let learned = 0;
+    let weak = 0;
+    let outcomes = 0;
+    for (const v of this.views) {
+      outcomes += v.outcomes.weak.n + v.outcomes.strong.n;
+      if (v.weakShare === undefined) continue;
+      learned += v.requests;
+      weak += v.requests * v.weakShare;
+    }
+    return {
+      cells: this.views.length,
+      learnedCells: this.views.filter((v) => v.weakShare !== undefined).length,
+      plannedWeakShare: learned === 0 ? undefined : weak / learned,
+      outcomes,
+    };
   }
 
   /**

@@ -1,7 +1,7 @@
 // Backend selection: a pure function from a route, the facts of one request and observed statistics to an
 // ordered attempt plan. The first entry is the chosen backend, the rest are fallbacks in order. No clock,
 // no network, no logging: randomness and statistics are passed in.
-import type { CompiledBackend, CompiledRoute } from '../../../api/v1alpha1/index.js';
+import type { CompiledBackend, CompiledRoute, PromptDomain } from '../../../api/v1alpha1/index.js';
 import { isCanaryRequest, type RequestFacts } from './canary.js';
 import { scoreDifficulty } from './difficulty.js';
 import { thresholdFor, weakSuffices, type RouterModel } from './router-model.js';
@@ -22,6 +22,10 @@ export interface SelectionInput {
   prompt: string;
   /** The learned router, for a quality-cost route with a target quality. */
   router?: RouterModel | undefined;
+  /** Strong or weak, already decided (by the learning router): quality-cost then does not decide. */
+  qualityCost?: { strong: boolean; why: string } | undefined;
+  /** The prompt's domain, for a route with domain routes. */
+  domain?: { domain: PromptDomain; confidence: number } | undefined;
   stats: ObservedStats;
   /** `name/variant` keys of backends to skip while others exist (open circuit breakers). */
   unavailable?: ReadonlySet<string>;
@@ -121,11 +125,34 @@ function orderQualityCost(route: CompiledRoute, stable: CompiledBackend[], input
   const qc = route.selection.qualityCost;
   if (qc === undefined)
     throw new Error(`route ${route.namespace}/${route.name}: quality-cost without qualityCost`);
-  const { strong, why } = qualityCostChoice(qc, input.prompt, input.router);
+  const { strong, why } = input.qualityCost ?? qualityCostChoice(qc, input.prompt, input.router);
   const [first, second] = strong ? [qc.strongBackend, qc.weakBackend] : [qc.weakBackend, qc.strongBackend];
   const rank = (b: CompiledBackend) => (b.name === first ? 0 : b.name === second ? 1 : 2);
   const order = [...stable].sort((a, b) => rank(a) - rank(b) || byWeight(a, b));
   return { order, reason: `quality-cost: ${why} → ${first}` };
+}
+
+/**
+ * The backend a route's domain routes give a prompt of this domain, when one does and the classifier is
+ * confident enough.
+ */
+export function domainBackend(
+  route: CompiledRoute,
+  guess: { domain: PromptDomain; confidence: number } | undefined,
+): string | undefined {
+  if (guess === undefined) return undefined;
+  const entry = route.selection.domains?.find((d) => d.domains.includes(guess.domain));
+  return entry !== undefined && guess.confidence >= entry.minConfidence ? entry.backend : undefined;
+}
+
+/** A domain route's backend first, the rest by weight; undefined when no domain route applies. */
+function orderByDomain(route: CompiledRoute, stable: CompiledBackend[], input: SelectionInput) {
+  const name = domainBackend(route, input.domain);
+  const chosen = stable.find((b) => b.name === name);
+  if (chosen === undefined || input.domain === undefined) return undefined;
+  const rest = stable.filter((b) => b !== chosen).sort(byWeight);
+  const { domain, confidence } = input.domain;
+  return { order: [chosen, ...rest], reason: `domain ${domain} (${confidence.toFixed(2)}) → ${chosen.name}` };
 }
 
 function orderByPolicy(route: CompiledRoute, stable: CompiledBackend[], input: SelectionInput) {
@@ -157,7 +184,7 @@ export function selectBackends(input: SelectionInput): AttemptPlan {
   // Nothing to choose: one backend, no canary (and an open breaker changes nothing with no alternative).
   if (stable.length === 1 && route.canary === undefined)
     return { attempts: stable, canary: false, reason: ONLY };
-  const { order, reason } = orderByPolicy(route, stable, input);
+  const { order, reason } = orderByDomain(route, stable, input) ?? orderByPolicy(route, stable, input);
   let attempts = order;
   const inCanary = route.canary !== undefined && isCanaryRequest(route, input.facts);
   const primary = order[0] as CompiledBackend;

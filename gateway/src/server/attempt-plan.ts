@@ -9,9 +9,14 @@ import type { Caller } from '../policy/types.js';
 import type { Endpoint } from '../providers/types.js';
 import type { CircuitBreakers } from '../resilience/breaker.js';
 import type { ConcurrencyLimits } from '../resilience/concurrency.js';
-import { bundledRouterModel } from '../routing/router-model.js';
-import { selectBackends } from '../routing/select.js';
+import type { RouterDecisionVia } from '../../../api/v1alpha1/index.js';
+import { bundledDomainModel, classifyDomain, type DomainGuess } from '../routing/domain-model.js';
+import type { RouteLearners } from '../routing/route-learners.js';
+import type { Arm } from '../routing/router-learner.js';
+import { bundledRouterModel, thresholdFor, weakSuffices } from '../routing/router-model.js';
+import { domainBackend, selectBackends } from '../routing/select.js';
 import type { ObservedStatsStore } from './observed.js';
+import type { RouterMetrics } from './router-metrics.js';
 
 export interface PlanDeps {
   breakers: CircuitBreakers;
@@ -21,6 +26,24 @@ export interface PlanDeps {
   log: Logger;
   now: () => number;
   random: () => number;
+  /** The learning routers of quality-cost routes that declare learning. */
+  learners?: RouteLearners;
+  routerMetrics?: RouterMetrics;
+}
+
+/** A request the learning router decided: the outcome of `backend` (its arm) teaches cell `cell`. */
+export interface LearnedChoice {
+  cell: string;
+  arm: Arm;
+  backend: string;
+}
+
+/** How a quality-cost or domain route chose, before the selector orders the backends. */
+interface Decided {
+  domain?: DomainGuess;
+  qualityCost?: { strong: boolean; why: string };
+  learned?: LearnedChoice;
+  via?: RouterDecisionVia;
 }
 
 /** What selection reads of a request. */
@@ -60,6 +83,42 @@ function promptText(body: Record<string, unknown>): string {
       : '';
 }
 
+/**
+ * The prompt-reading decisions of a route: its domain (for domain routes and the learner's clusters), and
+ * for a quality-cost route with a target quality, strong or weak by the learned router — the learning
+ * router's plan when the route declares learning and no domain route took the request.
+ */
+function decide(deps: PlanDeps, route: RuntimeRoute, body: Record<string, unknown>): Decided {
+  const { selection } = route.spec;
+  const qc = selection.policy === 'quality-cost' ? selection.qualityCost : undefined;
+  const learner = qc?.learning !== undefined ? deps.learners?.of(route.spec) : undefined;
+  if (selection.domains === undefined && qc?.targetQuality === undefined)
+    return qc === undefined ? {} : { via: 'heuristic' };
+  const prompt = promptText(body);
+  const guess =
+    selection.domains !== undefined || learner !== undefined
+      ? classifyDomain(bundledDomainModel(), prompt)
+      : undefined;
+  const domain = guess !== undefined ? { domain: guess } : {};
+  if (domainBackend(route.spec, guess) !== undefined) return { ...domain, via: 'domain' };
+  if (qc?.targetQuality === undefined)
+    return { ...domain, ...(qc !== undefined ? { via: 'heuristic' } : {}) };
+  const model = bundledRouterModel();
+  const p = weakSuffices(model, prompt);
+  const t = thresholdFor(model, qc.targetQuality);
+  const scored = `router ${model.version} p(weak) ${p.toFixed(2)} vs ${t.toFixed(2)}`;
+  if (learner === undefined || guess === undefined)
+    return { ...domain, qualityCost: { strong: p < t, why: scored }, via: 'static' };
+  const d = learner.decide(guess.domain, p, p >= t, deps.random);
+  const arm: Arm = d.weak ? 'weak' : 'strong';
+  return {
+    ...domain,
+    qualityCost: { strong: !d.weak, why: `${d.why}, ${scored}` },
+    learned: { cell: d.cell, arm, backend: d.weak ? qc.weakBackend : qc.strongBackend },
+    via: d.explore ? 'explore' : d.why.startsWith('learned') ? 'learned' : 'static',
+  };
+}
+
 /** Backends whose breaker is open (or half-open with its probe out); undefined while all are available. */
 function unavailableBackends(deps: PlanDeps, route: RuntimeRoute): Set<string> | undefined {
   const now = deps.now();
@@ -75,8 +134,9 @@ export function planAttempts(
   deps: PlanDeps,
   x: PlanRequest,
   pinnedBackend: string | undefined,
-): { backends: RuntimeBackend[]; reason: string } {
+): { backends: RuntimeBackend[]; reason: string; learned?: LearnedChoice } {
   const { route, caller } = x;
+  const decided = decide(deps, route, x.body);
   const apiKey = caller.anonymous ? undefined : caller.key;
   // Only a choice between backends, or a canary, reads the sticky identity: a route with one backend and
   // no canary does not pay for finding (or inventing) one.
@@ -91,8 +151,12 @@ export function planAttempts(
   const selection = selectBackends({
     route: route.spec,
     facts: { identity, headers: x.headers, apiKey, team: caller.team },
-    prompt: route.spec.selection.policy === 'quality-cost' ? promptText(x.body) : '',
-    router: route.spec.selection.qualityCost?.targetQuality !== undefined ? bundledRouterModel() : undefined,
+    prompt:
+      route.spec.selection.policy === 'quality-cost' && decided.qualityCost === undefined
+        ? promptText(x.body)
+        : '',
+    qualityCost: decided.qualityCost,
+    domain: decided.domain,
     stats: deps.observed,
     unavailable: unavailableBackends(deps, route),
     pinnedBackend,
@@ -110,7 +174,12 @@ export function planAttempts(
     const rb = route.backends.get(`${b.name}/${b.variant}`);
     if (rb !== undefined && rb.adapter.paths[x.endpoint] !== undefined) plan.push(rb);
   }
-  return { backends: plan, reason: selection.reason };
+  const first = plan[0]?.spec.name;
+  if (decided.via !== undefined && first !== undefined)
+    deps.routerMetrics?.decided(route.spec.namespace, route.spec.name, first, decided.via);
+  // The learner is taught only about the backend it chose (not one a breaker or a pin put first).
+  const learned = decided.learned?.backend === first ? decided.learned : undefined;
+  return { backends: plan, reason: selection.reason, ...(learned !== undefined ? { learned } : {}) };
 }
 
 /**

@@ -3,6 +3,7 @@
 // what main.ts, tests, the demo and e2e call; it runs four steps: assemble the parts, build the HTTP
 // server, follow the config, listen. `close` drains requests in flight, then releases everything.
 import http from 'node:http';
+import type { GatewayConfig } from '../../../api/v1alpha1/index.js';
 import type { KubeClient } from '../../../kube/client.js';
 import type { AddressInfo } from 'node:net';
 import { watchConfigMap } from '../config/configmap.js';
@@ -15,7 +16,11 @@ import { createLogger, type Logger } from '../log.js';
 import { GatewayPolicy, type PolicySettings } from '../policy/policy.js';
 import { CircuitBreakers, DEFAULT_BREAKER, type BreakerOptions } from '../resilience/breaker.js';
 import { ConcurrencyLimits } from '../resilience/concurrency.js';
+import { bundledDomainModel } from '../routing/domain-model.js';
+import { MemoryLearnerStore, RedisLearnerStore } from '../routing/learner-store.js';
+import { RouteLearners } from '../routing/route-learners.js';
 import { bundledRouterModel } from '../routing/router-model.js';
+import { RouterMetrics } from './router-metrics.js';
 import { AttemptRunner } from './attempt-runner.js';
 import { httpHandler } from './http-app.js';
 import { GatewayMetrics } from './metrics.js';
@@ -44,6 +49,8 @@ export interface GatewayOptions {
   policy?: PolicySettings;
   logger?: Logger;
   breaker?: BreakerOptions;
+  /** How often the learning routers share their counts (ms; 0: only at close). Default 5000. */
+  learnerSyncMs?: number;
   /** Serve /v1/* through express instead of bare node:http (for the benchmark that decided it). */
   v1ViaExpress?: boolean;
   now?: () => number;
@@ -61,6 +68,8 @@ export interface GatewayState {
   recent: RecentRequests;
   breakers: CircuitBreakers;
   policy: GatewayPolicy;
+  /** The learning routers of the routes that declare learning. */
+  learners: RouteLearners;
   inflight(): number;
   ready(): boolean;
 }
@@ -106,6 +115,24 @@ function circuitBreakers(opts: GatewayOptions, metrics: GatewayMetrics, logger: 
   });
 }
 
+/**
+ * The router models a config's routes decide with: parsed (about 20 ms each, once per process) when a
+ * config asks for them, not on a request; the learners of the routes that declare learning; and the
+ * models' versions in beastmode_router_model_info.
+ */
+function followRouterModels(config: GatewayConfig, learners: RouteLearners, metrics: RouterMetrics): void {
+  const rows: [string, string, 'quality-cost' | 'domains', string][] = [];
+  for (const r of config.routes) {
+    const { qualityCost, policy, domains } = r.selection;
+    if (policy === 'quality-cost' && qualityCost?.targetQuality !== undefined)
+      rows.push([r.namespace, r.name, 'quality-cost', bundledRouterModel().version]);
+    if (domains !== undefined || (policy === 'quality-cost' && qualityCost?.learning !== undefined))
+      rows.push([r.namespace, r.name, 'domains', bundledDomainModel().version]);
+  }
+  metrics.modelsInUse(rows);
+  learners.apply(config, bundledRouterModel);
+}
+
 /** Step 1: the parts, wired together; nothing listens or loads yet. */
 function assembleParts(opts: GatewayOptions): Parts {
   const logger = opts.logger ?? createLogger('info');
@@ -126,15 +153,28 @@ function assembleParts(opts: GatewayOptions): Parts {
   const upstream = new UpstreamCaller({ pools, secrets, metrics, now, log: logger });
   const limits = new ConcurrencyLimits(now);
   metrics.watchBounds(() => limits.states());
+  const redis = policy.sharedRedis;
+  const learners = new RouteLearners({
+    store: redis !== undefined ? new RedisLearnerStore(redis) : new MemoryLearnerStore(),
+    log: logger,
+    now,
+    ...(opts.learnerSyncMs !== undefined ? { syncMs: opts.learnerSyncMs } : {}),
+  });
+  const routerMetrics = new RouterMetrics(metrics.registry, () => learners);
+  policy.onFeedback((served, score) => {
+    if (served.learned === undefined) return;
+    const { cell, arm } = served.learned;
+    const good = learners.feedback(served.namespace, served.route, cell, arm, score);
+    if (good !== undefined) routerMetrics.outcome(served.namespace, served.route, arm, good ? 'good' : 'bad');
+  });
   store.onChange((c) => {
     const routes = [...c.routes.values()];
     limits.retain(new Set(routes.flatMap((r) => [...r.backends.values()].map((b) => b.key))));
-    // The learned router is parsed (~20 ms) when a config asks for it, not on a request.
-    if (routes.some((r) => r.spec.selection.qualityCost?.targetQuality !== undefined)) bundledRouterModel();
+    followRouterModels(c.config, learners, routerMetrics);
   });
   const runner = new AttemptRunner({ upstream, breakers, limits, metrics, observed, now, log: logger });
   const random = opts.random ?? Math.random;
-  const planning = { breakers, limits, observed, log: logger, now, random };
+  const planning = { breakers, limits, observed, log: logger, now, random, learners, routerMetrics };
   const pipeline = new Pipeline({ store, policy, runner, planning, metrics, recent, log: logger });
   const state: GatewayState = {
     store,
@@ -142,6 +182,7 @@ function assembleParts(opts: GatewayOptions): Parts {
     recent,
     breakers,
     policy,
+    learners,
     inflight: () => pipeline.inflightRequests,
     ready: () => store.current() !== undefined,
   };
@@ -198,6 +239,7 @@ async function closeGateway(
   server.closeAllConnections();
   await closed;
   await parts.pools.close();
+  await parts.state.learners.close();
   await parts.state.policy.close();
 }
 

@@ -8,6 +8,7 @@ import { HEADERS } from '../../../api/v1alpha1/index.js';
 import type { ConfigStore } from '../config/store.js';
 import { gatewayError, sendError } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { RouteLearners } from '../routing/route-learners.js';
 import type { PodState } from '../workers/pod-state.js';
 import { requestIdOf, servesPath, type Pipeline } from './pipeline.js';
 
@@ -18,6 +19,8 @@ export interface HttpSurface {
   /** True once the gateway is shutting down (readiness fails). */
   closing: () => boolean;
   v1ViaExpress: boolean;
+  /** The learning routers, inspected and reset under /admin/router. */
+  learners?: RouteLearners;
   /** In a worker of a pod: /metrics serves the pod's aggregate, /readyz names the worker. */
   pod?: Pick<PodState, 'workerId' | 'metricsText'>;
 }
@@ -49,9 +52,48 @@ function expressApp(s: HttpSurface): express.Express {
       .then((text) => res.type(s.metrics.registry.contentType).send(text))
       .catch(next);
   });
+  if (s.learners !== undefined) routerAdmin(app, s.learners);
   if (s.v1ViaExpress) app.all(/^\/v1\//, (req, res) => s.pipeline.handle(req, res));
   app.use((req, res) => sendError(res, gatewayError(404, `unknown path ${req.path}`, 'unknown_url')));
   return app;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/**
+ * The learning routers' state, read like /metrics (counts, no request content), and their reset — which
+ * forgets what every replica learnt, so it is taken only from inside the pod (kubectl port-forward arrives
+ * on loopback): a client of the Service cannot reach it.
+ */
+function routerAdmin(app: express.Express, learners: RouteLearners): void {
+  app.get('/admin/router', (_req, res) => {
+    res.json({ routes: learners.routes().map((r) => ({ route: r, ...learners.state(r)?.summary })) });
+  });
+  app.get('/admin/router/:namespace/:name', (req, res) => {
+    const state = learners.state(`${req.params.namespace}/${req.params.name}`);
+    if (state === undefined)
+      return sendError(res, gatewayError(404, 'no learning router for that route', 'unknown_route'));
+    res.json(state);
+  });
+  app.post('/admin/router/:namespace/:name/reset', (req, res, next) => {
+    if (!LOOPBACK.has(req.socket.remoteAddress ?? ''))
+      return sendError(
+        res,
+        gatewayError(
+          403,
+          'reset the learning router from inside the pod (kubectl port-forward)',
+          'forbidden',
+        ),
+      );
+    learners
+      .reset(`${req.params.namespace}/${req.params.name}`)
+      .then((done) =>
+        done
+          ? res.json({ reset: true })
+          : sendError(res, gatewayError(404, 'no learning router for that route', 'unknown_route')),
+      )
+      .catch(next);
+  });
 }
 
 export function httpHandler(s: HttpSurface): RequestListener {

@@ -17,7 +17,14 @@ import type { Admission, GatewayPolicy } from '../policy/policy.js';
 import type { StreamTap } from '../policy/stream-tap.js';
 import type { Caller } from '../policy/types.js';
 import type { Endpoint } from '../providers/types.js';
-import { boundPlan, cacheProducers, headerString, planAttempts, type PlanDeps } from './attempt-plan.js';
+import {
+  boundPlan,
+  cacheProducers,
+  headerString,
+  planAttempts,
+  type LearnedChoice,
+  type PlanDeps,
+} from './attempt-plan.js';
 import type { AttemptRunner, RunResult } from './attempt-runner.js';
 import { Cancellation } from './cancel.js';
 import { gatewayError, isGatewayError, sendError, type GatewayError } from './errors.js';
@@ -61,6 +68,8 @@ export interface PipelineDeps {
 interface Exchange extends UpstreamRequest {
   headers: IncomingHttpHeaders;
   caller: Caller;
+  /** The learning router's choice, whose outcome it is told. */
+  learned?: LearnedChoice | undefined;
 }
 
 function sendErrorWithServedHeaders(res: ServerResponse, e: GatewayError): void {
@@ -230,12 +239,15 @@ export class Pipeline {
     if (isGatewayError(admitted)) return this.refuse(x.res, admitted, onRoute);
     const admission = admitted;
     const choice = planAttempts(this.deps.planning, x, admission.pinnedBackend);
-    // Why a quality-cost route chose its backend (the router's score against its threshold, or the difficulty).
-    if (spec.selection.policy === 'quality-cost')
+    // Why a quality-cost or domain route chose its backend (its domain, the learner's plan, the router's
+    // score against its threshold, or the difficulty).
+    if (spec.selection.policy === 'quality-cost' || spec.selection.domains !== undefined)
       x.res.setHeader(HEADERS.routeReason, choice.reason.replace('→', '->'));
     const bounded = boundPlan(this.deps.planning.limits, x.route, x.endpoint, choice.backends);
     if (bounded.saturated !== undefined) return this.refuseSaturated(x, admission, bounded.saturated);
     const plan = bounded.plan;
+    // What the learner chose goes first unless a saturated backend spilled it elsewhere.
+    x.learned = plan[0]?.spec.name === choice.learned?.backend ? choice.learned : undefined;
     let lookup: CacheLookup<RuntimeBackend> | undefined;
     if (plan.length > 0 && policy.caches(spec)) {
       lookup = await policy.lookupCache(x.caller, spec, x.body, cacheProducers(plan));
@@ -296,6 +308,7 @@ export class Pipeline {
   /** Who gave the answer to a request, for feedback on it. */
   private recordServed(x: Exchange, by: RuntimeBackend): void {
     const { spec } = x.route;
+    const learned = x.learned?.backend === by.spec.name ? x.learned : undefined;
     this.deps.recent.record(x.requestId, {
       namespace: spec.namespace,
       route: spec.name,
@@ -304,7 +317,23 @@ export class Pipeline {
       variant: by.spec.variant,
       producer: by.producer,
       caller: x.caller.key,
+      ...(learned !== undefined ? { learned: { cell: learned.cell, arm: learned.arm } } : {}),
     });
+  }
+
+  /** The learner's choice failed: it answered 5xx, or another backend answered after it. */
+  private learnFailure(x: Exchange, result: RunResult): void {
+    const l = x.learned;
+    if (
+      l === undefined ||
+      result.status === 499 ||
+      (result.status < 500 && result.served?.spec.name === l.backend)
+    )
+      return;
+    if (result.status < 500 && result.served === undefined) return;
+    const { namespace, name } = x.route.spec;
+    this.deps.planning.learners?.observe(namespace, name, l.cell, l.arm, false);
+    this.deps.planning.routerMetrics?.outcome(namespace, name, l.arm, 'failed');
   }
 
   /** After the upstream stage: the error response if any, metrics, recent requests, cache store, settle. */
@@ -326,6 +355,7 @@ export class Pipeline {
     }
     const by = served ? servedBy(route, served) : route.labels;
     this.deps.metrics.request(by, result.status);
+    this.learnFailure(x, result);
     if (served !== undefined && result.status < 400) this.recordServed(x, served);
     // Stored under the backend that answered: a fallback's answer is found by requests that choose it.
     if (lookup?.result === 'miss' && served !== undefined && result.status === 200)

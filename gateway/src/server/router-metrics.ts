@@ -1,0 +1,66 @@
+// The metrics of model selection by quality/cost and domain: decisions by how they were made, the
+// outcomes the learning routers were told, their planned weak share, and which router models a route
+// decides with. Registered in the gateway's registry; the gauges are set when /metrics is read.
+import client from 'prom-client';
+import { METRICS, type RouterDecisionVia } from '../../../api/v1alpha1/index.js';
+import type { RouteLearners } from '../routing/route-learners.js';
+
+export type Outcome = 'good' | 'bad' | 'failed';
+
+export class RouterMetrics {
+  private readonly decisions: client.Counter<'namespace' | 'route' | 'backend' | 'via'>;
+  private readonly outcomes: client.Counter<'namespace' | 'route' | 'arm' | 'outcome'>;
+  private readonly models: client.Gauge<'namespace' | 'route' | 'kind' | 'version'>;
+
+  constructor(registry: client.Registry, learners: () => RouteLearners | undefined) {
+    const registers = [registry];
+    this.decisions = new client.Counter({
+      name: METRICS.routerDecisions,
+      help: 'Selection decisions of quality-cost and domain routes, by how they were made',
+      labelNames: ['namespace', 'route', 'backend', 'via'],
+      registers,
+    });
+    this.outcomes = new client.Counter({
+      name: METRICS.routerOutcomes,
+      help: 'Outcomes the learning router was told: feedback scores and failures of the backend it chose',
+      labelNames: ['namespace', 'route', 'arm', 'outcome'],
+      registers,
+    });
+    new client.Gauge({
+      name: METRICS.routerLearnedWeakShare,
+      help: "Share of the learning router's learned traffic planned to the weak backend",
+      labelNames: ['namespace', 'route'],
+      registers,
+      collect() {
+        this.reset();
+        const l = learners();
+        for (const route of l?.routes() ?? []) {
+          const share = l?.state(route)?.summary.plannedWeakShare;
+          const [namespace = '', name = ''] = route.split('/');
+          if (share !== undefined) this.set({ namespace, route: name }, share);
+        }
+      },
+    });
+    this.models = new client.Gauge({
+      name: METRICS.routerModelInfo,
+      help: 'The router models a route decides with (value 1)',
+      labelNames: ['namespace', 'route', 'kind', 'version'],
+      registers,
+    });
+  }
+
+  decided(namespace: string, route: string, backend: string, via: RouterDecisionVia): void {
+    this.decisions.inc({ namespace, route, backend, via });
+  }
+
+  outcome(namespace: string, route: string, arm: 'weak' | 'strong', outcome: Outcome): void {
+    this.outcomes.inc({ namespace, route, arm, outcome });
+  }
+
+  /** The models of the applied config: [namespace, route, kind, version] rows. */
+  modelsInUse(rows: [string, string, 'quality-cost' | 'domains', string][]): void {
+    this.models.reset();
+    for (const [namespace, route, kind, version] of rows)
+      this.models.set({ namespace, route, kind, version }, 1);
+  }
+}
