@@ -8,10 +8,17 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cleanRows, parseRows, subjectFolds } from '../../gateway/src/routing/router-data.js';
 import { evaluateScored, type Scored } from '../../gateway/src/routing/router-eval.js';
-import { loadRouterModel, thresholdFor, weakSuffices } from '../../gateway/src/routing/router-model.js';
+import {
+  bandEdgesOf,
+  loadRouterModel,
+  thresholdFor,
+  weakSuffices,
+} from '../../gateway/src/routing/router-model.js';
 import type { FeatureFamily } from '../../gateway/src/routing/router-model.js';
 import { DEFAULT_TRAIN, trainRouter } from '../../gateway/src/routing/router-train.js';
-import { bundledDomainModel } from '../../gateway/src/routing/domain-model.js';
+import { bundledDomainModel, classifyDomain } from '../../gateway/src/routing/domain-model.js';
+import { LearningRouter } from '../../gateway/src/routing/router-learner.js';
+import { seededRandom } from '../../gateway/src/routing/seeded-random.js';
 import { evaluateDomains, parseDomainRows } from '../../gateway/src/routing/domain-train.js';
 import { replayHeldOut } from './learning.js';
 
@@ -71,20 +78,37 @@ folds.forEach((test, i) => {
       `calibration ${trained.calibrationRows}; threshold for ${quality} quality ${threshold.toFixed(3)}\n`,
   );
 });
-// The decision's cost on the request path: features and score of every row's prompt, one call at a time.
+// The decision's cost on the request path, one prompt at a time after a warm-up (JIT): the static router's
+// features and score; the domain classifier; and the learning router's whole decision (domain, score,
+// plan) as a route with `learning` makes it.
 const timing = loadRouterModel(trainRouter(folds.slice(1).flat()).model);
-for (const { row } of scored) weakSuffices(timing, row.prompt); // warm up (JIT), then measure
-const times = scored.map(({ row }) => {
-  const t = performance.now();
-  weakSuffices(timing, row.prompt);
-  return performance.now() - t;
-});
-times.sort((a, b) => a - b);
-const at = (q: number) => (times[Math.floor(q * (times.length - 1))] ?? 0) * 1000;
-process.stdout.write(
-  `decision time per prompt (mean ${Math.round(scored.reduce((n, s) => n + s.row.prompt.length, 0) / scored.length)} chars): ` +
-    `p50 ${at(0.5).toFixed(1)} µs, p99 ${at(0.99).toFixed(1)} µs, max ${at(1).toFixed(1)} µs\n`,
-);
+const domainModel = bundledDomainModel();
+const learner = new LearningRouter({ targetQuality: quality, bandEdges: bandEdgesOf(timing, 4, quality) });
+const tLearn = thresholdFor(timing, quality);
+const random = seededRandom(1);
+const decisions: Record<string, (prompt: string) => unknown> = {
+  'static router': (prompt) => weakSuffices(timing, prompt),
+  'domain classifier': (prompt) => classifyDomain(domainModel, prompt),
+  'learning router (domain + score + plan)': (prompt) => {
+    const p = weakSuffices(timing, prompt);
+    return learner.decide(classifyDomain(domainModel, prompt).domain, p, p >= tLearn, random);
+  },
+};
+const meanChars = Math.round(scored.reduce((n, s) => n + s.row.prompt.length, 0) / scored.length);
+for (const [name, decide] of Object.entries(decisions)) {
+  for (const { row } of scored) decide(row.prompt);
+  const times = scored.map(({ row }) => {
+    const t = performance.now();
+    decide(row.prompt);
+    return performance.now() - t;
+  });
+  times.sort((a, b) => a - b);
+  const at = (q: number) => (times[Math.floor(q * (times.length - 1))] ?? 0) * 1000;
+  process.stdout.write(
+    `decision time, ${name}, per prompt (mean ${meanChars} chars): ` +
+      `p50 ${at(0.5).toFixed(1)} µs, p99 ${at(0.99).toFixed(1)} µs, max ${at(1).toFixed(1)} µs\n`,
+  );
+}
 const report = evaluateScored(scored);
 const brief = Object.fromEntries(
   Object.entries(report.benchmarks).map(([name, b]) => [name, { ...b, curve: undefined }]),

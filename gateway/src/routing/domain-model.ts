@@ -6,7 +6,14 @@
 import { z } from 'zod';
 import { PROMPT_DOMAINS, type PromptDomain } from '../../../api/v1alpha1/index.js';
 import { DOMAINS_V1 } from './models/domains-v1.js';
-import { FEATURE_FAMILIES, featureSet, visitFeatures, type FeatureSet } from './router-model.js';
+import {
+  FEATURE_FAMILIES,
+  collectFeatures,
+  featureBuckets,
+  featureSet,
+  featureValues,
+  type FeatureSet,
+} from './router-model.js';
 
 export const DOMAINS = PROMPT_DOMAINS;
 export type Domain = PromptDomain;
@@ -31,6 +38,8 @@ export const DomainModelFile = z
     /** The weights, bucket × domain row-major, as signed bytes in base64; a weight is byte × scale. */
     weights: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'weights must be base64'),
     scale: z.number().positive(),
+    /** The prompt's first characters read: its domain shows early, and a long prompt costs no more. */
+    maxChars: z.number().int().min(16).max(2000),
     /** Below this probability of the best domain, the prompt is FALLBACK_DOMAIN. */
     minConfidence: z.number().min(0).max(1),
     trainedOn: z.string().max(512).optional(),
@@ -52,6 +61,7 @@ export interface DomainModel {
   /** bucket × domain, row-major. */
   weights: Float32Array;
   minConfidence: number;
+  maxChars: number;
 }
 
 export function loadDomainModel(json: unknown): DomainModel {
@@ -69,6 +79,7 @@ export function loadDomainModel(json: unknown): DomainModel {
     bias: Float64Array.from(m.bias),
     weights,
     minConfidence: m.minConfidence,
+    maxChars: m.maxChars,
   };
 }
 
@@ -83,10 +94,12 @@ export function domainProbabilities(model: DomainModel, prompt: string): Float64
   const k = model.domains.length;
   const z = Float64Array.from(model.bias);
   const w = model.weights;
-  visitFeatures(prompt, model.mask, model.families, (bucket, v) => {
-    const base = bucket * k;
+  const n = collectFeatures(prompt, model.mask, model.families, model.maxChars);
+  for (let f = 0; f < n; f++) {
+    const base = (featureBuckets[f] as number) * k;
+    const v = featureValues[f] as number;
     for (let d = 0; d < k; d++) z[d] = (z[d] as number) + (w[base + d] as number) * v;
-  });
+  }
   let max = -Infinity;
   for (const v of z) max = Math.max(max, v);
   let sum = 0;

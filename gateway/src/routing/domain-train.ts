@@ -127,6 +127,7 @@ export interface DomainTrainOptions {
   learningRate: number;
   l2: number;
   minConfidence: number;
+  maxChars: number;
   version: string;
   seed: number;
 }
@@ -138,6 +139,7 @@ export const DEFAULT_DOMAIN_TRAIN: DomainTrainOptions = {
   learningRate: 0.3,
   l2: 1e-5,
   minConfidence: 0,
+  maxChars: 600,
   version: 'v1',
   seed: 11,
 };
@@ -148,7 +150,7 @@ export function trainDomains(rows: readonly DomainRow[], o = DEFAULT_DOMAIN_TRAI
   const mask = o.buckets - 1;
   const f = featureSet(o.families);
   const examples = rows.map((r) => ({
-    x: [...routerFeatures(r.prompt, mask, f)],
+    x: [...routerFeatures(r.prompt, mask, f, o.maxChars)],
     y: DOMAINS.indexOf(r.domain),
   }));
   const w = new Float64Array(o.buckets * k);
@@ -200,6 +202,7 @@ export function trainDomains(rows: readonly DomainRow[], o = DEFAULT_DOMAIN_TRAI
     weights: bytes.toString('base64'),
     scale: Number(scale.toPrecision(6)),
     minConfidence: o.minConfidence,
+    maxChars: o.maxChars,
     trainedOn: `${rows.length} labelled prompts`,
   };
 }

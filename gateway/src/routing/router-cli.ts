@@ -15,7 +15,8 @@ export const ROUTER_COMMAND: CommandSpec = {
   usage:
     'train --data rows.jsonl --out model.json | eval --model model.json --data rows.jsonl |\n' +
     '       replay [--model model.json] --data rows.jsonl [--feedback-rate 0.2] |\n' +
-    '       train-domains --data labelled.jsonl --out domains.json | eval-domains [--model domains.json] --data labelled.jsonl',
+    '       train-domains --data labelled.jsonl --out domains.json | eval-domains [--model domains.json] --data labelled.jsonl |\n' +
+    '       state --gateway URL [--route namespace/name] | reset --gateway URL --route namespace/name',
   summary:
     'train          fit the quality/cost router on rows {"benchmark","subject","prompt","weak_correct","strong_correct"}\n' +
     '               (misgraded subjects dropped; one subject in four held out to calibrate the threshold)\n' +
@@ -25,7 +26,10 @@ export const ROUTER_COMMAND: CommandSpec = {
     "               only the chosen backend's outcome, for a --feedback-rate share of the rows; figures over the\n" +
     '               second half (the bundled model unless --model)\n' +
     'train-domains  fit the domain classifier on rows {"domain","prompt"}\n' +
-    'eval-domains   accuracy, per-domain recall and precision, and confusions (the bundled classifier unless --model)',
+    'eval-domains   accuracy, per-domain recall and precision, and confusions (the bundled classifier unless --model)\n' +
+    "state          a gateway's learning routers: every route's summary, or one route's cells\n" +
+    "reset          forget what a route's learning router learnt, in every replica (from inside the pod:\n" +
+    '               kubectl port-forward pod/<gateway pod> 8080, then --gateway http://127.0.0.1:8080)',
   flags: {
     data: { value: 'path', help: 'Rows, one JSON object a line' },
     out: { value: 'path', help: 'train: where to write the model file' },
@@ -46,6 +50,8 @@ export const ROUTER_COMMAND: CommandSpec = {
       help: 'replay: the share of requests whose outcome the learning router is told',
     },
     seed: { value: 'n', default: '1', help: 'replay: the seed of the stream order and the learner' },
+    gateway: { value: 'URL', help: 'state, reset: the gateway (its HTTP port)' },
+    route: { value: 'namespace/name', help: 'state, reset: the ModelRoute' },
     version: {
       value: 'name',
       default: DEFAULT_TRAIN.version,
@@ -70,7 +76,18 @@ const routerModelOf = (path: string | undefined) =>
     ? bundledRouterModel()
     : loadRouterModel(JSON.parse(readFileSync(path, 'utf8')) as unknown);
 
-const SUBCOMMANDS: Record<string, (v: Values) => number> = {
+/** GET or POST an /admin/router path of a gateway; prints the JSON answer, exit 1 on an error status. */
+async function admin(v: Values, path: string, method: 'GET' | 'POST'): Promise<number> {
+  const base = need(v.gateway, 'gateway').replace(/\/+$/, '');
+  const res = await fetch(`${base}/admin/router${path}`, { method });
+  const text = await res.text();
+  (res.ok ? process.stdout : process.stderr).write(`${text.trim()}\n`);
+  return res.ok ? 0 : 1;
+}
+
+const SUBCOMMANDS: Record<string, (v: Values) => number | Promise<number>> = {
+  state: (v) => admin(v, v.route === undefined ? '' : `/${v.route}`, 'GET'),
+  reset: (v) => admin(v, `/${need(v.route, 'route')}/reset`, 'POST'),
   train: (v) => {
     const t = trainRouter(rowsOf(v), { ...DEFAULT_TRAIN, version: v.version ?? DEFAULT_TRAIN.version });
     writeFileSync(need(v.out, 'out'), `${JSON.stringify(t.model)}\n`);
@@ -114,12 +131,11 @@ const SUBCOMMANDS: Record<string, (v: Values) => number> = {
   },
 };
 
-/** The command; its work is synchronous (files and arithmetic), the launcher expects a promise. */
-export function runRouter(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolve) => resolve(router(argv, env))); // a throw becomes a rejection
+export async function runRouter(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return router(argv, env);
 }
 
-function router(argv: string[], env: NodeJS.ProcessEnv): number {
+function router(argv: string[], env: NodeJS.ProcessEnv): number | Promise<number> {
   const read = readFlags(ROUTER_COMMAND, argv, env);
   if (read.kind === 'help') {
     process.stdout.write(read.text);

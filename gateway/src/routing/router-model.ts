@@ -88,23 +88,85 @@ function trigramHash(text: string, i: number): number {
   return Math.imul(h ^ text.charCodeAt(i + 2), 0x01000193) >>> 0;
 }
 
-const WORD = /[a-z0-9]+|[^\sa-z0-9]/g;
 /** Longest prompt text read: beyond it the features only get slower, not better. */
 const MAX_CHARS = 2000;
+const FNV_PRIME = 0x01000193;
+const step = (h: number, c: number): number => Math.imul(h ^ c, FNV_PRIME) >>> 0;
+const WORD_SEED = (0x811c9dc5 ^ 1) >>> 0;
+const BIGRAM_SEED = (0x811c9dc5 ^ 2) >>> 0;
+
+/** JavaScript's \s (what the tokens are separated by). */
+const isSpace = (c: number): boolean =>
+  c === 32 ||
+  (c >= 9 && c <= 13) ||
+  c === 0xa0 ||
+  c === 0x1680 ||
+  (c >= 0x2000 && c <= 0x200a) ||
+  c === 0x2028 ||
+  c === 0x2029 ||
+  c === 0x202f ||
+  c === 0x205f ||
+  c === 0x3000 ||
+  c === 0xfeff;
+const isWordChar = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
+
+/** The tokens' hashes of the last scan (the request path allocates no strings for them). */
+const wordHashes = new Uint32Array(MAX_CHARS);
+const bigramHashes = new Uint32Array(MAX_CHARS);
+
+/**
+ * Tokens of the lower-cased text — runs of [a-z0-9], or single characters that are neither those nor space
+ * — as hash(token, 1) in wordHashes and hash(`${previous} ${token}`, 2) in bigramHashes (from the second
+ * token), computed as the characters go by. Returns the number of tokens.
+ */
+function scanTokens(text: string): number {
+  let n = 0;
+  let prevBigram = 0; // hash(previous token, 2), the start of the next bigram's
+  let i = 0;
+  while (i < text.length) {
+    let c = text.charCodeAt(i);
+    if (isSpace(c)) {
+      i++;
+      continue;
+    }
+    let word = WORD_SEED;
+    let asPrefix = BIGRAM_SEED;
+    let bigram = n > 0 ? step(prevBigram, 32) : 0;
+    do {
+      word = step(word, c);
+      asPrefix = step(asPrefix, c);
+      bigram = step(bigram, c);
+      i++;
+      if (!isWordChar(c)) break; // a single-character token
+      c = i < text.length ? text.charCodeAt(i) : 32;
+    } while (isWordChar(c));
+    wordHashes[n] = word;
+    bigramHashes[n] = bigram;
+    prevBigram = asPrefix;
+    n++;
+  }
+  return n;
+}
 
 /** The cue features of the lower-cased text: each a fixed bucket name, a value in [0, 1]. */
 function cues(text: string, words: number): [string, number][] {
-  const digits = (text.match(/\d/g)?.length ?? 0) / Math.max(1, text.length);
+  let digits = 0;
+  let lines = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if (c === 10) lines++;
+  }
   return [
     ['cue:bias', 1],
     ['cue:length', Math.min(1, text.length / 2000)],
     ['cue:words', Math.min(1, words / 400)],
-    ['cue:digits', Math.min(1, digits * 10)],
+    ['cue:digits', Math.min(1, (digits / Math.max(1, text.length)) * 10)],
     ['cue:formula', /[=+\-*/^]\s*\d|\d\s*[=+*/^]|\\frac|\\sqrt|\$/.test(text) ? 1 : 0],
     ['cue:code', /```|\bdef\b|\bfunction\b|;\s*$|\{\s*$/m.test(text) ? 1 : 0],
     ['cue:options', /^\s*[a-d][.)]\s/m.test(text) ? 1 : 0], // the text is lower-cased
     ['cue:question', text.includes('?') ? 1 : 0],
-    ['cue:lines', Math.min(1, (text.match(/\n/g)?.length ?? 0) / 30)],
+    ['cue:lines', Math.min(1, lines / 30)],
   ];
 }
 
@@ -123,10 +185,59 @@ export const featureSet = (families: readonly FeatureFamily[]): FeatureSet => ({
 });
 
 /** The sparse features of a prompt: bucket → value, the values of one family scaled to unit length. */
-export function routerFeatures(prompt: string, mask: number, f: FeatureSet): Map<number, number> {
+export function routerFeatures(
+  prompt: string,
+  mask: number,
+  f: FeatureSet,
+  maxChars?: number,
+): Map<number, number> {
   const out = new Map<number, number>();
-  visitFeatures(prompt, mask, f, (bucket, v) => out.set(bucket, (out.get(bucket) ?? 0) + v));
+  visitFeatures(prompt, mask, f, (bucket, v) => out.set(bucket, (out.get(bucket) ?? 0) + v), maxChars);
   return out;
+}
+
+/** The features of the last collectFeatures call: buckets and values, `count` of each. */
+const MAX_FEATURES = MAX_CHARS * 2 + 16;
+export const featureBuckets = new Uint32Array(MAX_FEATURES);
+export const featureValues = new Float64Array(MAX_FEATURES);
+
+/**
+ * Collects the prompt's features into featureBuckets/featureValues (a bucket may come more than once) and
+ * returns their count: the request path scores typed arrays, with no callback or allocation per feature.
+ * The arrays are overwritten by the next call.
+ */
+export function collectFeatures(prompt: string, mask: number, f: FeatureSet, maxChars = MAX_CHARS): number {
+  const limit = Math.min(maxChars, MAX_CHARS);
+  const text = (prompt.length > limit ? prompt.slice(0, limit) : prompt).toLowerCase();
+  const words = scanTokens(text);
+  let n = 0;
+  if (f.words || f.bigrams) {
+    const wordScale = 1 / Math.sqrt(Math.max(1, words));
+    for (let k = 0; k < words; k++) {
+      if (f.words) {
+        featureBuckets[n] = (wordHashes[k] as number) & mask;
+        featureValues[n++] = wordScale;
+      }
+      if (f.bigrams && k > 0) {
+        featureBuckets[n] = (bigramHashes[k] as number) & mask;
+        featureValues[n++] = wordScale;
+      }
+    }
+  }
+  if (f.trigrams) {
+    const gramScale = 1 / Math.sqrt(Math.max(1, text.length - 2));
+    for (let i = 0; i + 3 <= text.length; i++) {
+      featureBuckets[n] = trigramHash(text, i) & mask;
+      featureValues[n++] = gramScale;
+    }
+  }
+  if (f.cues)
+    for (const [name, v] of cues(text, words))
+      if (v !== 0) {
+        featureBuckets[n] = hash(name, 4) & mask;
+        featureValues[n++] = v;
+      }
+  return n;
 }
 
 /** Calls `add` with every (bucket, value) of the prompt's features; a bucket may come more than once. */
@@ -135,23 +246,10 @@ export function visitFeatures(
   mask: number,
   f: FeatureSet,
   add: (bucket: number, v: number) => void,
+  maxChars = MAX_CHARS,
 ): void {
-  const text = (prompt.length > MAX_CHARS ? prompt.slice(0, MAX_CHARS) : prompt).toLowerCase();
-  const words = text.match(WORD) ?? [];
-  if (f.words || f.bigrams) {
-    const wordScale = 1 / Math.sqrt(Math.max(1, words.length));
-    let prev = '';
-    for (const w of words) {
-      if (f.words) add(hash(w, 1) & mask, wordScale);
-      if (f.bigrams && prev !== '') add(hash(`${prev} ${w}`, 2) & mask, wordScale);
-      prev = w;
-    }
-  }
-  if (f.trigrams) {
-    const gramScale = 1 / Math.sqrt(Math.max(1, text.length - 2));
-    for (let i = 0; i + 3 <= text.length; i++) add(trigramHash(text, i) & mask, gramScale);
-  }
-  if (f.cues) for (const [name, v] of cues(text, words.length)) if (v !== 0) add(hash(name, 4) & mask, v);
+  const n = collectFeatures(prompt, mask, f, maxChars);
+  for (let k = 0; k < n; k++) add(featureBuckets[k] as number, featureValues[k] as number);
 }
 
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
@@ -160,8 +258,8 @@ const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 export function weakSuffices(model: RouterModel, prompt: string): number {
   let z = model.bias;
   const w = model.weights;
-  // Summed as they come: no map of features on the request path.
-  visitFeatures(prompt, model.mask, model.families, (i, v) => (z += (w[i] ?? 0) * v));
+  const n = collectFeatures(prompt, model.mask, model.families);
+  for (let k = 0; k < n; k++) z += (w[featureBuckets[k] as number] as number) * (featureValues[k] as number);
   return sigmoid(z);
 }
 

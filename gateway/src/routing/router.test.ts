@@ -299,3 +299,35 @@ const DATA = join(process.cwd(), '..', 'shared', 'data', 'routing', 'routellm-tr
   },
   60_000,
 );
+
+// The request path hashes tokens as it scans (no strings); the features must be those of the regex
+// tokenizer the models were trained with: runs of [a-z0-9], or one character that is neither nor \s.
+test('the token scanner gives the features of the regex tokenizer, Unicode spaces and symbols included', () => {
+  const fnv = (t: string, seed: number) => {
+    let h = (0x811c9dc5 ^ seed) >>> 0;
+    for (let k = 0; k < t.length; k++) h = Math.imul(h ^ t.charCodeAt(k), 0x01000193) >>> 0;
+    return h;
+  };
+  const reference = (prompt: string, mask: number) => {
+    const words = prompt.toLowerCase().match(/[a-z0-9]+|[^\sa-z0-9]/g) ?? [];
+    const out = new Map<number, number>();
+    const scale = 1 / Math.sqrt(Math.max(1, words.length));
+    words.forEach((w, i) => {
+      const add = (k: number) => out.set(k, (out.get(k) ?? 0) + scale);
+      add(fnv(w, 1) & mask);
+      if (i > 0) add(fnv(`${words[i - 1]} ${w}`, 2) & mask);
+    });
+    return out;
+  };
+  const samples = [
+    'Hello, World! 3x+4=19?',
+    'naïve café — déjà vu\u00a0non\u2003breaking\u3000spaces\ufefftoo',
+    '  leading and trailing  ',
+    'emoji 🙂 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢, tabs\tand\nnew\r\nlines',
+    'ÉCOLE İstanbul ß',
+    '',
+    '(a) b) c. d: ```code``` x_y-z',
+  ];
+  for (const s of samples)
+    expect(routerFeatures(s, 4095, featureSet(['words', 'bigrams']))).toEqual(reference(s, 4095));
+});

@@ -2,6 +2,7 @@
 // backends: feedback scores on answers move the learner's plan, failures count against the backend that
 // failed, every decision says why (header, metrics, /admin/router), a reset forgets, domain routes send a
 // domain's prompts to their backend, and replicas share what they learnt through Redis.
+import { jest } from '@jest/globals';
 import OpenAI from 'openai';
 import { HEADERS, type CompiledRoute } from '../../../api/v1alpha1/index.js';
 import { gatewayConfig, compiledRoute } from '../../../testkit/gateway-config.js';
@@ -9,6 +10,7 @@ import { silent, TestServers } from '../../../testkit/http-servers.js';
 import { redisForSuite } from '../../../testkit/redis-suite.js';
 import { MemoryLearnerStore, RedisLearnerStore } from '../routing/learner-store.js';
 import type { LearnerState } from '../routing/route-learners.js';
+import { runRouter } from '../routing/router-cli.js';
 import { bundledRouterModel, thresholdFor, weakSuffices } from '../routing/router-model.js';
 import { seededRandom } from '../routing/seeded-random.js';
 import { startGateway, type Gateway } from './gateway.js';
@@ -114,9 +116,22 @@ describe('learning router', () => {
     expect(await metricLines(g, 'beastmode_router_model_info')).toEqual(
       expect.arrayContaining([expect.stringContaining('kind="quality-cost",version="v1"')]),
     );
-    // A reset (from loopback, as kubectl port-forward arrives) forgets it all.
-    const reset = await fetch(`${g.url}/admin/router/default/chat/reset`, { method: 'POST' });
-    expect(reset.status).toBe(200);
+    // `beastmode router state` prints the same; `reset` (from loopback, as kubectl port-forward arrives)
+    // forgets it all.
+    const writes: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((t) => {
+      writes.push(String(t));
+      return true;
+    });
+    try {
+      expect(await runRouter(['state', '--gateway', g.url], {})).toBe(0);
+      expect(JSON.parse(writes.at(-1) ?? '{}')).toEqual({
+        routes: [expect.objectContaining({ route: 'default/chat', outcomes: 240 })],
+      });
+      expect(await runRouter(['reset', '--gateway', g.url, '--route', 'default/chat'], {})).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
     expect((await stateOf(g)).summary.outcomes).toBe(0);
     expect((await fetch(`${g.url}/admin/router/default/nope`)).status).toBe(404);
   }, 60_000);
