@@ -92,6 +92,22 @@ function effectiveBackends(c: CompiledRoute): EffectiveBackend[] {
   }
 }
 
+/** The learning router and the domain routes of a route, one line each. */
+function describeLearning(c: CompiledRoute): string[] {
+  const sel = c.selection;
+  const out: string[] = [];
+  const learning = sel.policy === 'quality-cost' ? sel.qualityCost?.learning : undefined;
+  if (learning !== undefined)
+    out.push(
+      `learning: from feedback (a score of ${learning.goodScore} or more is good) and failures, per prompt domain, exploring at most ${Math.round(learning.exploration * 100)}% of requests; see beastmode_router_learned_weak_share and \`beastmode router state\``,
+    );
+  for (const d of sel.domains ?? [])
+    out.push(
+      `domain route: ${d.domains.join(', ')} → ${d.backend} (at ${d.minConfidence} confidence or more)`,
+    );
+  return out;
+}
+
 function describePolicies(c: CompiledRoute): string[] {
   const out: string[] = [];
   const sel = c.selection;
@@ -107,13 +123,7 @@ function describePolicies(c: CompiledRoute): string[] {
   out.push(
     `selection: ${how[sel.policy] ?? sel.policy}${sel.stickiness === 'none' ? '' : `, sticky per ${sel.stickiness}`}`,
   );
-  const learning = sel.policy === 'quality-cost' ? sel.qualityCost?.learning : undefined;
-  if (learning !== undefined)
-    out.push(
-      `learning: from feedback (a score of ${learning.goodScore} or more is good) and failures, per prompt domain, exploring at most ${Math.round(learning.exploration * 100)}% of requests; see beastmode_router_learned_weak_share and \`beastmode router state\``,
-    );
-  for (const d of sel.domains ?? [])
-    out.push(`domain route: ${d.domains.join(', ')} → ${d.backend} (at ${d.minConfidence} confidence or more)`);
+  out.push(...describeLearning(c));
   out.push(`fallback: on ${c.fallback.on.join(', ')}, at most ${c.fallback.maxAttempts} attempts in all`);
   out.push(
     `retry: ${c.retry.attempts} on the same backend, backoff ${c.retry.backoffMs}ms up to ${c.retry.maxBackoffMs}ms`,
