@@ -63,6 +63,8 @@ describe('demo', () => {
     expect(out).toMatch(
       /Load surge: first request spilled to premium after [\d.]+s, pool grown to [2-4] replicas after [\d.]+s, traffic back on the pool after [\d.]+s .*, 0 client errors/,
     );
+    // Learned routing: the easy domains moved to the small model, with no client error.
+    expect(out).toMatch(/Learned routing: easy domains on llama \d+% → \d+%, .*, 0 client errors/);
     expect(out).toContain('demo: every step behaved');
     // The "Look around" commands it printed must still work a minute later.
     const kubectlLine = /kubectl --kubeconfig (\S+) -n (\S+) get (\S+)/.exec(out);

@@ -1,7 +1,8 @@
 // The demo: a real local control plane, the operator, a gateway and simulated model servers as local
 // processes, steady traffic through the official openai client, then two canary rollouts — a healthy new
 // model version that is promoted, and a bad one that is rolled back — and a load surge that the llama pool's
-// HPA absorbs while the gateway spills the excess over to the premium model, shown live, then a summary.
+// HPA absorbs while the gateway spills the excess over to the premium model, then a mixed prompt stream on
+// a learned quality/cost route whose router learns from users' scores, shown live, then a summary.
 //   npm run demo            keeps running until Ctrl-C, then stops everything it started
 //   npm run demo -- --once  runs the same scenario non-interactively; exits non-zero if a step misbehaves
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -19,6 +20,7 @@ import {
   runSurge,
   type SurgeResult,
 } from './surge.js';
+import { runLearning } from './learning.js';
 import { Traffic, type Sample } from './traffic.js';
 import { View, summaryTable, type RolloutResult } from './view.js';
 
@@ -28,7 +30,8 @@ const DEMO_COMMAND: CommandSpec = {
   summary:
     'The demo: a local Kubernetes control plane, the operator, a gateway and simulated model servers,\n' +
     '100 req/s through the official openai client, and two canary rollouts shown live (a healthy version\n' +
-    'promoted, a bad one rolled back), a load surge absorbed by spill-over and autoscaling, then a summary.\n' +
+    'promoted, a bad one rolled back), a load surge absorbed by spill-over and autoscaling, a learned\n' +
+    'quality/cost router moving each prompt domain to the cheapest model users are happy with, then a summary.\n' +
     'Keeps running until Ctrl-C, then stops everything.',
   flags: {
     once: { boolean: true, help: 'Run the story non-interactively; exit non-zero if any step misbehaves' },
@@ -302,6 +305,33 @@ async function loadSurge(cluster: Cluster, load: Traffic, sims: SimulatorUrls): 
   return result;
 }
 
+/** Chapter 4: a mixed prompt stream on a learned quality/cost route, scored by simulated users. */
+async function learnedRouting(cluster: Cluster, sims: SimulatorUrls, gatewayUrl: string) {
+  view.section(
+    'Learned routing: model "assistant" — premium or llama per prompt at 95% of premium\'s quality, code to a code model',
+  );
+  const result = await runLearning({
+    cluster,
+    sims,
+    gatewayUrl,
+    line: (text) => view.line(text),
+    ratePerSecond: 40,
+    windows: 10,
+    windowSeconds: 5,
+  });
+  const first = result.windows[0];
+  const last = result.windows.at(-1);
+  const pct = (x: number | undefined) => `${((x ?? 0) * 100).toFixed(0)}%`;
+  view.line(
+    `Learned routing: easy domains on llama ${pct(first?.easyWeakShare)} → ${pct(last?.easyWeakShare)}, ` +
+      `hard ${pct(first?.hardWeakShare)} → ${pct(last?.hardWeakShare)}, cost saved vs premium ` +
+      `${pct(first?.saved)} → ${pct(last?.saved)}, mean user score ${first?.score.toFixed(2)} → ` +
+      `${last?.score.toFixed(2)}; ${result.requests} requests, ${result.errors} client errors ` +
+      `(see \`beastmode router state --gateway ${gatewayUrl}\`)`,
+  );
+  return result;
+}
+
 /** Prints the summary table and where to look next; returns the problems the table found. */
 function showSummary(
   samples: Sample[],
@@ -340,8 +370,12 @@ async function main(): Promise<void> {
   const surge = await loadSurge(cluster, load, sims);
   await new Promise((r) => setTimeout(r, 2000));
   await load.stop();
+  const learning = await learnedRouting(cluster, sims, endpoints.gatewayUrl);
 
-  const problems = showSummary(load.samples, rollouts, kubeconfigPath, endpoints, surge.problems);
+  const problems = showSummary(load.samples, rollouts, kubeconfigPath, endpoints, [
+    ...surge.problems,
+    ...learning.problems,
+  ]);
   if (once) {
     if (problems.length > 0) throw new Error('the demo misbehaved (see above)');
     return;

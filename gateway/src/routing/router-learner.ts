@@ -6,9 +6,9 @@
 // backend (strong accuracy − weak accuracy, shrunk toward the static router's own estimate 1 − p while a
 // cell has little evidence) and plans which cells go weak: cheapest loss first, with an upper confidence
 // bound, until the loss budget the target quality allows — (1 − target) × the strong backend's expected
-// correct answers — is spent, less a reserve for exploration; the bound is that of the plan's total loss.
-// Exploration is bounded by a declared share of traffic and samples the backend a cell knows least, never
-// the weak one while the budget has no room for it. A band whose cells have too little evidence keeps the
+// correct answers — is spent, less what exploration may cost; the bound is that of the plan's total loss.
+// Exploration is bounded by a declared share of traffic and samples the backend a cell knows least, the
+// weak one at a rate whose expected loss takes at most half the budget. A band whose cells have too little evidence keeps the
 // static decision: before any outcome the learner routes exactly like the static router. The static
 // router's threshold is one of the band edges, so it sends a whole band one way and the outcomes it
 // gathers are not skewed toward a band's easier or harder prompts.
@@ -151,9 +151,10 @@ export class LearningRouter {
     }
     const c = this.counts[cell] as CellCounts;
     if (fresh) this.replan();
-    if (random() < this.o.exploration) {
-      // The backend this cell knows least; never weak while the plan has no room for exploration's loss.
-      const weak = c.weak.n <= c.strong.n && this.reserveFits;
+    const r = random();
+    if (r < this.o.exploration) {
+      // The backend this cell knows least; the weak one at most at the rate the loss budget allows.
+      const weak = c.weak.n <= c.strong.n && r < this.weakExploration;
       return { weak, explore: true, cell, why: `explore ${weak ? 'weak' : 'strong'} in ${cell}` };
     }
     if (planned === undefined) return { weak: staticWeak, explore: false, cell, why: `static in ${cell}` };
@@ -227,8 +228,11 @@ export class LearningRouter {
     return this.views;
   }
 
-  /** Whether the loss budget has room for exploration sending weak. */
-  private reserveFits = false;
+  /**
+   * The share of requests exploration may send weak: the declared exploration share, or less, so that its
+   * expected loss takes at most half the loss budget.
+   */
+  private weakExploration = 0;
 
   /**
    * Recomputes each cell's weak share from the counts: cells in order of estimated loss, each taken while
@@ -241,10 +245,11 @@ export class LearningRouter {
     const views = this.estimate();
     const total = views.reduce((s, v) => s + v.requests, 0);
     let budget = (1 - o.targetQuality) * views.reduce((s, v) => s + v.requests * v.strongAcc, 0);
-    // Exploration's worst case: its share of traffic sent weak at each cell's estimated loss.
-    const reserve = o.exploration * views.reduce((s, v) => s + v.requests * Math.max(0, v.loss), 0);
-    this.reserveFits = total > 0 && budget > reserve;
-    budget -= reserve;
+    // Exploration's worst case: its weak share of traffic sent weak at each cell's estimated loss.
+    const lossIfAllWeak = views.reduce((s, v) => s + v.requests * Math.max(0, v.loss), 0);
+    this.weakExploration =
+      total === 0 ? 0 : Math.min(o.exploration, lossIfAllWeak <= 0 ? 1 : (0.5 * budget) / lossIfAllWeak);
+    budget -= this.weakExploration * lossIfAllWeak;
     // Cells the static router still decides spend the budget first, at the loss it expects of them.
     for (const v of views) if (!v.learned) budget -= v.staticLoss;
     let mean = 0;
