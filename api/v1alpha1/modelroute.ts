@@ -151,7 +151,7 @@ export const RouterLearning = z
       .max(0.2)
       .default(0.05)
       .describe(
-        "Most share of the route's requests sent against the learned plan, to keep learning (never to the weak backend while the quality budget has no room)",
+        "Most share of the route's requests sent against the learned plan, to keep learning (to the weak backend only at the rate whose expected quality loss takes at most half the quality budget)",
       ),
     goodScore: z
       .number()
