@@ -3,8 +3,9 @@
 // arguments and a kubeconfig holding its own ServiceAccount's token (so the Role's resourceNames rule on its
 // ConfigMap is what lets it read, and nothing lets it read a Secret), takes its backend credential from the
 // Secret volume's file (the harness plays the kubelet, which the local cluster's fake one does not), keeps
-// working when the Secret and the upstream's key rotate (no restart), and follows a route change in its
-// ConfigMap within ~1 s.
+// working when the Secret and the upstream's key rotate (no restart), follows a route change in its
+// ConfigMap within ~1 s, and decides a quality-cost route with the router model of a ConfigMap its Role names
+// (swapped on change, a bad change refused).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { startOperator, type OperatorProcess } from '../bench/operator/process.j
 import { KubeClient } from '../kube/client.js';
 import { R } from '../kube/resources.js';
 import { GATEWAY_CONFIG_KEY, type GatewayConfig } from '../api/v1alpha1/index.js';
+import { QUALITY_COST_V1 } from '../gateway/src/routing/models/quality-cost-v1.js';
 import { startSimulator, type Simulator } from '../simulator/simulator.js';
 import { SecretVolumes, startGatewayProcess, type GatewayProcess } from './harness/gateway-pod.js';
 import { canI, serviceAccountUser } from './harness/rbac.js';
@@ -236,6 +238,95 @@ test(
     // The gateway's own part: one poll of the files (1 s) and the request that sees it.
     expect(gatewayPartMs).toBeLessThan(1500);
     expect(gateway.child.exitCode).toBeNull();
+  },
+  TIMEOUT_MS,
+);
+
+const routerModel = (version: string) =>
+  JSON.stringify({ ...(JSON.parse(QUALITY_COST_V1) as object), version });
+
+const routerConfigMap = (text: string) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'team-router', namespace: ns },
+  data: { 'model.json': text },
+});
+
+/** Why the gateway chose the backend of a prompt on model "smart". */
+async function reason(): Promise<string> {
+  const res = await fetch(`${gatewayUrl}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'smart', messages: [{ role: 'user', content: 'What is 2 + 2?' }] }),
+  });
+  await res.arrayBuffer();
+  return res.headers.get('x-beastmode-route-reason') ?? `status ${res.status}`;
+}
+
+test(
+  "a route's router model comes from a ConfigMap the gateway may read: loaded, swapped, a bad change refused",
+  async () => {
+    await apply(routerConfigMap(routerModel('team-1')), R.ConfigMap);
+    const smart = route('smart', 'smart', sim?.url ?? '');
+    const backend = smart.spec.backends[0] as Record<string, unknown>;
+    smart.spec.backends = [
+      { ...backend, name: 'big' },
+      { ...backend, name: 'small' },
+    ] as typeof smart.spec.backends;
+    await apply(
+      {
+        ...smart,
+        spec: {
+          ...smart.spec,
+          selection: {
+            policy: 'quality-cost',
+            qualityCost: {
+              strongBackend: 'big',
+              weakBackend: 'small',
+              targetQuality: 0.95,
+              model: { configMapRef: { name: 'team-router' } },
+            },
+          },
+        },
+      },
+      R.ModelRoute,
+    );
+    await eventually(
+      'the ConfigMap model to decide',
+      async () => ((await reason()).includes('router team-1') ? true : undefined),
+      30_000,
+    );
+    // The Role the operator rendered names that ConfigMap, and no other.
+    const sa = serviceAccountUser(ns, 'main-gateway');
+    expect(await canI(sa, 'get', 'configmaps/team-router', { namespace: ns })).toBe(true);
+    expect(await canI(sa, 'get', 'configmaps/someone-else', { namespace: ns })).toBe(false);
+
+    // Not a model: refused, the last good one keeps deciding.
+    await apply(routerConfigMap('{"kind": "something else"}'), R.ConfigMap);
+    await eventually('the refusal counted', async () =>
+      (await (await fetch(`${gatewayUrl}/metrics`)).text()).includes(
+        'beastmode_router_model_loads_total{result="refused"} 1',
+      )
+        ? true
+        : undefined,
+    );
+    expect(await reason()).toContain('router team-1');
+
+    // A new version: swapped without a restart.
+    const changed = Date.now();
+    await apply(routerConfigMap(routerModel('team-2')), R.ConfigMap);
+    await eventually(
+      'the new model to decide',
+      async () => ((await reason()).includes('router team-2') ? true : undefined),
+      10_000,
+      20,
+    );
+    process.stdout.write(
+      `gateway-incluster: router model ConfigMap change → decides ${Date.now() - changed} ms\n`,
+    );
+    const metrics = await (await fetch(`${gatewayUrl}/metrics`)).text();
+    expect(metrics).toContain('kind="quality-cost",version="team-2"');
+    expect(gateway?.child.exitCode).toBeNull();
   },
   TIMEOUT_MS,
 );

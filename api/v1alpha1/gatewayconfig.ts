@@ -18,14 +18,12 @@ import {
   RateLimit,
   Retry,
   RouteCache,
-  PROMPT_DOMAINS,
-  SELECTION_POLICIES,
-  Selection,
   Timeouts,
   modelName,
   type Backend,
   type ModelRoute,
 } from './modelroute.js';
+import { PROMPT_DOMAINS, SELECTION_POLICIES, Selection } from './selection.js';
 
 export const GATEWAY_CONFIG_KEY = 'config.json';
 
@@ -72,6 +70,10 @@ export const CompiledRoute = z
             targetQuality: z.number().min(0.5).max(1).optional(),
             learning: z
               .object({ exploration: z.number().min(0).max(0.2), goodScore: z.number().min(0).max(1) })
+              .strict()
+              .optional(),
+            model: z
+              .object({ configMapRef: z.object({ name: objectName(), key: z.string().min(1) }).strict() })
               .strict()
               .optional(),
           })

@@ -2,6 +2,7 @@
 export * from './common.js';
 export * from './conditions.js';
 export * from './modelgateway.js';
+export * from './selection.js';
 export * from './modelroute.js';
 export * from './canary.js';
 export * from './autoscalingpolicy.js';

@@ -67,6 +67,8 @@ export const METRICS = {
   routerLearnedWeakShare: 'beastmode_router_learned_weak_share',
   /** The router models a route decides with (value 1). Labels: namespace, route, kind (quality-cost|domains), version. */
   routerModelInfo: 'beastmode_router_model_info',
+  /** Router models read from ConfigMaps. Labels: result (applied|refused: not a model, the last good one kept). */
+  routerModelLoads: 'beastmode_router_model_loads_total',
 } as const;
 
 /** How a quality-cost or domain route's backend was chosen (beastmode_router_decisions_total's via). */

@@ -12,6 +12,7 @@ import {
   statusBase,
   withRules,
 } from './common.js';
+import { Selection } from './selection.js';
 
 export const PROVIDERS = ['openai', 'openai-compatible', 'anthropic'] as const;
 export const Provider = z.enum(PROVIDERS);
@@ -121,122 +122,6 @@ export const Backend = withRules(
   ],
 );
 export type Backend = z.infer<typeof Backend>;
-
-/** The version of the quality/cost router model the gateway bundles (gateway/src/routing/models). */
-export const BUNDLED_ROUTER_VERSION = 'v1';
-
-export const SELECTION_POLICIES = ['weighted', 'least-latency', 'least-cost', 'quality-cost'] as const;
-
-/** The domains the gateway's prompt classifier knows (gateway/src/routing/domain-model.ts). */
-export const PROMPT_DOMAINS = [
-  'code',
-  'math',
-  'law',
-  'medicine',
-  'finance',
-  'science',
-  'humanities',
-  'social-science',
-  'creative-writing',
-  'customer-support',
-  'general-chat',
-] as const;
-export type PromptDomain = (typeof PROMPT_DOMAINS)[number];
-
-export const RouterLearning = z
-  .object({
-    exploration: z
-      .number()
-      .min(0)
-      .max(0.2)
-      .default(0.05)
-      .describe(
-        "Most share of the route's requests sent against the learned plan, to keep learning (to the weak backend only at the rate whose expected quality loss takes at most half the quality budget)",
-      ),
-    goodScore: z
-      .number()
-      .min(0)
-      .max(1)
-      .default(0.5)
-      .describe('A /v1/feedback score at or above this is a good answer, below it a bad one'),
-  })
-  .strict();
-
-export const DomainRoute = z
-  .object({
-    domains: z.array(z.enum(PROMPT_DOMAINS)).min(1).max(PROMPT_DOMAINS.length),
-    backend: dnsLabel().describe('The backend that serves prompts of these domains first'),
-    minConfidence: z
-      .number()
-      .min(0)
-      .max(1)
-      .default(0.5)
-      .describe("Below this probability of the prompt's domain the route's policy decides instead"),
-  })
-  .strict();
-
-export const Selection = withRules(
-  z
-    .object({
-      policy: z.enum(SELECTION_POLICIES).default('weighted'),
-      stickiness: z
-        .enum(['user', 'api-key', 'none'])
-        .default('user')
-        .describe('Weighted choice is sticky per user (x-user-id header or "user" field) or per API key'),
-      qualityCost: z
-        .object({
-          strongBackend: dnsLabel(),
-          weakBackend: dnsLabel(),
-          threshold: z
-            .number()
-            .min(0)
-            .max(1)
-            .default(0.5)
-            .describe('Prompts scored above this difficulty go to the strong backend'),
-          targetQuality: z
-            .number()
-            .min(0.5)
-            .max(1)
-            .optional()
-            .describe(
-              "Decide with the learned router (the bundled model, docs/router.md) at the threshold that kept this share of the strong backend's quality on its calibration subjects; without it the difficulty heuristic and threshold decide",
-            ),
-          learning: RouterLearning.optional().describe(
-            "Improve on the learned router from what the gateway observes — feedback scores on answers and failures — per prompt domain, keeping targetQuality of the strong backend's quality as estimated (docs/router.md); shared by replicas through Redis when configured",
-          ),
-        })
-        .strict()
-        .optional(),
-      domains: z
-        .array(DomainRoute)
-        .max(PROMPT_DOMAINS.length)
-        .optional()
-        .describe(
-          'Send prompts of a domain (code, math, law, …) to a specialised backend first; other prompts go by the policy',
-        ),
-    })
-    .strict(),
-  [
-    {
-      rule: '!has(self.qualityCost) || !has(self.qualityCost.learning) || has(self.qualityCost.targetQuality)',
-      message: 'selection.qualityCost.learning needs targetQuality: the quality the learner must keep',
-      check: (s) => s.qualityCost?.learning === undefined || s.qualityCost.targetQuality !== undefined,
-    },
-    {
-      rule: '!has(self.domains) || self.domains.all(a, self.domains.all(b, a == b || !a.domains.exists(d, d in b.domains)))',
-      message: 'selection.domains: a domain may appear in one entry only',
-      check: (s) => {
-        const seen = new Set<string>();
-        return (s.domains ?? []).every((r) => r.domains.every((d) => !seen.has(d) && (seen.add(d), true)));
-      },
-    },
-    {
-      rule: "self.policy != 'quality-cost' || has(self.qualityCost)",
-      message: 'selection.qualityCost is required when policy is quality-cost',
-      check: (s) => s.policy !== 'quality-cost' || s.qualityCost !== undefined,
-    },
-  ],
-);
 
 export const FALLBACK_CAUSES = ['5xx', '429', 'timeout', 'connect-error'] as const;
 

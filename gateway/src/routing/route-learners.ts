@@ -49,14 +49,14 @@ export class RouteLearners {
   constructor(private readonly deps: RouteLearnersDeps) {}
 
   /** Follows a config: learners for the routes that declare learning, with the router model they use. */
-  apply(config: GatewayConfig, routerModel: () => RouterModel): void {
+  apply(config: GatewayConfig, routerModel: (route: CompiledRoute) => RouterModel): void {
     this.prefix = `bm:${config.gateway.namespace}/${config.gateway.name}`;
     const next = new Map<string, Entry>();
     for (const route of config.routes) {
       const qc = route.selection.qualityCost;
       if (qc?.learning === undefined || qc.targetQuality === undefined) continue;
       const id = routeKey(route.namespace, route.name);
-      const model = routerModel();
+      const model = routerModel(route);
       const key = `${this.prefix}:learner:${id}:${qc.strongBackend}>${qc.weakBackend}:${model.version}:${qc.targetQuality}`;
       const known = this.entries.get(id);
       if (

@@ -12,6 +12,7 @@ import type { ConcurrencyLimits } from '../resilience/concurrency.js';
 import type { RouterDecisionVia } from '../../../api/v1alpha1/index.js';
 import { bundledDomainModel, classifyDomain, type DomainGuess } from '../routing/domain-model.js';
 import type { RouteLearners } from '../routing/route-learners.js';
+import type { RouterModels } from '../routing/router-models.js';
 import type { Arm } from '../routing/router-learner.js';
 import { bundledRouterModel, thresholdFor, weakSuffices } from '../routing/router-model.js';
 import { domainBackend, selectBackends } from '../routing/select.js';
@@ -28,6 +29,8 @@ export interface PlanDeps {
   random: () => number;
   /** The learning routers of quality-cost routes that declare learning. */
   learners?: RouteLearners;
+  /** The router model of each quality-cost route (the bundled one unless a ConfigMap's). */
+  models?: RouterModels;
   routerMetrics?: RouterMetrics;
 }
 
@@ -103,7 +106,7 @@ function decide(deps: PlanDeps, route: RuntimeRoute, body: Record<string, unknow
   if (domainBackend(route.spec, guess) !== undefined) return { ...domain, via: 'domain' };
   if (qc?.targetQuality === undefined)
     return { ...domain, ...(qc !== undefined ? { via: 'heuristic' } : {}) };
-  const model = bundledRouterModel();
+  const model = deps.models?.modelFor(route.spec) ?? bundledRouterModel();
   const p = weakSuffices(model, prompt);
   const t = thresholdFor(model, qc.targetQuality);
   const scored = `router ${model.version} p(weak) ${p.toFixed(2)} vs ${t.toFixed(2)}`;

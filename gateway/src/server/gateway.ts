@@ -6,7 +6,9 @@ import http from 'node:http';
 import type { GatewayConfig } from '../../../api/v1alpha1/index.js';
 import type { KubeClient } from '../../../kube/client.js';
 import type { AddressInfo } from 'node:net';
-import { watchConfigMap } from '../config/configmap.js';
+import { gatewayWatchOptions, watchConfigMap, type KubeLog } from '../config/configmap.js';
+import { informerForName } from '../../../kube/informer.js';
+import { R } from '../../../kube/resources.js';
 import { defaultSecretResolver, type SecretResolver } from '../config/secrets.js';
 import type { ConfigSource } from '../config/sources.js';
 import { watchConfigFile, watchRoutesDir } from '../config/sources.js';
@@ -19,7 +21,7 @@ import { ConcurrencyLimits } from '../resilience/concurrency.js';
 import { bundledDomainModel } from '../routing/domain-model.js';
 import { MemoryLearnerStore, RedisLearnerStore } from '../routing/learner-store.js';
 import { RouteLearners } from '../routing/route-learners.js';
-import { bundledRouterModel } from '../routing/router-model.js';
+import { RouterModels, type ConfigMapWatch } from '../routing/router-models.js';
 import { RouterMetrics } from './router-metrics.js';
 import { AttemptRunner } from './attempt-runner.js';
 import { httpHandler } from './http-app.js';
@@ -70,6 +72,8 @@ export interface GatewayState {
   policy: GatewayPolicy;
   /** The learning routers of the routes that declare learning. */
   learners: RouteLearners;
+  /** The router models of quality-cost routes. */
+  models: RouterModels;
   inflight(): number;
   ready(): boolean;
 }
@@ -97,6 +101,25 @@ const SERVER_OPTIONS: http.ServerOptions = {
   headersTimeout: 30_000,
 };
 
+/** A ConfigMap watched through the API server with the gateway's client (its Role names the ConfigMap). */
+function configMapWatch(client: KubeClient, logger: Logger): ConfigMapWatch {
+  const log: KubeLog = (level, msg, fields) => logger.log(level, msg, fields);
+  return (namespace, name, onData) => {
+    const informer = informerForName(
+      client,
+      R.ConfigMap,
+      namespace,
+      name,
+      gatewayWatchOptions(log, namespace, name, undefined),
+    );
+    informer.onChange((type, cm) =>
+      onData(type === 'delete' ? undefined : ((cm.data as Record<string, string> | undefined) ?? {})),
+    );
+    informer.start();
+    return () => informer.shutdown();
+  };
+}
+
 function configStore(metrics: GatewayMetrics, logger: Logger): ConfigStore {
   return new ConfigStore({
     loaded: (result, revision) => {
@@ -120,17 +143,60 @@ function circuitBreakers(opts: GatewayOptions, metrics: GatewayMetrics, logger: 
  * config asks for them, not on a request; the learners of the routes that declare learning; and the
  * models' versions in beastmode_router_model_info.
  */
-function followRouterModels(config: GatewayConfig, learners: RouteLearners, metrics: RouterMetrics): void {
+function followRouterModels(
+  config: GatewayConfig,
+  learners: RouteLearners,
+  models: RouterModels,
+  metrics: RouterMetrics,
+): void {
   const rows: [string, string, 'quality-cost' | 'domains', string][] = [];
   for (const r of config.routes) {
     const { qualityCost, policy, domains } = r.selection;
     if (policy === 'quality-cost' && qualityCost?.targetQuality !== undefined)
-      rows.push([r.namespace, r.name, 'quality-cost', bundledRouterModel().version]);
+      rows.push([r.namespace, r.name, 'quality-cost', models.modelFor(r).version]);
     if (domains !== undefined || (policy === 'quality-cost' && qualityCost?.learning !== undefined))
       rows.push([r.namespace, r.name, 'domains', bundledDomainModel().version]);
   }
   metrics.modelsInUse(rows);
-  learners.apply(config, bundledRouterModel);
+  learners.apply(config, (route) => models.modelFor(route));
+}
+
+/**
+ * Model selection's stateful parts: the learning routers (their counts in Redis when the policy layer has
+ * it), the router models (ConfigMaps watched when the gateway reads its config from one), their metrics,
+ * and feedback scores fed to the learners.
+ */
+function selectionParts(
+  opts: GatewayOptions,
+  policy: GatewayPolicy,
+  store: ConfigStore,
+  metrics: GatewayMetrics,
+  logger: Logger,
+): { learners: RouteLearners; models: RouterModels; routerMetrics: RouterMetrics } {
+  const redis = policy.sharedRedis;
+  const learners = new RouteLearners({
+    store: redis !== undefined ? new RedisLearnerStore(redis) : new MemoryLearnerStore(),
+    log: logger,
+    now: opts.now ?? Date.now,
+    ...(opts.learnerSyncMs !== undefined ? { syncMs: opts.learnerSyncMs } : {}),
+  });
+  const routerMetrics = new RouterMetrics(metrics.registry, () => learners);
+  policy.onFeedback((served, score) => {
+    if (served.learned === undefined) return;
+    const { cell, arm } = served.learned;
+    const good = learners.feedback(served.namespace, served.route, cell, arm, score);
+    if (good !== undefined) routerMetrics.outcome(served.namespace, served.route, arm, good ? 'good' : 'bad');
+  });
+  const models: RouterModels = new RouterModels({
+    watch: 'configMap' in opts.source ? configMapWatch(opts.source.client, logger) : undefined,
+    log: logger,
+    loaded: (result) => routerMetrics.modelLoaded(result),
+    changed: () => {
+      const c = store.current();
+      if (c !== undefined) followRouterModels(c.config, learners, models, routerMetrics);
+    },
+  });
+  return { learners, models, routerMetrics };
 }
 
 /** Step 1: the parts, wired together; nothing listens or loads yet. */
@@ -153,28 +219,16 @@ function assembleParts(opts: GatewayOptions): Parts {
   const upstream = new UpstreamCaller({ pools, secrets, metrics, now, log: logger });
   const limits = new ConcurrencyLimits(now);
   metrics.watchBounds(() => limits.states());
-  const redis = policy.sharedRedis;
-  const learners = new RouteLearners({
-    store: redis !== undefined ? new RedisLearnerStore(redis) : new MemoryLearnerStore(),
-    log: logger,
-    now,
-    ...(opts.learnerSyncMs !== undefined ? { syncMs: opts.learnerSyncMs } : {}),
-  });
-  const routerMetrics = new RouterMetrics(metrics.registry, () => learners);
-  policy.onFeedback((served, score) => {
-    if (served.learned === undefined) return;
-    const { cell, arm } = served.learned;
-    const good = learners.feedback(served.namespace, served.route, cell, arm, score);
-    if (good !== undefined) routerMetrics.outcome(served.namespace, served.route, arm, good ? 'good' : 'bad');
-  });
+  const { learners, models, routerMetrics } = selectionParts(opts, policy, store, metrics, logger);
   store.onChange((c) => {
     const routes = [...c.routes.values()];
     limits.retain(new Set(routes.flatMap((r) => [...r.backends.values()].map((b) => b.key))));
-    followRouterModels(c.config, learners, routerMetrics);
+    models.apply(c.config);
+    followRouterModels(c.config, learners, models, routerMetrics);
   });
   const runner = new AttemptRunner({ upstream, breakers, limits, metrics, observed, now, log: logger });
   const random = opts.random ?? Math.random;
-  const planning = { breakers, limits, observed, log: logger, now, random, learners, routerMetrics };
+  const planning = { breakers, limits, observed, log: logger, now, random, learners, models, routerMetrics };
   const pipeline = new Pipeline({ store, policy, runner, planning, metrics, recent, log: logger });
   const state: GatewayState = {
     store,
@@ -183,6 +237,7 @@ function assembleParts(opts: GatewayOptions): Parts {
     breakers,
     policy,
     learners,
+    models,
     inflight: () => pipeline.inflightRequests,
     ready: () => store.current() !== undefined,
   };
@@ -240,6 +295,7 @@ async function closeGateway(
   await closed;
   await parts.pools.close();
   await parts.state.learners.close();
+  parts.state.models.close();
   await parts.state.policy.close();
 }
 

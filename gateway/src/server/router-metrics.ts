@@ -11,6 +11,7 @@ export class RouterMetrics {
   private readonly decisions: client.Counter<'namespace' | 'route' | 'backend' | 'via'>;
   private readonly outcomes: client.Counter<'namespace' | 'route' | 'arm' | 'outcome'>;
   private readonly models: client.Gauge<'namespace' | 'route' | 'kind' | 'version'>;
+  private readonly loads: client.Counter<'result'>;
 
   constructor(registry: client.Registry, learners: () => RouteLearners | undefined) {
     const registers = [registry];
@@ -41,6 +42,12 @@ export class RouterMetrics {
         }
       },
     });
+    this.loads = new client.Counter({
+      name: METRICS.routerModelLoads,
+      help: 'Router models read from ConfigMaps, by result (refused: not a model, the last good one kept)',
+      labelNames: ['result'],
+      registers,
+    });
     this.models = new client.Gauge({
       name: METRICS.routerModelInfo,
       help: 'The router models a route decides with (value 1)',
@@ -55,6 +62,10 @@ export class RouterMetrics {
 
   outcome(namespace: string, route: string, arm: 'weak' | 'strong', outcome: Outcome): void {
     this.outcomes.inc({ namespace, route, arm, outcome });
+  }
+
+  modelLoaded(result: 'applied' | 'refused'): void {
+    this.loads.inc({ result });
   }
 
   /** The models of the applied config: [namespace, route, kind, version] rows. */

@@ -291,10 +291,15 @@ export function renderGatewayDeployment(input: GatewayRenderInput): KubeObject {
 }
 
 /**
- * Lets the gateway's pods read their own ConfigMap, nothing else: it is watched through the API so that a
- * weight change applies in about a second (a mounted ConfigMap takes up to a minute). Secrets are mounted.
+ * Lets the gateway's pods read their own ConfigMap and the router models its routes name, nothing else:
+ * they are watched through the API so that a weight change applies in about a second (a mounted ConfigMap
+ * takes up to a minute). Secrets are mounted.
  */
-function renderGatewayRole(gw: ModelGateway): KubeObject {
+function renderGatewayRole(gw: ModelGateway, config: GatewayConfig): KubeObject {
+  const models = config.routes.flatMap((r) => {
+    const ref = r.selection.qualityCost?.model?.configMapRef;
+    return ref !== undefined ? [ref.name] : [];
+  });
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
@@ -303,7 +308,7 @@ function renderGatewayRole(gw: ModelGateway): KubeObject {
       {
         apiGroups: [''],
         resources: ['configmaps'],
-        resourceNames: [gatewayConfigMapName(gw.metadata.name)],
+        resourceNames: [...new Set([gatewayConfigMapName(gw.metadata.name), ...models.sort()])],
         verbs: ['get', 'list', 'watch'],
       },
     ],
@@ -350,7 +355,7 @@ export function renderGatewayObjects(input: GatewayRenderInput): GatewayObjects 
       metadata: meta(gw, objName),
       automountServiceAccountToken: true,
     },
-    role: renderGatewayRole(gw),
+    role: renderGatewayRole(gw, input.config),
     roleBinding: {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',

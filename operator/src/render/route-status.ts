@@ -117,7 +117,7 @@ function describePolicies(c: CompiledRoute): string[] {
     'least-cost': 'cheapest backend by price per token',
     'quality-cost':
       sel.qualityCost?.targetQuality !== undefined
-        ? `the learned router (bundled model ${BUNDLED_ROUTER_VERSION}) sends to ${sel.qualityCost.weakBackend} the prompts it expects it to answer, keeping ${Math.round(sel.qualityCost.targetQuality * 100)}% of ${sel.qualityCost.strongBackend}'s quality on its calibration subjects (shares above are nominal)`
+        ? `the learned router (${sel.qualityCost.model !== undefined ? `the model in ConfigMap ${sel.qualityCost.model.configMapRef.name} key ${sel.qualityCost.model.configMapRef.key}, the bundled ${BUNDLED_ROUTER_VERSION} until it loads; its version in beastmode_router_model_info` : `bundled model ${BUNDLED_ROUTER_VERSION}`}) sends to ${sel.qualityCost.weakBackend} the prompts it expects it to answer, keeping ${Math.round(sel.qualityCost.targetQuality * 100)}% of ${sel.qualityCost.strongBackend}'s quality on its calibration subjects (shares above are nominal)`
         : `prompts scored above ${sel.qualityCost?.threshold ?? 0.5} go to ${sel.qualityCost?.strongBackend ?? '?'}, the rest to ${sel.qualityCost?.weakBackend ?? '?'} (shares above are nominal)`,
   };
   out.push(
