@@ -305,6 +305,22 @@ export const ModelRouteStatus = z
     backendCount: z.number().int().min(0).optional(),
     canaryWeight: percent().optional(),
     policies: z.array(z.string().max(256)).max(16).optional().describe('Policies in force, in words'),
+    router: z
+      .object({
+        models: z
+          .array(z.string().max(128))
+          .max(8)
+          .describe('The router models the gateway instances decide with, as "<kind> <version>"'),
+        learnedWeakShare: z
+          .string()
+          .max(8)
+          .optional()
+          .describe("The learning router's planned weak share of its learned traffic, mean of the instances"),
+        instances: z.number().int().min(0).describe('Gateway instances that reported'),
+      })
+      .strict()
+      .optional()
+      .describe("What the gateway instances report of a quality-cost or domain route's routers"),
   })
   .strict();
 export type ModelRouteStatus = z.infer<typeof ModelRouteStatus>;

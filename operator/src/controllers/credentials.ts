@@ -6,7 +6,7 @@
 // says what it could not read. It writes nothing itself.
 import type { ModelGateway, ModelRoute } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
-import type { CredentialsReport, SpillingBackend } from '../render/translate.js';
+import type { CredentialsReport, RouterReport, SpillingBackend } from '../render/translate.js';
 import { CredentialProbe, type GatewayCredentials } from '../rollout/providers/credentials.js';
 import {
   splitKey,
@@ -58,6 +58,11 @@ export class CredentialReports {
     return changedRoutes(before, answer);
   }
 
+  /** What the instances report of a route's routers; undefined while nothing is known or none reports. */
+  routerFor(gatewayKey: string, route: string): RouterReport | undefined {
+    return this.gateways.get(gatewayKey)?.router?.get(route);
+  }
+
   /** The gateway went away; returns the routes that had a report. */
   forget(gatewayKey: string): string[] {
     const before = this.gateways.get(gatewayKey);
@@ -72,10 +77,13 @@ function changedRoutes(a: GatewayCredentials | undefined, b: GatewayCredentials 
     ...(b?.routes.keys() ?? []),
     ...(a?.spilling?.keys() ?? []),
     ...(b?.spilling?.keys() ?? []),
+    ...(a?.router?.keys() ?? []),
+    ...(b?.router?.keys() ?? []),
   ]);
   const same = (r: string) =>
     JSON.stringify(a?.routes.get(r)) === JSON.stringify(b?.routes.get(r)) &&
-    JSON.stringify(a?.spilling?.get(r)) === JSON.stringify(b?.spilling?.get(r));
+    JSON.stringify(a?.spilling?.get(r)) === JSON.stringify(b?.spilling?.get(r)) &&
+    JSON.stringify(a?.router?.get(r)) === JSON.stringify(b?.router?.get(r));
   return [...names].filter((r) => !same(r));
 }
 

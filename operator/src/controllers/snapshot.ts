@@ -73,6 +73,7 @@ export function routeSnapshot(
       ? {
           credentials: (route: string) => credentials.forRoute(`${namespace}/${gatewayName}`, route),
           spilling: (route: string) => credentials.spillingFor(`${namespace}/${gatewayName}`, route),
+          router: (route: string) => credentials.routerFor(`${namespace}/${gatewayName}`, route),
         }
       : {}),
     ...(only !== undefined ? { only } : {}),

@@ -1,6 +1,6 @@
 // Golden files: every testdata/<case>.in.yaml (a gateway, its routes, canaries, the Services that exist,
 // autoscaling policies, optionally the live Deployment and what the gateway's instances report about
-// credentials, as a `kind: GatewayCredentials` document) renders to testdata/<case>.out.yaml:
+// credentials and routers, as a `kind: GatewayCredentials` document) renders to testdata/<case>.out.yaml:
 // owned objects, the compiled GatewayConfig and every status. The case's objects stand in for the informer
 // caches, and the snapshots and translators are the controllers' own, so a golden file shows exactly what
 // the operator applies and writes. UPDATE_GOLDEN=1 rewrites the outputs.
@@ -17,7 +17,7 @@ import {
   routeIndexes,
   routeSnapshot,
 } from '../controllers/snapshot.js';
-import type { CredentialsReport } from './translate.js';
+import type { CredentialsReport, RouterReport } from './translate.js';
 import type { Cache } from '../runtime/framework.js';
 import { translateAutoscalingPolicy } from './autoscaling.js';
 import { translateGateway, translateRoutes } from './translate.js';
@@ -50,6 +50,8 @@ interface GatewayCredentialsDoc {
   kind: 'GatewayCredentials';
   instances: number;
   routes: Record<string, CredentialsReport['unavailable']>;
+  /** What the instances report of routes' routers (models, learned weak share). */
+  router?: Record<string, RouterReport>;
 }
 
 interface Case {
@@ -77,7 +79,11 @@ function loadCase(name: string): Case {
         { instances: r.instances, unavailable },
       ]),
     );
-    credentials.record(`${namespace}/${gw.metadata.name}`, { instances: r.instances, routes });
+    credentials.record(`${namespace}/${gw.metadata.name}`, {
+      instances: r.instances,
+      routes,
+      ...(r.router !== undefined ? { router: new Map(Object.entries(r.router)) } : {}),
+    });
   }
   return { cache: caseCache(docs, namespace), namespace, gateway: gw.metadata.name, credentials };
 }

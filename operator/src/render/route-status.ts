@@ -249,6 +249,7 @@ export function renderRouteStatus(route: ModelRoute, verdict: RouteVerdict, now:
     status.backendCount = backends.filter((b) => b.weightPercent > 0).length;
     status.canaryWeight = verdict.compiled.canary?.weight ?? 0;
     status.policies = describePolicies(verdict.compiled);
+    if (verdict.router !== undefined) status.router = verdict.router;
   } else {
     status.backendCount = 0;
     status.canaryWeight = 0;

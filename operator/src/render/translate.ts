@@ -36,6 +36,8 @@ export interface RouteSnapshot {
   credentials?: (route: string) => CredentialsReport | undefined;
   /** Which of a route's backends the instances last reported spilling; undefined when unknown. */
   spilling?: (route: string) => { instances: number; backends: SpillingBackend[] } | undefined;
+  /** What the instances last reported of a route's routers; undefined when unknown or none. */
+  router?: (route: string) => RouterReport | undefined;
   /** Judge only this route (by name); the others still claim their model names. */
   only?: string;
 }
@@ -86,6 +88,16 @@ export interface SpillingBackend {
   instances: number;
 }
 
+/** What a gateway's instances report of a route's routers (their metrics, read by the credentials probe). */
+export interface RouterReport {
+  /** "<kind> <version>" of every router model an instance decides with, sorted. */
+  models: string[];
+  /** The learning router's planned weak share, mean of the instances that learn, two digits. */
+  learnedWeakShare?: string;
+  /** Instances that reported. */
+  instances: number;
+}
+
 export type RouteVerdict =
   | {
       accepted: true;
@@ -96,6 +108,8 @@ export type RouteVerdict =
       credentials?: CredentialsReport;
       /** Its backends the instances spill over from now; undefined when nothing is known. */
       spilling?: { instances: number; backends: SpillingBackend[] };
+      /** Its router models and learned weak share as the instances report them. */
+      router?: RouterReport;
     }
   | { accepted: false; route: ModelRoute; reason: Reason; message: string; overlay?: CanaryOverlay };
 
@@ -195,6 +209,7 @@ function judgeRoute(
   }
   const credentials = currentCredentials(result.compiled, snap.credentials?.(route.metadata.name));
   const spilling = snap.spilling?.(route.metadata.name);
+  const router = snap.router?.(route.metadata.name);
   return {
     accepted: true,
     route,
@@ -202,6 +217,7 @@ function judgeRoute(
     ...withOverlay,
     ...(credentials ? { credentials } : {}),
     ...(spilling ? { spilling } : {}),
+    ...(router ? { router } : {}),
   };
 }
 

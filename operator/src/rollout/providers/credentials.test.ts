@@ -102,3 +102,45 @@ describe('spilling backends', () => {
     expect((await calm.probe({ namespace: 'llm', name: 'main' }))?.spilling).toBeUndefined();
   });
 });
+
+describe('router reports', () => {
+  const info = (route: string, kind: string, version: string, ns = 'llm') =>
+    `${METRICS.routerModelInfo}{namespace="${ns}",route="${route}",kind="${kind}",version="${version}"} 1`;
+  const share = (route: string, v: number) =>
+    `${METRICS.routerLearnedWeakShare}{namespace="llm",route="${route}"} ${v}`;
+
+  it("reads the instances' router models and averages their learned weak share into the probe's answer", async () => {
+    const a = scrape(
+      info('smart', 'quality-cost', 'v1'),
+      info('smart', 'domains', 'v1'),
+      share('smart', 0.4),
+    );
+    // Mid-swap: one instance already on the ConfigMap's new model.
+    const b = scrape(
+      info('smart', 'quality-cost', 'team-2'),
+      info('smart', 'domains', 'v1'),
+      share('smart', 0.5),
+    );
+    const c = scrape(info('other', 'quality-cost', 'v1', 'elsewhere'));
+    const endpoints = new StaticGatewayEndpoints(
+      new Map([['main', ['http://a/metrics', 'http://b/metrics', 'http://c/metrics']]]),
+    );
+    const texts: Record<string, string> = {
+      'http://a/metrics': a,
+      'http://b/metrics': b,
+      'http://c/metrics': c,
+    };
+    const probe = new CredentialProbe({ endpoints, scrape: (url) => Promise.resolve(texts[url] ?? '') });
+    const answer = await probe.probe({ namespace: 'llm', name: 'main' });
+    expect([...(answer?.router?.entries() ?? [])]).toEqual([
+      [
+        'smart',
+        {
+          models: ['domains v1', 'quality-cost team-2', 'quality-cost v1'],
+          learnedWeakShare: '0.45',
+          instances: 2,
+        },
+      ],
+    ]);
+  });
+});

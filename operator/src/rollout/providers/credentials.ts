@@ -4,7 +4,12 @@
 // missing Secret or key reaches a route's status. A probe scrapes every instance of a gateway (the same
 // instances the canary analysis scrapes) and counts, per route, how many cannot read each credential.
 import { METRICS } from '../../../../api/v1alpha1/index.js';
-import type { CredentialsReport, SpillingBackend, UnavailableCredential } from '../../render/translate.js';
+import type {
+  CredentialsReport,
+  RouterReport,
+  SpillingBackend,
+  UnavailableCredential,
+} from '../../render/translate.js';
 import type { GatewayEndpoints, GatewayRef } from './endpoints.js';
 import { scrapeWithUndici } from './gateway.js';
 import { parsePrometheusText } from './prom-text.js';
@@ -37,6 +42,47 @@ export interface GatewayCredentials {
   routes: Map<string, CredentialsReport>;
   /** Routes with a backend some instance spilled over from in the last seconds; absent: none. */
   spilling?: Map<string, SpillingBackend[]>;
+  /** Routes whose instances report router models (quality-cost and domain routes); absent: none. */
+  router?: Map<string, RouterReport>;
+}
+
+/** One scrape's router models and learned weak shares, by route. */
+export function routerOfScrape(
+  text: string,
+  namespace: string,
+): Map<string, { models: string[]; share?: number }> {
+  const out = new Map<string, { models: string[]; share?: number }>();
+  const names = new Set<string>([METRICS.routerModelInfo, METRICS.routerLearnedWeakShare]);
+  for (const s of parsePrometheusText(text, (n) => names.has(n))) {
+    const l = s.labels;
+    if (l.namespace !== namespace || l.route === undefined) continue;
+    const entry = out.get(l.route) ?? { models: [] };
+    out.set(l.route, entry);
+    if (s.name === METRICS.routerModelInfo) entry.models.push(`${l.kind ?? '?'} ${l.version ?? '?'}`);
+    else entry.share = s.value;
+  }
+  return out;
+}
+
+/** Adds up several instances' router reports: every model any reports, the mean weak share (two digits). */
+export function mergeRouters(
+  scrapes: Map<string, { models: string[]; share?: number }>[],
+): Map<string, RouterReport> {
+  const out = new Map<string, RouterReport>();
+  const shares = new Map<string, number[]>();
+  for (const scrape of scrapes)
+    for (const [route, r] of scrape) {
+      const known = out.get(route) ?? { models: [], instances: 0 };
+      known.models = [...new Set([...known.models, ...r.models])].sort();
+      known.instances++;
+      out.set(route, known);
+      if (r.share !== undefined) shares.set(route, [...(shares.get(route) ?? []), r.share]);
+    }
+  for (const [route, xs] of shares) {
+    const r = out.get(route);
+    if (r !== undefined) r.learnedWeakShare = (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2);
+  }
+  return out;
 }
 
 /** One scrape's backends spilling over now (beastmode_spillover_active 1), by route. */
@@ -124,6 +170,11 @@ export class CredentialProbe {
     if (texts.length === 0) return undefined;
     const answer = mergeScrapes(texts.map((t) => unreadableCredentials(t, gateway.namespace)));
     const spilling = mergeSpills(texts.map((t) => spillingBackends(t, gateway.namespace)));
-    return spilling.size > 0 ? { ...answer, spilling } : answer;
+    const router = mergeRouters(texts.map((t) => routerOfScrape(t, gateway.namespace)));
+    return {
+      ...answer,
+      ...(spilling.size > 0 ? { spilling } : {}),
+      ...(router.size > 0 ? { router } : {}),
+    };
   }
 }
