@@ -175,7 +175,8 @@ function selectionParts(
 ): { learners: RouteLearners; models: RouterModels; routerMetrics: RouterMetrics } {
   const redis = policy.sharedRedis;
   const learners = new RouteLearners({
-    store: redis !== undefined ? new RedisLearnerStore(redis) : new MemoryLearnerStore(),
+    store:
+      redis !== undefined ? new RedisLearnerStore(redis) : (opts.pod?.learners ?? new MemoryLearnerStore()),
     log: logger,
     now: opts.now ?? Date.now,
     ...(opts.learnerSyncMs !== undefined ? { syncMs: opts.learnerSyncMs } : {}),

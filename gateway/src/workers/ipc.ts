@@ -1,9 +1,11 @@
 // The messages between a gateway's primary process and its workers (node:cluster IPC): a worker asks, the
 // primary answers once. Used only for what must be one per pod — limits and budgets without Redis, the
-// feedback ledger, finding which worker served a request, and the pod's aggregated metrics — never on the
+// feedback ledger, the learning routers' counts without Redis, finding which worker served a request, and
+// the pod's aggregated metrics — never on the
 // path of a request that configures none of them.
 import type { ServedRecord } from '../feedback/recent-requests.js';
 import type { AdjustRequest, ReserveRequest, ReserveResult } from '../limits/store.js';
+import type { LearnerCounts } from '../routing/router-learner.js';
 
 /** What a worker may ask the primary, and what it answers. */
 export interface Calls {
@@ -14,6 +16,9 @@ export interface Calls {
   'served.find': { params: { requestId: string }; result: ServedRecord | null };
   /** The pod's metrics: every worker's registry, aggregated. */
   metrics: { params: null; result: string };
+  /** Adds a worker's learner counts to the pod's and returns the pod's (routing/learner-store.ts). */
+  'learner.exchange': { params: { key: string; delta: LearnerCounts }; result: LearnerCounts };
+  'learner.clear': { params: { key: string }; result: null };
 }
 export type Method = keyof Calls;
 

@@ -1,5 +1,6 @@
 // What a gateway worker shares with the other workers of its pod, through the primary process: limits and
-// budgets (when no Redis is configured), the feedback ledger, the search for the worker that served a
+// budgets (when no Redis is configured), the feedback ledger, the learning routers' counts (without Redis
+// too), the search for the worker that served a
 // request, and the pod's aggregated metrics. A gateway that runs alone (one worker) has no PodState and
 // keeps all of it in its own memory.
 import cluster from 'node:cluster';
@@ -7,6 +8,7 @@ import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { FeedbackLedger } from '../feedback/feedback.js';
 import type { RecentRequests, ServedRecord } from '../feedback/recent-requests.js';
 import type { AdjustRequest, LimitStore, ReserveRequest, ReserveResult } from '../limits/store.js';
+import type { LearnerStore } from '../routing/learner-store.js';
 import { isIpcMessage, PrimaryClient, type Channel } from './ipc.js';
 
 export interface PodState {
@@ -16,6 +18,8 @@ export interface PodState {
   readonly limits: LimitStore;
   /** The pod's one feedback ledger, used when no Redis is configured. */
   readonly ledger: FeedbackLedger;
+  /** The pod's learning-router counts, used when no Redis is configured. */
+  readonly learners: LearnerStore;
   /** Who served a request, when another worker of the pod did. */
   findServed(requestId: string): Promise<ServedRecord | undefined>;
   /** Every worker's metrics, aggregated: what /metrics serves, whichever worker is asked. */
@@ -50,6 +54,12 @@ export function connectToPod(): PodState | undefined {
     workerId: cluster.worker.id,
     limits: new IpcLimitStore(primary),
     ledger: { claim: (requestId) => primary.call('feedback.claim', { requestId }) },
+    learners: {
+      exchange: (key, delta) => primary.call('learner.exchange', { key, delta }),
+      clear: async (key) => {
+        await primary.call('learner.clear', { key });
+      },
+    },
     findServed: async (requestId) => (await primary.call('served.find', { requestId })) ?? undefined,
     metricsText: () => primary.call('metrics', null),
     attach: (r, registry) => {

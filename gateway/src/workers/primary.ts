@@ -1,13 +1,15 @@
 // The primary process of a gateway pod with several workers (`--workers N`): it forks the workers, which
 // each serve the same port (SO_REUSEPORT: the kernel spreads connections), restarts one that dies, drains
 // them all on SIGTERM, and holds what must be one per pod: limits and budgets when no Redis is configured,
-// the feedback ledger, the search for the worker that served a request, and the pod's aggregated metrics.
+// the feedback ledger, the learning routers' counts, the search for the worker that served a request, and
+// the pod's aggregated metrics.
 // It serves no request itself.
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { ServedRecord } from '../feedback/recent-requests.js';
 import { MemoryFeedbackLedger } from '../feedback/feedback.js';
 import { MemoryLimitStore } from '../limits/memory-store.js';
+import { MemoryLearnerStore } from '../routing/learner-store.js';
 import type { Logger } from '../log.js';
 import { isIpcMessage, type CallMessage, type Calls, type LookupReply } from './ipc.js';
 
@@ -35,6 +37,7 @@ interface Lookup {
 class PodServices {
   private readonly limits = new MemoryLimitStore();
   private readonly ledger = new MemoryFeedbackLedger();
+  private readonly learners = new MemoryLearnerStore();
   private readonly aggregator = new AggregatorRegistry();
   private readonly lookups = new Map<number, Lookup>();
   private nextLookup = 1;
@@ -57,6 +60,13 @@ class PodServices {
         return this.find(from, (call.params as Calls['served.find']['params']).requestId);
       case 'metrics':
         return this.aggregator.clusterMetrics();
+      case 'learner.exchange': {
+        const p = call.params as Calls['learner.exchange']['params'];
+        return this.learners.exchange(p.key, p.delta);
+      }
+      case 'learner.clear':
+        await this.learners.clear((call.params as Calls['learner.clear']['params']).key);
+        return null;
       default: {
         const never: never = call.method;
         throw new Error(`unknown call ${String(never)}`);

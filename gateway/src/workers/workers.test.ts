@@ -1,7 +1,8 @@
 // One gateway pod on several cores, over real HTTP: `beastmode gateway --workers 2` forks two workers that
 // share the port. Connections pinned to each worker (undici Clients hold one connection) prove that a rate
-// limit is one limit for the pod, feedback finds the worker that served the request, /metrics is the pod's
-// aggregate whichever worker answers, and SIGTERM stops every process.
+// limit is one limit for the pod, feedback finds the worker that served the request, a learning router
+// learns from the pod's feedback, /metrics is the pod's aggregate whichever worker answers, and SIGTERM
+// stops every process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,6 +72,26 @@ beforeAll(async () => {
     compiledRoute('limited', [{ name: 'sim', url: `${sim.url}/v1` }], {
       rateLimits: [{ per: 'route', requestsPerMinute: 5 }],
     }),
+    compiledRoute(
+      'smart',
+      [
+        { name: 'big', url: `${sim.url}/v1` },
+        { name: 'small', url: `${sim.url}/v1` },
+      ],
+      {
+        selection: {
+          policy: 'quality-cost',
+          stickiness: 'none',
+          qualityCost: {
+            strongBackend: 'big',
+            weakBackend: 'small',
+            threshold: 0.5,
+            targetQuality: 0.95,
+            learning: { exploration: 0.05, goodScore: 0.5 },
+          },
+        },
+      },
+    ),
   ]);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   const port = 20000 + Math.floor(Math.random() * 20000);
@@ -151,6 +172,26 @@ describe('a gateway with two workers', () => {
     // The 12 requests of the rate-limit test, half through each worker.
     expect(fromA).toBe(12);
   });
+
+  test("shares the learning router's counts between the workers, without Redis", async () => {
+    for (let i = 0; i < 20; i++) {
+      const served = await chat(a.c, 'smart');
+      const r = await a.c.request({
+        path: '/v1/feedback',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ request_id: served.id, score: 1 }),
+      });
+      await r.body.text();
+    }
+    // Every 5 s a worker adds its counts to the pod's and reads the sum back.
+    const outcomes = async (c: Client): Promise<number | undefined> => {
+      const r = await c.request({ path: '/admin/router/default/smart', method: 'GET' });
+      const state = (await r.body.json()) as { summary: { outcomes: number } };
+      return state.summary.outcomes === 20 ? 20 : undefined;
+    };
+    expect(await until('the other worker to see the outcomes', () => outcomes(b.c), 20_000)).toBe(20);
+  }, 40_000);
 
   test('stops every worker on SIGTERM', async () => {
     const exited = new Promise<number | null>((resolve) => primary.once('exit', resolve));
