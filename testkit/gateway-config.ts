@@ -58,3 +58,32 @@ export function gatewayConfig(
     routes,
   });
 }
+
+type QualityCost = NonNullable<CompiledRoute['selection']['qualityCost']>;
+
+/**
+ * A quality-cost route choosing between backends "strong" and "weak" at these URLs (ending in /v1), with
+ * the threshold 0.5 unless `qualityCost` says otherwise.
+ */
+export function qualityCostRoute(
+  urls: { strong: string; weak: string },
+  qualityCost: Partial<Omit<QualityCost, 'strongBackend' | 'weakBackend'>> = {},
+  overrides: Partial<Omit<CompiledRoute, 'backends' | 'model' | 'selection'>> & { model?: string } = {},
+): CompiledRoute {
+  const { model = 'chat', ...rest } = overrides;
+  return compiledRoute(
+    model,
+    [
+      { name: 'strong', url: urls.strong },
+      { name: 'weak', url: urls.weak },
+    ],
+    {
+      ...rest,
+      selection: {
+        policy: 'quality-cost',
+        stickiness: 'none',
+        qualityCost: { strongBackend: 'strong', weakBackend: 'weak', threshold: 0.5, ...qualityCost },
+      },
+    },
+  );
+}

@@ -12,29 +12,14 @@ import {
   type DomainModel,
   type DomainModelFile,
 } from './domain-model.js';
-import type { RouterRow } from './router-data.js';
+import { parseJsonLines, type RouterRow } from './router-data.js';
 import { featureSet, routerFeatures, type FeatureFamily } from './router-model.js';
 import { seededRandom } from './seeded-random.js';
 
 export const DomainRow = z.object({ domain: z.enum(DOMAINS), prompt: z.string().min(1) }).strict();
 export type DomainRow = z.infer<typeof DomainRow>;
 
-export function parseDomainRows(text: string): DomainRow[] {
-  const rows: DomainRow[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch {
-      throw new Error(`line ${i + 1}: not JSON`);
-    }
-    const r = DomainRow.safeParse(json);
-    if (!r.success) throw new Error(`line ${i + 1}: ${z.prettifyError(r.error)}`);
-    rows.push(r.data);
-  });
-  return rows;
-}
+export const parseDomainRows = (text: string): DomainRow[] => parseJsonLines(text, DomainRow);
 
 /** MMLU subjects (and GSM8K) by domain: where the RouteLLM rows add to the labelled set. */
 const SUBJECTS: Partial<Record<Domain, string[]>> = {

@@ -15,9 +15,9 @@ export const RouterRow = z.object({
 });
 export type RouterRow = z.infer<typeof RouterRow>;
 
-/** Parses JSONL; a bad line is an error naming its number. */
-export function parseRows(text: string): RouterRow[] {
-  const rows: RouterRow[] = [];
+/** Parses JSONL whose lines `schema` validates; a bad line is an error naming its number. */
+export function parseJsonLines<T>(text: string, schema: z.ZodType<T>): T[] {
+  const rows: T[] = [];
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
     let json: unknown;
@@ -26,12 +26,14 @@ export function parseRows(text: string): RouterRow[] {
     } catch {
       throw new Error(`line ${i + 1}: not JSON`);
     }
-    const r = RouterRow.safeParse(json);
+    const r = schema.safeParse(json);
     if (!r.success) throw new Error(`line ${i + 1}: ${z.prettifyError(r.error)}`);
     rows.push(r.data);
   });
   return rows;
 }
+
+export const parseRows = (text: string): RouterRow[] => parseJsonLines(text, RouterRow);
 
 const subjectOf = (r: RouterRow): string => `${r.benchmark}/${r.subject}`;
 

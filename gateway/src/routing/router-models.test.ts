@@ -2,7 +2,7 @@
 // once, one that is not a model is refused and the last good kept, a deletion keeps it too, and a route
 // that stops naming the ConfigMap stops its watch.
 import type { CompiledRoute, GatewayConfig } from '../../../api/v1alpha1/index.js';
-import { compiledRoute, gatewayConfig } from '../../../testkit/gateway-config.js';
+import { gatewayConfig, qualityCostRoute } from '../../../testkit/gateway-config.js';
 import type { Logger } from '../log.js';
 import { QUALITY_COST_V1 } from './models/quality-cost-v1.js';
 import { RouterModels, type ConfigMapWatch } from './router-models.js';
@@ -11,27 +11,11 @@ const modelText = (version: string) =>
   JSON.stringify({ ...(JSON.parse(QUALITY_COST_V1) as object), version });
 
 function routeNaming(configMap: string | undefined): CompiledRoute {
-  return compiledRoute(
-    'chat',
-    [
-      { name: 'big', url: 'http://big/v1' },
-      { name: 'small', url: 'http://small/v1' },
-    ],
-    {
-      selection: {
-        policy: 'quality-cost',
-        stickiness: 'none',
-        qualityCost: {
-          strongBackend: 'big',
-          weakBackend: 'small',
-          threshold: 0.5,
-          targetQuality: 0.95,
-          ...(configMap !== undefined
-            ? { model: { configMapRef: { name: configMap, key: 'model.json' } } }
-            : {}),
-        },
-      },
-    },
+  const model =
+    configMap !== undefined ? { model: { configMapRef: { name: configMap, key: 'model.json' } } } : {};
+  return qualityCostRoute(
+    { strong: 'http://big/v1', weak: 'http://small/v1' },
+    { targetQuality: 0.95, ...model },
   );
 }
 

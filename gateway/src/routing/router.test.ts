@@ -25,6 +25,21 @@ const row = (
   strong_correct: strong,
 });
 
+/** Runs `fn` with stdout captured; returns what it wrote. */
+async function captureStdout(fn: () => Promise<void>): Promise<string[]> {
+  const writes: string[] = [];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((t) => {
+    writes.push(String(t));
+    return true;
+  });
+  try {
+    await fn();
+  } finally {
+    spy.mockRestore();
+  }
+  return writes;
+}
+
 describe('router data', () => {
   test('a subject the strong model almost always fails while the weak one does better is misgraded', () => {
     const rows = [
@@ -177,23 +192,24 @@ describe('router training', () => {
     expect(threshold).toBeLessThan(easy + 0.05);
   });
 
-  test('the CLI trains a model file and evaluates it to the JSON scripts read', async () => {
+  /** Runs `fn` with the rows in a file (`data`) and a path for a model (`out`) in a directory it removes. */
+  async function withRowsFile(fn: (data: string, out: string) => Promise<void>): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'router-'));
     try {
       const data = join(dir, 'rows.jsonl');
       writeFileSync(data, rows.map((r) => JSON.stringify(r)).join('\n'));
-      const out = join(dir, 'model.json');
-      const writes: string[] = [];
-      const spy = jest.spyOn(process.stdout, 'write').mockImplementation((t) => {
-        writes.push(String(t));
-        return true;
-      });
-      try {
+      await fn(data, join(dir, 'model.json'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test('the CLI trains a model file and evaluates it to the JSON scripts read', async () => {
+    await withRowsFile(async (data, out) => {
+      const writes = await captureStdout(async () => {
         expect(await runRouter(['train', '--data', data, '--out', out], {})).toBe(0);
         expect(await runRouter(['eval', '--model', out, '--data', data, '--quality', '1'], {})).toBe(0);
-      } finally {
-        spy.mockRestore();
-      }
+      });
       expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({
         kind: 'beastmode.dev/quality-cost-router',
       });
@@ -214,29 +230,16 @@ describe('router training', () => {
       expect(mmlu.rows).toBe(320);
       expect(mmlu.qualityKept).toBeGreaterThanOrEqual(0.95);
       expect(mmlu.weakShare).toBeGreaterThan(0.3);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('the CLI replays rows through the static and the learning router to the JSON scripts read', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'router-'));
-    try {
-      const data = join(dir, 'rows.jsonl');
-      writeFileSync(data, rows.map((r) => JSON.stringify(r)).join('\n'));
-      const out = join(dir, 'model.json');
-      const writes: string[] = [];
-      const spy = jest.spyOn(process.stdout, 'write').mockImplementation((t) => {
-        writes.push(String(t));
-        return true;
-      });
-      try {
+    await withRowsFile(async (data, out) => {
+      const writes = await captureStdout(async () => {
         expect(await runRouter(['train', '--data', data, '--out', out], {})).toBe(0);
         const replay = ['replay', '--model', out, '--data', data, '--feedback-rate', '0.5'];
         expect(await runRouter(replay, {})).toBe(0);
-      } finally {
-        spy.mockRestore();
-      }
+      });
       const report = JSON.parse(writes.at(-1) ?? '{}') as {
         rows: number;
         feedback: number;
@@ -251,9 +254,7 @@ describe('router training', () => {
         expect(report.learning[k]).toBeGreaterThanOrEqual(0);
       }
       expect(report.learning.weakShare).toBeLessThanOrEqual(1);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('a replay without --data, or an unknown subcommand, is refused', async () => {

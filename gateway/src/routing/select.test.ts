@@ -1,5 +1,5 @@
 import type { CompiledRoute } from '../../../api/v1alpha1/index.js';
-import { compiledRoute } from '../../../testkit/gateway-config.js';
+import { compiledRoute, qualityCostRoute as qcRoute } from '../../../testkit/gateway-config.js';
 import { isCanaryRequest } from './canary.js';
 import { scoreDifficulty } from './difficulty.js';
 import { BUNDLED_ROUTER_VERSION } from '../../../api/v1alpha1/index.js';
@@ -28,20 +28,7 @@ const two = compiledRoute('chat', [
 
 /** A quality-cost route choosing between "strong" and "weak". */
 const qualityCostRoute = (qualityCost: { threshold: number; targetQuality?: number }): CompiledRoute =>
-  compiledRoute(
-    'chat',
-    [
-      { name: 'strong', url: 'http://a/v1' },
-      { name: 'weak', url: 'http://b/v1' },
-    ],
-    {
-      selection: {
-        policy: 'quality-cost',
-        stickiness: 'none',
-        qualityCost: { strongBackend: 'strong', weakBackend: 'weak', ...qualityCost },
-      },
-    },
-  );
+  qcRoute({ strong: 'http://a/v1', weak: 'http://b/v1' }, qualityCost);
 
 describe('weighted selection', () => {
   test('is sticky per user and follows the weights', () => {

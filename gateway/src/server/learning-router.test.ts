@@ -5,7 +5,7 @@
 import { jest } from '@jest/globals';
 import OpenAI from 'openai';
 import { HEADERS, type CompiledRoute } from '../../../api/v1alpha1/index.js';
-import { gatewayConfig, compiledRoute } from '../../../testkit/gateway-config.js';
+import { compiledRoute, gatewayConfig, qualityCostRoute } from '../../../testkit/gateway-config.js';
 import { silent, TestServers } from '../../../testkit/http-servers.js';
 import { redisForSuite } from '../../../testkit/redis-suite.js';
 import { MemoryLearnerStore, RedisLearnerStore } from '../routing/learner-store.js';
@@ -19,24 +19,10 @@ const servers = new TestServers();
 afterEach(() => servers.close());
 
 function learningRoute(strong: string, weak: string, exploration = 0.1): CompiledRoute {
-  return compiledRoute(
-    'chat',
-    [
-      { name: 'strong', url: `${strong}/v1` },
-      { name: 'weak', url: `${weak}/v1` },
-    ],
+  return qualityCostRoute(
+    { strong: `${strong}/v1`, weak: `${weak}/v1` },
+    { targetQuality: 0.95, learning: { exploration, goodScore: 0.5 } },
     {
-      selection: {
-        policy: 'quality-cost',
-        stickiness: 'none',
-        qualityCost: {
-          strongBackend: 'strong',
-          weakBackend: 'weak',
-          threshold: 0.5,
-          targetQuality: 0.95,
-          learning: { exploration, goodScore: 0.5 },
-        },
-      },
       fallback: { on: ['5xx', 'connect-error'], maxAttempts: 2 },
       retry: { attempts: 0, backoffMs: 0, maxBackoffMs: 0, maxRetryAfterMs: 0 },
     },

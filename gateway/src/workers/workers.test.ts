@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'undici';
-import { compiledRoute, gatewayConfig } from '../../../testkit/gateway-config.js';
+import { compiledRoute, gatewayConfig, qualityCostRoute } from '../../../testkit/gateway-config.js';
 import { startSimulator, type Simulator } from '../../../simulator/simulator.js';
 
 const repoRoot = process.cwd();
@@ -72,25 +72,10 @@ beforeAll(async () => {
     compiledRoute('limited', [{ name: 'sim', url: `${sim.url}/v1` }], {
       rateLimits: [{ per: 'route', requestsPerMinute: 5 }],
     }),
-    compiledRoute(
-      'smart',
-      [
-        { name: 'big', url: `${sim.url}/v1` },
-        { name: 'small', url: `${sim.url}/v1` },
-      ],
-      {
-        selection: {
-          policy: 'quality-cost',
-          stickiness: 'none',
-          qualityCost: {
-            strongBackend: 'big',
-            weakBackend: 'small',
-            threshold: 0.5,
-            targetQuality: 0.95,
-            learning: { exploration: 0.05, goodScore: 0.5 },
-          },
-        },
-      },
+    qualityCostRoute(
+      { strong: `${sim.url}/v1`, weak: `${sim.url}/v1` },
+      { targetQuality: 0.95, learning: { exploration: 0.05, goodScore: 0.5 } },
+      { model: 'smart' },
     ),
   ]);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
