@@ -315,8 +315,8 @@ async function learnedRouting(cluster: Cluster, sims: SimulatorUrls, gatewayUrl:
     sims,
     gatewayUrl,
     line: (text) => view.line(text),
-    ratePerSecond: 40,
-    windows: 10,
+    ratePerSecond: 50,
+    windows: 16,
     windowSeconds: 5,
   });
   const first = result.windows[0];
