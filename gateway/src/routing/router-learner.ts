@@ -154,7 +154,7 @@ export class LearningRouter {
     const r = random();
     if (r < this.o.exploration) {
       // The backend this cell knows least; the weak one at most at the rate the loss budget allows.
-      const weak = c.weak.n <= c.strong.n && r < this.weakExploration;
+      const weak = c.weak.n <= c.strong.n && r < this.weakExploration && this.promising.has(cell);
       return { weak, explore: true, cell, why: `explore ${weak ? 'weak' : 'strong'} in ${cell}` };
     }
     if (planned === undefined) return { weak: staticWeak, explore: false, cell, why: `static in ${cell}` };
@@ -233,6 +233,17 @@ export class LearningRouter {
    * expected loss takes at most half the loss budget.
    */
   private weakExploration = 0;
+  /**
+   * Cells worth exploring on the weak backend: those whose loss, at its lower bound, is below the loss of
+   * the plan's marginal cell — they could still join the plan. A cell known to be bad is not explored weak,
+   * which keeps the exploration budget for the cells that can change the plan. Undefined: all of them.
+   */
+  private promising: { has(cell: string): boolean } = { has: () => true };
+
+  /** Whether a cell has any counts (a new cell is promising until its first plan). */
+  private known(cell: string): boolean {
+    return this.counts[cell] !== undefined;
+  }
 
   /**
    * Recomputes each cell's weak share from the counts: cells in order of estimated loss, each taken while
@@ -245,8 +256,11 @@ export class LearningRouter {
     const views = this.estimate();
     const total = views.reduce((s, v) => s + v.requests, 0);
     let budget = (1 - o.targetQuality) * views.reduce((s, v) => s + v.requests * v.strongAcc, 0);
-    // Exploration's worst case: its weak share of traffic sent weak at each cell's estimated loss.
-    const lossIfAllWeak = views.reduce((s, v) => s + v.requests * Math.max(0, v.loss), 0);
+    // Exploration's worst case: its weak share of the promising cells' traffic at their estimated loss.
+    const lossIfAllWeak = views.reduce(
+      (s, v) => s + (this.promising.has(v.cell) ? v.requests * Math.max(0, v.loss) : 0),
+      0,
+    );
     this.weakExploration =
       total === 0 ? 0 : Math.min(o.exploration, lossIfAllWeak <= 0 ? 1 : (0.5 * budget) / lossIfAllWeak);
     budget -= this.weakExploration * lossIfAllWeak;
@@ -277,6 +291,13 @@ export class LearningRouter {
       plan.set(v.cell, share);
     }
     this.plan = plan;
+    // The marginal cell: the first not wholly weak, in plan order; every cell is promising while none is.
+    const marginal = views
+      .filter((v) => v.learned && (v.weakShare ?? 0) < 1)
+      .reduce((m, v) => Math.min(m, v.lossUpper), Infinity);
+    const worth = new Set(views.filter((v) => v.loss - o.z * v.sd < marginal).map((v) => v.cell));
+    this.promising =
+      marginal === Infinity ? { has: () => true } : { has: (cell) => !this.known(cell) || worth.has(cell) };
     this.views = views
       .sort((a, b) => a.loss - b.loss)
       .map(({ learned: _l, staticLoss: _s, strongAcc: _a, sd: _d, ...v }) => v);
