@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HEADERS } from '../../api/v1alpha1/index.js';
 import type { Cluster } from './cluster.js';
+import type { View } from './view.js';
 import { PRICES, type SimulatorUrls } from './manifests.js';
 
 /** Domains the small model answers well (scored 0.9 on average); on the others it scores 0.3. */
@@ -208,4 +209,32 @@ function judge(r: LearningResult): void {
     r.problems.push(`learned routing: ${pct(last.hardWeakShare)} of hard domains still on llama at the end`);
   if (last.score < first.score - 0.03)
     r.problems.push('learned routing: the users liked the answers less at the end than at the start');
+}
+
+/** The chapter as the demo shows it: its title, the windows as they come, and a one-line outcome. */
+export async function learnedRouting(
+  view: Pick<View, 'section' | 'line'>,
+  o: Pick<LearningOptions, 'cluster' | 'sims' | 'gatewayUrl'>,
+): Promise<LearningResult> {
+  view.section(
+    'Learned routing: model "assistant" — premium or llama per prompt at 95% of premium\'s quality, code to a code model',
+  );
+  const result = await runLearning({
+    ...o,
+    line: (text) => view.line(text),
+    ratePerSecond: 50,
+    windows: 16,
+    windowSeconds: 5,
+  });
+  const first = result.windows[0];
+  const last = result.windows.at(-1);
+  const pct = (x: number | undefined) => `${((x ?? 0) * 100).toFixed(0)}%`;
+  view.line(
+    `Learned routing: easy domains on llama ${pct(first?.easyWeakShare)} → ${pct(last?.easyWeakShare)}, ` +
+      `hard ${pct(first?.hardWeakShare)} → ${pct(last?.hardWeakShare)}, cost saved vs premium ` +
+      `${pct(first?.saved)} → ${pct(last?.saved)}, mean user score ${first?.score.toFixed(2)} → ` +
+      `${last?.score.toFixed(2)}; ${result.requests} requests, ${result.errors} client errors ` +
+      `(see \`beastmode router state --gateway ${o.gatewayUrl}\`)`,
+  );
+  return result;
 }

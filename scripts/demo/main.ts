@@ -20,7 +20,7 @@ import {
   runSurge,
   type SurgeResult,
 } from './surge.js';
-import { runLearning } from './learning.js';
+import { learnedRouting } from './learning.js';
 import { Traffic, type Sample } from './traffic.js';
 import { View, summaryTable, type RolloutResult } from './view.js';
 
@@ -305,33 +305,6 @@ async function loadSurge(cluster: Cluster, load: Traffic, sims: SimulatorUrls): 
   return result;
 }
 
-/** Chapter 4: a mixed prompt stream on a learned quality/cost route, scored by simulated users. */
-async function learnedRouting(cluster: Cluster, sims: SimulatorUrls, gatewayUrl: string) {
-  view.section(
-    'Learned routing: model "assistant" — premium or llama per prompt at 95% of premium\'s quality, code to a code model',
-  );
-  const result = await runLearning({
-    cluster,
-    sims,
-    gatewayUrl,
-    line: (text) => view.line(text),
-    ratePerSecond: 50,
-    windows: 16,
-    windowSeconds: 5,
-  });
-  const first = result.windows[0];
-  const last = result.windows.at(-1);
-  const pct = (x: number | undefined) => `${((x ?? 0) * 100).toFixed(0)}%`;
-  view.line(
-    `Learned routing: easy domains on llama ${pct(first?.easyWeakShare)} → ${pct(last?.easyWeakShare)}, ` +
-      `hard ${pct(first?.hardWeakShare)} → ${pct(last?.hardWeakShare)}, cost saved vs premium ` +
-      `${pct(first?.saved)} → ${pct(last?.saved)}, mean user score ${first?.score.toFixed(2)} → ` +
-      `${last?.score.toFixed(2)}; ${result.requests} requests, ${result.errors} client errors ` +
-      `(see \`beastmode router state --gateway ${gatewayUrl}\`)`,
-  );
-  return result;
-}
-
 /** Prints the summary table and where to look next; returns the problems the table found. */
 function showSummary(
   samples: Sample[],
@@ -370,7 +343,7 @@ async function main(): Promise<void> {
   const surge = await loadSurge(cluster, load, sims);
   await new Promise((r) => setTimeout(r, 2000));
   await load.stop();
-  const learning = await learnedRouting(cluster, sims, endpoints.gatewayUrl);
+  const learning = await learnedRouting(view, { cluster, sims, gatewayUrl: endpoints.gatewayUrl });
 
   const problems = showSummary(load.samples, rollouts, kubeconfigPath, endpoints, [
     ...surge.problems,

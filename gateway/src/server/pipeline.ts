@@ -324,13 +324,9 @@ export class Pipeline {
   /** The learner's choice failed: it answered 5xx, or another backend answered after it. */
   private learnFailure(x: Exchange, result: RunResult): void {
     const l = x.learned;
-    if (
-      l === undefined ||
-      result.status === 499 ||
-      (result.status < 500 && result.served?.spec.name === l.backend)
-    )
-      return;
-    if (result.status < 500 && result.served === undefined) return;
+    const failed =
+      result.status >= 500 || (result.served !== undefined && result.served.spec.name !== l?.backend);
+    if (l === undefined || result.status === 499 || !failed) return;
     const { namespace, name } = x.route.spec;
     this.deps.planning.learners?.observe(namespace, name, l.cell, l.arm, false);
     this.deps.planning.routerMetrics?.outcome(namespace, name, l.arm, 'failed');
