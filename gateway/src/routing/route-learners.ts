@@ -72,8 +72,11 @@ export class RouteLearners {
         exploration: qc.learning.exploration,
         bandEdges: bandEdgesOf(model, LEARNER_BANDS, qc.targetQuality),
       });
-      // Same identity, new exploration: what was learnt still holds.
-      if (known !== undefined && known.key === key) learner.restore(known.learner.snapshot());
+      // Same identity, new exploration: what was learnt still holds, and what was not shared yet goes next.
+      if (known !== undefined && known.key === key) {
+        learner.restore(known.learner.snapshot());
+        learner.requeue(known.learner.drain());
+      }
       next.set(id, { key, learner, route });
     }
     const hadLearners = this.entries.size > 0;
