@@ -42,7 +42,7 @@ function stream(
     s.weak += d.weak ? 1 : 0;
     s.correct += (d.weak ? weakOk : strongOk) ? 1 : 0;
     s.strong += strongOk ? 1 : 0;
-    s.explored += d.explore ? 1 : 0;
+    s.explored += d.via === 'explore' ? 1 : 0;
     by.set(k.cluster, s);
   }
   const all = [...by.values()].reduce(
@@ -117,7 +117,7 @@ describe('learning router', () => {
     const random = seededRandom(9);
     for (let i = 0; i < 2000; i++) {
       const d = l.decide('x', 0.3, false, random);
-      if (d.explore) expect(d.weak).toBe(false);
+      if (d.via === 'explore') expect(d.weak).toBe(false);
       l.observe(d.cell, d.weak ? 'weak' : 'strong', random() < 0.8);
     }
   });

@@ -72,8 +72,9 @@ export type LearnerCounts = Record<string, CellCounts>;
 
 export interface Decision {
   weak: boolean;
-  /** Sent against the plan, to learn. */
-  explore: boolean;
+  /** Who decided: the static router (too little evidence yet), the learned plan, or exploration (sent
+   * against the plan, to learn). */
+  via: 'static' | 'learned' | 'explore';
   /** The cell, for attributing the outcome later. */
   cell: string;
   why: string;
@@ -155,11 +156,21 @@ export class LearningRouter {
     if (r < this.o.exploration) {
       // The backend this cell knows least; the weak one at most at the rate the loss budget allows.
       const weak = c.weak.n <= c.strong.n && r < this.weakExploration && this.promising.has(cell);
-      return { weak, explore: true, cell, why: `explore ${weak ? 'weak' : 'strong'} in ${cell}` };
+      return {
+        weak,
+        via: 'explore',
+        cell,
+        why: `explore ${weak ? 'weak' : 'strong'} in ${cell}`,
+      };
     }
-    if (planned === undefined) return { weak: staticWeak, explore: false, cell, why: `static in ${cell}` };
+    if (planned === undefined) return { weak: staticWeak, via: 'static', cell, why: `static in ${cell}` };
     const weak = planned >= 1 || (planned > 0 && random() < planned);
-    return { weak, explore: false, cell, why: `learned ${cell} weak share ${planned.toFixed(2)}` };
+    return {
+      weak,
+      via: 'learned',
+      cell,
+      why: `learned ${cell} weak share ${planned.toFixed(2)}`,
+    };
   }
 
   /** An outcome of a request decided in `cell` and served by `arm`: good or not. */

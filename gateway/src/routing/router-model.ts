@@ -278,6 +278,17 @@ export function thresholdFor(model: RouterModel, quality: number): number {
   return t;
 }
 
+/** A prompt's p(weak) against the threshold for `quality`, and the words that say so. */
+export function routerScore(
+  model: RouterModel,
+  prompt: string,
+  quality: number,
+): { p: number; threshold: number; why: string } {
+  const p = weakSuffices(model, prompt);
+  const threshold = thresholdFor(model, quality);
+  return { p, threshold, why: `router ${model.version} p(weak) ${p.toFixed(2)} vs ${threshold.toFixed(2)}` };
+}
+
 let bundled: RouterModel | undefined;
 
 /**

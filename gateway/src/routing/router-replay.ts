@@ -106,7 +106,7 @@ export function replayRows(rows: readonly RouterRow[], model: RouterModel, o: Re
       staticTally.add(row, staticWeak);
       secondHalf.push({ row, p });
       learningTally.add(row, d.weak);
-      explored += d.explore ? 1 : 0;
+      explored += d.via === 'explore' ? 1 : 0;
     }
     if (random() < o.feedbackRate) {
       feedback++;

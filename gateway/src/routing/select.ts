@@ -4,7 +4,7 @@
 import type { CompiledBackend, CompiledRoute, PromptDomain } from '../../../api/v1alpha1/index.js';
 import { isCanaryRequest, type RequestFacts } from './canary.js';
 import { scoreDifficulty } from './difficulty.js';
-import { thresholdFor, weakSuffices, type RouterModel } from './router-model.js';
+import { routerScore, type RouterModel } from './router-model.js';
 import { bucketOf } from './hash.js';
 
 /** What the data plane has observed, read by the latency- and cost-aware policies. */
@@ -113,9 +113,8 @@ function qualityCostChoice(
   router: RouterModel | undefined,
 ): { strong: boolean; why: string } {
   if (qc.targetQuality !== undefined && router !== undefined) {
-    const p = weakSuffices(router, prompt);
-    const t = thresholdFor(router, qc.targetQuality);
-    return { strong: p < t, why: `router ${router.version} p(weak) ${p.toFixed(2)} vs ${t.toFixed(2)}` };
+    const { p, threshold, why } = routerScore(router, prompt, qc.targetQuality);
+    return { strong: p < threshold, why };
   }
   const score = scoreDifficulty(prompt);
   return { strong: score > qc.threshold, why: `difficulty ${score.toFixed(2)}` };

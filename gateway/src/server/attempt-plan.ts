@@ -14,7 +14,7 @@ import { bundledDomainModel, classifyDomain, type DomainGuess } from '../routing
 import type { RouteLearners } from '../routing/route-learners.js';
 import type { RouterModels } from '../routing/router-models.js';
 import type { Arm } from '../routing/router-learner.js';
-import { bundledRouterModel, thresholdFor, weakSuffices } from '../routing/router-model.js';
+import { bundledRouterModel, routerScore } from '../routing/router-model.js';
 import { domainBackend, selectBackends } from '../routing/select.js';
 import type { ObservedStatsStore } from './observed.js';
 import type { RouterMetrics } from './router-metrics.js';
@@ -107,9 +107,7 @@ function decide(deps: PlanDeps, route: RuntimeRoute, body: Record<string, unknow
   if (qc?.targetQuality === undefined)
     return { ...domain, ...(qc !== undefined ? { via: 'heuristic' } : {}) };
   const model = deps.models?.modelFor(route.spec) ?? bundledRouterModel();
-  const p = weakSuffices(model, prompt);
-  const t = thresholdFor(model, qc.targetQuality);
-  const scored = `router ${model.version} p(weak) ${p.toFixed(2)} vs ${t.toFixed(2)}`;
+  const { p, threshold: t, why: scored } = routerScore(model, prompt, qc.targetQuality);
   if (learner === undefined || guess === undefined)
     return { ...domain, qualityCost: { strong: p < t, why: scored }, via: 'static' };
   const d = learner.decide(guess.domain, p, p >= t, deps.random);
@@ -118,7 +116,7 @@ function decide(deps: PlanDeps, route: RuntimeRoute, body: Record<string, unknow
     ...domain,
     qualityCost: { strong: !d.weak, why: `${d.why}, ${scored}` },
     learned: { cell: d.cell, arm, backend: d.weak ? qc.weakBackend : qc.strongBackend },
-    via: d.explore ? 'explore' : d.why.startsWith('learned') ? 'learned' : 'static',
+    via: d.via,
   };
 }
 
