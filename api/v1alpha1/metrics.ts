@@ -69,6 +69,11 @@ export const METRICS = {
   routerModelInfo: 'beastmode_router_model_info',
   /** Router models read from ConfigMaps. Labels: result (applied|refused: not a model, the last good one kept). */
   routerModelLoads: 'beastmode_router_model_loads_total',
+  /**
+   * Time the gateway spent deciding a quality-cost or domain route's backend from the prompt (classifier,
+   * router model, learner's plan; an embedding call is timed apart). Labels: namespace, route.
+   */
+  routerDecisionSeconds: 'beastmode_router_decision_seconds',
 } as const;
 
 /** How a quality-cost or domain route's backend was chosen (beastmode_router_decisions_total's via). */

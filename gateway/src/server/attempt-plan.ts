@@ -137,7 +137,14 @@ export function planAttempts(
   pinnedBackend: string | undefined,
 ): { backends: RuntimeBackend[]; reason: string; learned?: LearnedChoice } {
   const { route, caller } = x;
+  const started = performance.now();
   const decided = decide(deps, route, x.body);
+  if (decided.via !== undefined && decided.via !== 'heuristic')
+    deps.routerMetrics?.decisionTook(
+      route.spec.namespace,
+      route.spec.name,
+      (performance.now() - started) / 1000,
+    );
   const apiKey = caller.anonymous ? undefined : caller.key;
   // Only a choice between backends, or a canary, reads the sticky identity: a route with one backend and
   // no canary does not pay for finding (or inventing) one.

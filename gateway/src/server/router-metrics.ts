@@ -12,6 +12,7 @@ export class RouterMetrics {
   private readonly outcomes: client.Counter<'namespace' | 'route' | 'arm' | 'outcome'>;
   private readonly models: client.Gauge<'namespace' | 'route' | 'kind' | 'version'>;
   private readonly loads: client.Counter<'result'>;
+  private readonly decisionSeconds: client.Histogram<'namespace' | 'route'>;
 
   constructor(registry: client.Registry, learners: () => RouteLearners | undefined) {
     const registers = [registry];
@@ -19,6 +20,13 @@ export class RouterMetrics {
       name: METRICS.routerDecisions,
       help: 'Selection decisions of quality-cost and domain routes, by how they were made',
       labelNames: ['namespace', 'route', 'backend', 'via'],
+      registers,
+    });
+    this.decisionSeconds = new client.Histogram({
+      name: METRICS.routerDecisionSeconds,
+      help: "Time spent deciding a quality-cost or domain route's backend from the prompt",
+      labelNames: ['namespace', 'route'],
+      buckets: [5e-6, 1e-5, 2.5e-5, 5e-5, 7.5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3],
       registers,
     });
     this.outcomes = new client.Counter({
@@ -58,6 +66,11 @@ export class RouterMetrics {
 
   decided(namespace: string, route: string, backend: string, via: RouterDecisionVia): void {
     this.decisions.inc({ namespace, route, backend, via });
+  }
+
+  /** One decision took `seconds`. */
+  decisionTook(namespace: string, route: string, seconds: number): void {
+    this.decisionSeconds.observe({ namespace, route }, seconds);
   }
 
   outcome(namespace: string, route: string, arm: 'weak' | 'strong', outcome: Outcome): void {
