@@ -30,13 +30,36 @@ export function countTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / 4));
 }
 
-/** A deterministic unit vector for a text. */
+/** FNV-1a over a string's code units. */
+function fnv(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * A deterministic unit vector for a text that behaves like a (lexical) embedding model's: words and their
+ * character trigrams hashed with a sign into the dimensions, so texts that share words lie close together
+ * and a router or a semantic cache can be tried against it. A text with no word gets a vector of its digest.
+ */
 export function embed(text: string, dimensions: number): number[] {
-  const v: number[] = [];
-  let block = digest(text);
-  for (let i = 0; i < dimensions; i++) {
-    if (i > 0 && i % 32 === 0) block = digest(block.toString('hex'));
-    v.push(((block[i % 32] ?? 0) - 127.5) / 127.5);
+  const v = new Array<number>(dimensions).fill(0);
+  const add = (feature: string, weight: number) => {
+    const h = fnv(feature);
+    v[h % dimensions] = (v[h % dimensions] ?? 0) + (h & 0x80000000 ? -weight : weight);
+  };
+  const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  for (const w of words) {
+    add(`w:${w}`, 1);
+    const padded = ` ${w} `;
+    for (let i = 0; i + 3 <= padded.length; i++) add(`t:${padded.slice(i, i + 3)}`, 0.3);
+  }
+  if (words.length === 0) {
+    let block = digest(text);
+    for (let i = 0; i < dimensions; i++) {
+      if (i > 0 && i % 32 === 0) block = digest(block.toString('hex'));
+      v[i] = ((block[i % 32] ?? 0) - 127.5) / 127.5;
+    }
   }
   const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0)) || 1;
   return v.map((x) => Number((x / norm).toFixed(6)));

@@ -23,7 +23,7 @@ import {
   type Backend,
   type ModelRoute,
 } from './modelroute.js';
-import { PROMPT_DOMAINS, SELECTION_POLICIES, Selection } from './selection.js';
+import { PROMPT_DOMAINS, RouterEmbeddings, SELECTION_POLICIES, Selection } from './selection.js';
 
 export const GATEWAY_CONFIG_KEY = 'config.json';
 
@@ -76,6 +76,7 @@ export const CompiledRoute = z
               .object({ configMapRef: z.object({ name: objectName(), key: z.string().min(1) }).strict() })
               .strict()
               .optional(),
+            embeddings: RouterEmbeddings.optional(),
           })
           .strict()
           .optional(),

@@ -58,7 +58,7 @@ export const METRICS = {
   credentialsReady: 'beastmode_backend_credentials_ready',
   /**
    * Selection decisions of quality-cost and domain routes. Labels: namespace, route, backend, via
-   * (heuristic|static|learned|explore|domain — see ROUTER_DECISION_VIA).
+   * (heuristic|static|embeddings|learned|explore|domain — see ROUTER_DECISION_VIA).
    */
   routerDecisions: 'beastmode_router_decisions_total',
   /** Outcomes the learning router was told. Labels: namespace, route, arm (weak|strong), outcome (good|bad|failed). */
@@ -74,10 +74,25 @@ export const METRICS = {
    * router model, learner's plan; an embedding call is timed apart). Labels: namespace, route.
    */
   routerDecisionSeconds: 'beastmode_router_decision_seconds',
+  /**
+   * Prompt embeddings asked of a route's embeddings server. Labels: namespace, route, result (ok|timeout|error:
+   * the built-in model decided; skipped: the server failed repeatedly and is rested; unready: no router model
+   * for the embeddings loaded yet).
+   */
+  routerEmbeddings: 'beastmode_router_embeddings_total',
+  /** Time to get a prompt's embedding (answered or not). Labels: namespace, route. */
+  routerEmbeddingSeconds: 'beastmode_router_embedding_seconds',
 } as const;
 
 /** How a quality-cost or domain route's backend was chosen (beastmode_router_decisions_total's via). */
-export const ROUTER_DECISION_VIA = ['heuristic', 'static', 'learned', 'explore', 'domain'] as const;
+export const ROUTER_DECISION_VIA = [
+  'heuristic',
+  'static',
+  'embeddings',
+  'learned',
+  'explore',
+  'domain',
+] as const;
 export type RouterDecisionVia = (typeof ROUTER_DECISION_VIA)[number];
 
 export const ATTEMPT_OUTCOMES = [

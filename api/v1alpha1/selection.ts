@@ -43,6 +43,48 @@ export const RouterLearning = z
   })
   .strict();
 
+const ConfigMapKeyRef = z
+  .object({
+    name: objectName(),
+    key: z.string().min(1).max(253).default('model.json'),
+  })
+  .strict();
+
+export const RouterEmbeddings = z
+  .object({
+    url: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\//, 'must be an http(s) URL')
+      .describe(
+        'Base URL of an OpenAI-compatible embeddings API, e.g. http://tei.models.svc:8080/v1 (POST <url>/embeddings); no credentials are sent',
+      ),
+    model: z.string().min(1).max(256).describe('The embedding model asked for (the request\'s "model")'),
+    dimensions: z
+      .number()
+      .int()
+      .min(8)
+      .max(8192)
+      .optional()
+      .describe('Asked of models that can shorten their vectors (the request\'s "dimensions")'),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(5)
+      .max(2000)
+      .default(50)
+      .describe(
+        "Longest wait for a prompt's embedding; past it (or on any error) the built-in model decides that request",
+      ),
+    routerModel: z
+      .object({ configMapRef: ConfigMapKeyRef })
+      .strict()
+      .describe(
+        "The router trained on this embedding model (`beastmode router train --embeddings-url`): a ConfigMap of the route's namespace, validated and hot-swapped like qualityCost.model",
+      ),
+  })
+  .strict();
+
 export const DomainRoute = z
   .object({
     domains: z.array(z.enum(PROMPT_DOMAINS)).min(1).max(PROMPT_DOMAINS.length),
@@ -83,19 +125,15 @@ export const Selection = withRules(
               "Decide with the learned router (the bundled model, docs/router.md) at the threshold that kept this share of the strong backend's quality on its calibration subjects; without it the difficulty heuristic and threshold decide",
             ),
           model: z
-            .object({
-              configMapRef: z
-                .object({
-                  name: objectName(),
-                  key: z.string().min(1).max(253).default('model.json'),
-                })
-                .strict(),
-            })
+            .object({ configMapRef: ConfigMapKeyRef })
             .strict()
             .optional()
             .describe(
               "The router model file (`beastmode router train`'s output) from a ConfigMap of the route's namespace instead of the bundled model: validated by the gateway, swapped when the ConfigMap changes, the last good one kept when a change is not a model",
             ),
+          embeddings: RouterEmbeddings.optional().describe(
+            'Score prompts on their embedding from an in-cluster embeddings server with a router trained on it; the built-in model (qualityCost.model or the bundled one) decides when the embedding is late or fails',
+          ),
           learning: RouterLearning.optional().describe(
             "Improve on the learned router from what the gateway observes — feedback scores on answers and failures — per prompt domain, keeping targetQuality of the strong backend's quality as estimated (docs/router.md); shared by replicas through Redis when configured",
           ),
@@ -123,6 +161,17 @@ export const Selection = withRules(
       check: (s) => s.qualityCost?.learning === undefined || s.qualityCost.targetQuality !== undefined,
     },
     {
+      rule: '!has(self.qualityCost) || !has(self.qualityCost.embeddings) || has(self.qualityCost.targetQuality)',
+      message: 'selection.qualityCost.embeddings needs targetQuality: its router decides at that quality',
+      check: (s) => s.qualityCost?.embeddings === undefined || s.qualityCost.targetQuality !== undefined,
+    },
+    {
+      rule: '!has(self.qualityCost) || !has(self.qualityCost.embeddings) || !has(self.qualityCost.learning)',
+      message:
+        "selection.qualityCost: embeddings and learning cannot be combined: the learner's cells are bands of the built-in model's score",
+      check: (s) => s.qualityCost?.embeddings === undefined || s.qualityCost.learning === undefined,
+    },
+    {
       rule: '!has(self.domains) || self.domains.all(a, self.domains.all(b, a == b || !a.domains.exists(d, d in b.domains)))',
       message: 'selection.domains: a domain may appear in one entry only',
       check: (s) => {
@@ -137,3 +186,20 @@ export const Selection = withRules(
     },
   ],
 );
+
+/** The ConfigMaps holding router models that a selection names, with what each holds. */
+export function routerModelRefs(selection: {
+  qualityCost?:
+    | {
+        model?: { configMapRef: { name: string; key: string } } | undefined;
+        embeddings?: { routerModel: { configMapRef: { name: string; key: string } } } | undefined;
+      }
+    | undefined;
+}): { name: string; key: string; holds: 'features' | 'embeddings' }[] {
+  const qc = selection.qualityCost;
+  const refs: { name: string; key: string; holds: 'features' | 'embeddings' }[] = [];
+  if (qc?.model !== undefined) refs.push({ ...qc.model.configMapRef, holds: 'features' });
+  if (qc?.embeddings !== undefined)
+    refs.push({ ...qc.embeddings.routerModel.configMapRef, holds: 'embeddings' });
+  return refs;
+}

@@ -6,7 +6,8 @@
 //     errors (rates.ts);
 // (c) closed-loop throughput at concurrency 16 (rates.ts);
 // and the CPU profile of ours while serving; then (d) the exact-cache hit path, in memory and in Redis
-// (cache.ts). The machine's load is printed before and after each section. Usage: --help (options.ts).
+// (cache.ts); then (e) what the quality/cost router's decision costs on the request path (router.ts). The
+// machine's load is printed before and after each section. Usage: --help (options.ts).
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,8 @@ import { measureAddedLatency, openPools, warmUp } from './latency.js';
 import { cpuLayout, HELP, parseBenchOptions, type BenchOptions } from './options.js';
 import { closedLoops, latencyBoundRule, sweepTargets, type SweepPlan } from './rates.js';
 import { formatCache, formatComparison, type ComparisonResults } from './report.js';
+import { benchRouter } from './router.js';
+import { formatRouter } from './router-report.js';
 import {
   comparedTargets,
   startComparedServers,
@@ -84,17 +87,25 @@ async function withSimulator<T>(ctx: ServerContext, part: () => Promise<T>): Pro
   }
 }
 
-async function run(o: BenchOptions): Promise<void> {
-  const layout = cpuLayout(o.pin, cpus().length);
-  const tmp = mkdtempSync(path.join(tmpdir(), 'bench-gateway-'));
-  const ctx: ServerContext = { tmp, cpus: layout.servers };
-  const generator = await setUpGenerator(o.loadgen, layout, tmp);
+/** Sections (a) to (d), which need the fixed-rate generator; (a) to (c) unless --only cache. */
+async function proxySections(o: BenchOptions, ctx: ServerContext, generator: FixedRateGenerator) {
   if (o.only !== 'cache') {
     const results = await withSimulator(ctx, () => compare(ctx, generator, o.quick));
     process.stdout.write(`${formatComparison(results)}\n\n`);
   }
   const cache = await withSimulator(ctx, () => benchCacheHits(ctx, generator, o.quick));
-  process.stdout.write(`${formatCache(cache, generator.description)}\n`);
+  process.stdout.write(`${formatCache(cache, generator.description)}\n\n`);
+}
+
+async function run(o: BenchOptions): Promise<void> {
+  const layout = cpuLayout(o.pin, cpus().length);
+  const tmp = mkdtempSync(path.join(tmpdir(), 'bench-gateway-'));
+  const ctx: ServerContext = { tmp, cpus: layout.servers };
+  if (o.only !== 'router') await proxySections(o, ctx, await setUpGenerator(o.loadgen, layout, tmp));
+  if (o.only === undefined || o.only === 'router') {
+    const router = await withSimulator(ctx, () => benchRouter(ctx, o.quick));
+    process.stdout.write(`${formatRouter(router)}\n`);
+  }
 }
 
 function options(): BenchOptions | undefined {

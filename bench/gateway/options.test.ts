@@ -1,6 +1,6 @@
 // The command line parsed strictly, its defaults taken from the machine, and the cores each --pin gives.
 import { describe, expect, it } from '@jest/globals';
-import { cpuLayout, parseBenchOptions } from './options.js';
+import { cpuLayout, HELP, ONLY, parseBenchOptions } from './options.js';
 
 const twoCores = { hasTaskset: true, cpuCount: 2 };
 
@@ -26,6 +26,7 @@ describe('gateway benchmark options', () => {
       loadgen: 'node',
       pin: 'split',
     });
+    expect(parseBenchOptions(['--only', 'router'], twoCores).only).toBe('router');
     expect(parseBenchOptions(['-h'], twoCores).help).toBe(true);
   });
 
@@ -35,7 +36,13 @@ describe('gateway benchmark options', () => {
     expect(() => parseBenchOptions(['--loadgen', 'wrk'], twoCores)).toThrow(
       '--loadgen takes node | vegeta (got wrk)',
     );
-    expect(() => parseBenchOptions(['--only', 'latency'], twoCores)).toThrow(/--only takes cache/);
+    expect(() => parseBenchOptions(['--only', 'latency'], twoCores)).toThrow(
+      '--only takes cache | router (got latency)',
+    );
+  });
+
+  it('names every --only value in the help', () => {
+    expect(HELP).toContain(`--only ${ONLY.join('|')} `);
   });
 
   it('refuses pinning without taskset, but accepts --pin none', () => {

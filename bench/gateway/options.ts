@@ -6,7 +6,7 @@ export const PINS = ['none', 'loadgen', 'split'] as const;
 export type Pin = (typeof PINS)[number];
 export const LOADGENS = ['node', 'vegeta'] as const;
 export type Loadgen = (typeof LOADGENS)[number];
-export const ONLY = ['cache'] as const;
+export const ONLY = ['cache', 'router'] as const;
 export type Only = (typeof ONLY)[number];
 
 export interface BenchOptions {
@@ -24,14 +24,16 @@ export interface Machine {
 }
 
 export const HELP = `Gateway benchmark: direct upstream, a bare node proxy, nginx, portkey and beastmode (with and without
-policy, on node:http and through express) side by side, then the exact-cache hit path.
+policy, on node:http and through express) side by side, then the exact-cache hit path, then the cost of the
+quality/cost router's decision (a weighted route beside a routed and a learning one).
 
 Usage: npm run bench:gateway -- [options]
 
   --quick                     fewer rounds, shorter steps (a few minutes)
-  --only cache                run the cache-hit benchmark only
+  --only cache|router         run one section only: the cache-hit benchmark, or the router decision's cost
   --loadgen node|vegeta       the fixed-rate generator; default vegeta when Go or a cached build is there,
-                              else the Node generator (undici, in the benchmark's process)
+                              else the Node generator (undici, in the benchmark's process); the router
+                              section always uses the Node one (it sends a stream of different prompts)
   --pin none|loadgen|split    loadgen: vegeta on the last core (taskset); split: vegeta on the last core and
                               every server on the others; none: no pinning. Default loadgen with taskset
                               and at least 2 cores, else none

@@ -1,12 +1,13 @@
 // The servers the benchmark measures, each in its own process (../lib/processes.ts; pinned with --pin split),
 // and their targets: the upstream simulator, the bare node proxy (bare-proxy.ts), nginx (Debian's
 // nginx-light; its column is skipped without it), portkey, our gateway in three variants (with policy and
-// profiled; without policy; without policy through express), and the two cache gateways of the cache-hit
-// benchmark (in memory, profiled; in Redis). Our gateway runs as `npm run gateway` does: cli/main.ts
+// profiled; without policy; without policy through express), the two cache gateways of the cache-hit
+// benchmark (in memory, profiled; in Redis) and the router benchmark's gateway (router.ts). Our gateway runs as `npm run gateway` does: cli/main.ts
 // through the tsx loader.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { CompiledRoute } from '../../api/v1alpha1/index.js';
 import { compiledRoute, gatewayConfig } from '../../testkit/gateway-config.js';
 import type { Target } from '../lib/loadgen.js';
 import { start, waitFor, type Started } from '../lib/processes.js';
@@ -27,6 +28,7 @@ export const PORTS = {
   nopolicy: 19307,
   cacheMemory: 19308,
   cacheRedis: 19309,
+  router: 19310,
 };
 export const UPSTREAM = `http://127.0.0.1:${PORTS.sim}`;
 export const hasNginx = spawnSync('nginx', ['-v']).error === undefined;
@@ -70,17 +72,24 @@ function gatewayArgs(port: number, configFile: string): string[] {
   ];
 }
 
+/** A gateway config with these routes, written to `file` in the temp dir. */
+function writeRoutesConfig(ctx: ServerContext, file: string, routes: CompiledRoute[]): string {
+  const cfg = gatewayConfig(routes);
+  cfg.logLevel = 'warn';
+  const out = path.join(ctx.tmp, file);
+  writeFileSync(out, JSON.stringify(cfg));
+  return out;
+}
+
 /** A gateway config with one route `chat` to the simulator, written to `file` in the temp dir. */
 function writeGatewayConfig(
   ctx: ServerContext,
   file: string,
   options?: Parameters<typeof compiledRoute>[2],
 ): string {
-  const cfg = gatewayConfig([compiledRoute('chat', [{ name: 'sim', url: `${UPSTREAM}/v1` }], options)]);
-  cfg.logLevel = 'warn';
-  const out = path.join(ctx.tmp, file);
-  writeFileSync(out, JSON.stringify(cfg));
-  return out;
+  return writeRoutesConfig(ctx, file, [
+    compiledRoute('chat', [{ name: 'sim', url: `${UPSTREAM}/v1` }], options),
+  ]);
 }
 
 function nginxConf(tmp: string): string {
@@ -226,4 +235,16 @@ export function startCacheGateways(ctx: ServerContext, redisUrl: string): CacheS
     { ...local('cache-redis', PORTS.cacheRedis), body: CACHE_BODY },
   ];
   return { memory, redis, profileDir, targets };
+}
+
+/** The router benchmark's gateway: one process serving `routes`, and its target (the body names the route). */
+export function startRouterGateway(
+  ctx: ServerContext,
+  routes: CompiledRoute[],
+  modelsDir: string,
+): { server: Started; target: Target } {
+  const cfgFile = writeRoutesConfig(ctx, 'gateway-router.json', routes);
+  const args = [...gatewayArgs(PORTS.router, cfgFile), '--router-models-dir', modelsDir];
+  const server = startServer(ctx, 'beastmode-router', NODE, args);
+  return { server, target: local('beastmode-router', PORTS.router) };
 }

@@ -17,6 +17,7 @@ import {
   type KeysFileOptions,
 } from './config/deployment.js';
 import { credentialFiles, credentialUses, type CredentialFiles } from './config/secrets.js';
+import { directoryWatch } from './config/model-files.js';
 import { createLogger, type Logger } from './log.js';
 import { POLICY_OFF, type PolicySettings } from './policy/policy.js';
 import { EXIT_REFUSED_CONFIG, runPrimary } from './workers/primary.js';
@@ -38,6 +39,7 @@ const Flags = z
     routes: z.string().min(1).optional(),
     'secrets-dir': z.string().min(1).optional(),
     'api-keys-file': z.string().min(1).optional(),
+    'router-models-dir': z.string().min(1).optional(),
     'redis-url-file': z.string().min(1).optional(),
     'log-level': z.enum(['error', 'warn', 'info', 'debug']).default('info'),
     'drain-seconds': z.coerce.number().min(0).max(3600).default(25),
@@ -86,6 +88,13 @@ export const GATEWAY_COMMAND: CommandSpec = {
         're-read every second',
     },
     'api-keys-file': { value: 'file', env: ENV.apiKeysFile, help: 'keys.yaml of the API keys Secret' },
+    'router-models-dir': {
+      value: 'dir',
+      env: ENV.routerModelsDir,
+      help:
+        'With --config or --routes: the router model ConfigMaps routes name, as <dir>/<namespace>/<configmap>/<key>\n' +
+        'files, re-read every second (with --configmap they are read through the API server)',
+    },
     'redis-url-file': {
       value: 'file',
       env: ENV.redisUrlFile,
@@ -234,6 +243,9 @@ async function serve(f: GatewayFlags, env: NodeJS.ProcessEnv): Promise<void> {
     source: configOrigin(f),
     secrets: files,
     logger,
+    ...(f['router-models-dir'] !== undefined
+      ? { routerModelWatch: directoryWatch(f['router-models-dir']) }
+      : {}),
     // Only for the benchmark that compares the two; see gateway/README.md.
     v1ViaExpress: env.BEASTMODE_V1_VIA_EXPRESS === '1',
     pod: connectToPod(),

@@ -16,6 +16,8 @@ export const ENV = {
   kubeconfig: 'KUBECONFIG',
   routes: 'BEASTMODE_ROUTES',
   secretsDir: 'BEASTMODE_SECRETS_DIR',
+  /** Router model ConfigMaps as <dir>/<namespace>/<configmap>/<key> (a gateway without an API server). */
+  routerModelsDir: 'BEASTMODE_ROUTER_MODELS_DIR',
   drainSeconds: 'BEASTMODE_DRAIN_SECONDS',
   workers: 'BEASTMODE_WORKERS',
   logLevel: 'BEASTMODE_LOG_LEVEL',

@@ -95,11 +95,13 @@ export function domainProbabilities(model: DomainModel, prompt: string): Float64
   const z = Float64Array.from(model.bias);
   const w = model.weights;
   const n = collectFeatures(prompt, model.mask, model.families, model.maxChars);
-  for (let f = 0; f < n; f++) {
-    const base = (featureBuckets[f] as number) * k;
-    const v = featureValues[f] as number;
-    for (let d = 0; d < k; d++) z[d] = (z[d] as number) + (w[base + d] as number) * v;
-  }
+  if (k === 11) addFeatures11(z, w, n);
+  else
+    for (let f = 0; f < n; f++) {
+      const base = (featureBuckets[f] as number) * k;
+      const v = featureValues[f] as number;
+      for (let d = 0; d < k; d++) z[d] = (z[d] as number) + (w[base + d] as number) * v;
+    }
   let max = -Infinity;
   for (const v of z) max = Math.max(max, v);
   let sum = 0;
@@ -109,6 +111,41 @@ export function domainProbabilities(model: DomainModel, prompt: string): Float64
   }
   for (let d = 0; d < k; d++) z[d] = (z[d] as number) / sum;
   return z;
+}
+
+/**
+ * z[d] += w[bucket × 11 + d] × value over the n collected features, for a model of 11 domains (the bundled
+ * one): the sums kept in locals rather than in z, which halves the classifier's time, each still adding the
+ * same terms in the same order (the same probabilities to the bit).
+ */
+function addFeatures11(z: Float64Array, w: Float32Array, n: number): void {
+  let z0 = z[0] as number;
+  let z1 = z[1] as number;
+  let z2 = z[2] as number;
+  let z3 = z[3] as number;
+  let z4 = z[4] as number;
+  let z5 = z[5] as number;
+  let z6 = z[6] as number;
+  let z7 = z[7] as number;
+  let z8 = z[8] as number;
+  let z9 = z[9] as number;
+  let z10 = z[10] as number;
+  for (let f = 0; f < n; f++) {
+    const base = (featureBuckets[f] as number) * 11;
+    const v = featureValues[f] as number;
+    z0 += (w[base] as number) * v;
+    z1 += (w[base + 1] as number) * v;
+    z2 += (w[base + 2] as number) * v;
+    z3 += (w[base + 3] as number) * v;
+    z4 += (w[base + 4] as number) * v;
+    z5 += (w[base + 5] as number) * v;
+    z6 += (w[base + 6] as number) * v;
+    z7 += (w[base + 7] as number) * v;
+    z8 += (w[base + 8] as number) * v;
+    z9 += (w[base + 9] as number) * v;
+    z10 += (w[base + 10] as number) * v;
+  }
+  z.set([z0, z1, z2, z3, z4, z5, z6, z7, z8, z9, z10]);
 }
 
 export function classifyDomain(model: DomainModel, prompt: string): DomainGuess {

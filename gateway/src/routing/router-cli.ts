@@ -8,18 +8,27 @@ import { cleanRows, parseRows } from './router-data.js';
 import { DEFAULT_PRICE_RATIO, evaluateScored } from './router-eval.js';
 import { bundledRouterModel, loadRouterModel, thresholdFor, weakSuffices } from './router-model.js';
 import { replayRows } from './router-replay.js';
-import { DEFAULT_TRAIN, trainRouter } from './router-train.js';
+import { embedAll } from './embeddings-client.js';
+import {
+  EMBEDDING_ROUTER_KIND,
+  loadEmbeddingRouterModel,
+  weakSufficesFromEmbedding,
+} from './router-embeddings.js';
+import { DEFAULT_EMBEDDING_TRAIN, DEFAULT_TRAIN, trainEmbeddingRouter, trainRouter } from './router-train.js';
 
 export const ROUTER_COMMAND: CommandSpec = {
   name: 'beastmode router',
   usage:
-    'train --data rows.jsonl --out model.json | eval --model model.json --data rows.jsonl |\n' +
+    'train --data rows.jsonl --out model.json [--embeddings-url URL --embeddings-model name] |\n' +
+    '       eval --model model.json --data rows.jsonl [--embeddings-url URL] |\n' +
     '       replay [--model model.json] --data rows.jsonl [--feedback-rate 0.2] |\n' +
     '       train-domains --data labelled.jsonl --out domains.json | eval-domains [--model domains.json] --data labelled.jsonl |\n' +
     '       state --gateway URL [--route namespace/name] | reset --gateway URL --route namespace/name',
   summary:
     'train          fit the quality/cost router on rows {"benchmark","subject","prompt","weak_correct","strong_correct"}\n' +
-    '               (misgraded subjects dropped; one subject in four held out to calibrate the threshold)\n' +
+    '               (misgraded subjects dropped; one subject in four held out to calibrate the threshold); with\n' +
+    "               --embeddings-url, on the prompts' embeddings from that OpenAI-compatible API instead of the\n" +
+    '               built-in features (for qualityCost.embeddings)\n' +
     'eval           per benchmark: weak share, quality kept and cost saved at the threshold for --quality, with\n' +
     '               bootstrap 95% intervals, the quality/cost curve, and random and oracle routing on the same rows\n' +
     'replay         the rows as a stream of requests: the static router beside the learning router, which is told\n' +
@@ -54,8 +63,16 @@ export const ROUTER_COMMAND: CommandSpec = {
     route: { value: 'namespace/name', help: 'state, reset: the ModelRoute' },
     version: {
       value: 'name',
-      default: DEFAULT_TRAIN.version,
-      help: 'train: the version written in the model',
+      help: `train: the version written in the model (default ${DEFAULT_TRAIN.version}, on embeddings ${DEFAULT_EMBEDDING_TRAIN.version})`,
+    },
+    'embeddings-url': {
+      value: 'URL',
+      help: 'train, eval: base URL of an OpenAI-compatible embeddings API (POST <URL>/embeddings)',
+    },
+    'embeddings-model': { value: 'name', help: 'train: the embedding model asked for' },
+    dimensions: {
+      value: 'n',
+      help: 'train, eval: the dimensions asked of the embedding model, if it takes them',
     },
   },
 };
@@ -85,10 +102,65 @@ async function admin(v: Values, path: string, method: 'GET' | 'POST'): Promise<n
   return res.ok ? 0 : 1;
 }
 
+/** The rows' prompts and their embeddings from --embeddings-url (progress on stderr). */
+async function embeddedRows(v: Values, model: string, dimensions: number | undefined) {
+  const { rows, dropped } = cleanRows(rowsOf(v));
+  const prompts = [...new Set(rows.map((r) => r.prompt))];
+  const endpoint = { url: need(v['embeddings-url'], 'embeddings-url'), model, dimensions };
+  let shown = 0;
+  const vectors = await embedAll(endpoint, prompts, {
+    progress: (done) => {
+      if (done - shown < 2000 && done < prompts.length) return;
+      shown = done;
+      process.stderr.write(`embedded ${done}/${prompts.length} prompts\n`);
+    },
+  });
+  const byPrompt = new Map(prompts.map((p, i) => [p, vectors[i] as number[]]));
+  return { rows, dropped, vectorOf: (prompt: string) => byPrompt.get(prompt) ?? [] };
+}
+
+async function trainOnEmbeddings(v: Values): Promise<number> {
+  const embeddingModel = need(v['embeddings-model'], 'embeddings-model');
+  const asked = v.dimensions === undefined ? undefined : Number(v.dimensions);
+  const { rows, dropped, vectorOf } = await embeddedRows(v, embeddingModel, asked);
+  const dimensions = vectorOf(rows[0]?.prompt ?? '').length;
+  const o = { ...DEFAULT_EMBEDDING_TRAIN, version: v.version ?? DEFAULT_EMBEDDING_TRAIN.version };
+  const t = trainEmbeddingRouter(rows, vectorOf, { embeddingModel, dimensions }, o);
+  writeFileSync(need(v.out, 'out'), `${JSON.stringify(t.model)}\n`);
+  const { fitRows, calibrationRows } = t;
+  return out({
+    out: v.out,
+    version: t.model.version,
+    embeddingModel,
+    dimensions,
+    fitRows,
+    calibrationRows,
+    dropped,
+  });
+}
+
+async function evalOnEmbeddings(v: Values, json: unknown): Promise<number> {
+  const model = loadEmbeddingRouterModel(json);
+  const threshold = thresholdFor(model, Number(v.quality ?? 0.95));
+  const { rows, dropped, vectorOf } = await embeddedRows(
+    v,
+    model.embeddingModel,
+    v.dimensions === undefined ? undefined : Number(v.dimensions),
+  );
+  const scored = rows.map((row) => ({
+    row,
+    p: weakSufficesFromEmbedding(model, vectorOf(row.prompt)),
+    threshold,
+  }));
+  const report = evaluateScored(scored, Number(v['price-ratio'] ?? DEFAULT_PRICE_RATIO));
+  return out({ model: model.version, embeddingModel: model.embeddingModel, threshold, dropped, ...report });
+}
+
 const SUBCOMMANDS: Record<string, (v: Values) => number | Promise<number>> = {
   state: (v) => admin(v, v.route === undefined ? '' : `/${v.route}`, 'GET'),
   reset: (v) => admin(v, `/${need(v.route, 'route')}/reset`, 'POST'),
   train: (v) => {
+    if (v['embeddings-url'] !== undefined) return trainOnEmbeddings(v);
     const t = trainRouter(rowsOf(v), { ...DEFAULT_TRAIN, version: v.version ?? DEFAULT_TRAIN.version });
     writeFileSync(need(v.out, 'out'), `${JSON.stringify(t.model)}\n`);
     const { fitRows, calibrationRows, dropped } = t;
@@ -96,7 +168,9 @@ const SUBCOMMANDS: Record<string, (v: Values) => number | Promise<number>> = {
     return out({ out: v.out, version, fitRows, calibrationRows, dropped, weights: weights.length });
   },
   eval: (v) => {
-    const model = routerModelOf(need(v.model, 'model'));
+    const json = JSON.parse(readFileSync(need(v.model, 'model'), 'utf8')) as { kind?: unknown };
+    if (json.kind === EMBEDDING_ROUTER_KIND) return evalOnEmbeddings(v, json);
+    const model = loadRouterModel(json);
     const threshold = thresholdFor(model, Number(v.quality ?? 0.95));
     const { rows, dropped } = cleanRows(rowsOf(v));
     const scored = rows.map((row) => ({ row, p: weakSuffices(model, row.prompt), threshold }));

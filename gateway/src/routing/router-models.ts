@@ -1,12 +1,18 @@
 // The router models a gateway's routes decide with: the bundled one, or the model file a route names in a
-// ConfigMap of its namespace (`qualityCost.model.configMapRef`). Each named ConfigMap is watched while a
-// route names it; a change that holds a valid model replaces the route's model at once (hot swap), one that
+// ConfigMap of its namespace (`qualityCost.model.configMapRef`), and the router on prompt embeddings a route
+// with an embeddings server names (`qualityCost.embeddings.routerModel`). Each named ConfigMap is watched
+// while a route names it; a change that holds a valid model replaces the route's model at once (hot swap), one that
 // does not is refused and the last good model kept (until a first good one, the bundled model decides).
 // The watch is injected: through the API server in a cluster (the gateway's Role names the ConfigMap),
 // none for a gateway that reads its config from a file.
-import type { CompiledRoute, GatewayConfig } from '../../../api/v1alpha1/index.js';
+import { routerModelRefs, type CompiledRoute, type GatewayConfig } from '../../../api/v1alpha1/index.js';
 import type { Logger } from '../log.js';
+import { loadEmbeddingRouterModel, type EmbeddingRouterModel } from './router-embeddings.js';
 import { bundledRouterModel, loadRouterModel, type RouterModel } from './router-model.js';
+
+type Holds = 'features' | 'embeddings';
+type Loaded =
+  { holds: 'features'; model: RouterModel } | { holds: 'embeddings'; model: EmbeddingRouterModel };
 
 /** Watches one ConfigMap: `onData` with its data on every change (undefined once deleted); returns stop. */
 export type ConfigMapWatch = (
@@ -24,17 +30,17 @@ export interface RouterModelsDeps {
   loaded?: (result: 'applied' | 'refused') => void;
 }
 
-const refOf = (route: CompiledRoute) => {
-  const ref = route.selection.qualityCost?.model?.configMapRef;
+const refOf = (route: CompiledRoute, holds: Holds) => {
+  const ref = routerModelRefs(route.selection).find((r) => r.holds === holds);
   return ref === undefined ? undefined : { namespace: route.namespace, name: ref.name, key: ref.key };
 };
 const modelKey = (ns: string, name: string, key: string) => `${ns}/${name}/${key}`;
 
 export class RouterModels {
   /** Watched ConfigMaps by namespace/name: the keys routes read from them, and how to stop watching. */
-  private readonly watches = new Map<string, { keys: Set<string>; stop: () => void }>();
+  private readonly watches = new Map<string, { keys: Map<string, Holds>; stop: () => void }>();
   /** The last good model of each namespace/name/key, and the text it was read from. */
-  private readonly models = new Map<string, RouterModel>();
+  private readonly models = new Map<string, Loaded>();
   private readonly texts = new Map<string, string>();
   private warnedNoWatch = false;
 
@@ -42,15 +48,18 @@ export class RouterModels {
 
   /** Follows a config: watches the ConfigMaps its routes name, stops watching the others. */
   apply(config: GatewayConfig): void {
-    const wanted = new Map<string, { namespace: string; name: string; keys: Set<string> }>();
-    for (const r of config.routes) {
-      const ref = refOf(r);
-      if (ref === undefined) continue;
-      const id = `${ref.namespace}/${ref.name}`;
-      const w = wanted.get(id) ?? { namespace: ref.namespace, name: ref.name, keys: new Set<string>() };
-      w.keys.add(ref.key);
-      wanted.set(id, w);
-    }
+    const wanted = new Map<string, { namespace: string; name: string; keys: Map<string, Holds> }>();
+    for (const r of config.routes)
+      for (const ref of routerModelRefs(r.selection)) {
+        const id = `${r.namespace}/${ref.name}`;
+        const w = wanted.get(id) ?? {
+          namespace: r.namespace,
+          name: ref.name,
+          keys: new Map<string, Holds>(),
+        };
+        w.keys.set(ref.key, ref.holds);
+        wanted.set(id, w);
+      }
     for (const [id, w] of this.watches)
       if (!wanted.has(id)) {
         w.stop();
@@ -79,16 +88,24 @@ export class RouterModels {
         this.warnedNoWatch = true;
         continue;
       }
-      const entry: { keys: Set<string>; stop: () => void } = { keys: w.keys, stop: () => undefined };
+      const entry: { keys: Map<string, Holds>; stop: () => void } = { keys: w.keys, stop: () => undefined };
       this.watches.set(id, entry);
       entry.stop = this.deps.watch(w.namespace, w.name, (data) => this.update(w.namespace, w.name, data));
     }
   }
 
-  /** The model a route decides with. */
+  /** The model of built-in features a route decides with. */
   modelFor(route: CompiledRoute): RouterModel {
-    const ref = refOf(route);
-    return (ref && this.models.get(modelKey(ref.namespace, ref.name, ref.key))) ?? bundledRouterModel();
+    const ref = refOf(route, 'features');
+    const loaded = ref && this.models.get(modelKey(ref.namespace, ref.name, ref.key));
+    return loaded?.holds === 'features' ? loaded.model : bundledRouterModel();
+  }
+
+  /** The router on embeddings a route names, once loaded (the built-in model decides until then). */
+  embeddingModelFor(route: CompiledRoute): EmbeddingRouterModel | undefined {
+    const ref = refOf(route, 'embeddings');
+    const loaded = ref && this.models.get(modelKey(ref.namespace, ref.name, ref.key));
+    return loaded?.holds === 'embeddings' ? loaded.model : undefined;
   }
 
   close(): void {
@@ -105,7 +122,7 @@ export class RouterModels {
       return;
     }
     let changed = false;
-    for (const key of w.keys) {
+    for (const [key, holds] of w.keys) {
       const id = modelKey(namespace, name, key);
       const text = data[key];
       try {
@@ -117,8 +134,12 @@ export class RouterModels {
         } catch {
           throw new Error(`key ${key} is not JSON`);
         }
-        const model = loadRouterModel(json);
-        this.models.set(id, model);
+        const loaded: Loaded =
+          holds === 'features'
+            ? { holds, model: loadRouterModel(json) }
+            : { holds, model: loadEmbeddingRouterModel(json) };
+        const model = loaded.model;
+        this.models.set(id, loaded);
         this.texts.set(id, text);
         changed = true;
         this.deps.loaded?.('applied');
@@ -126,7 +147,9 @@ export class RouterModels {
       } catch (err) {
         this.deps.loaded?.('refused');
         const reason = err instanceof Error ? err.message : String(err);
-        const keeping = this.models.get(id)?.version ?? `the bundled ${bundledRouterModel().version}`;
+        const last = this.models.get(id)?.model.version;
+        const keeping =
+          last ?? (holds === 'features' ? `the bundled ${bundledRouterModel().version}` : 'none');
         this.deps.log.log('warn', 'Router model refused, keeping the last good one', {
           configMap,
           key,

@@ -8,9 +8,9 @@ import {
   featureSet,
   routerFeatures,
   type FeatureFamily,
-  type FeatureSet,
   type RouterModelFile,
 } from './router-model.js';
+import { EMBEDDING_ROUTER_KIND, embeddingFeatures, type EmbeddingRouterFile } from './router-embeddings.js';
 
 export interface TrainOptions {
   families: FeatureFamily[];
@@ -85,12 +85,6 @@ export function fitLogistic(examples: Example[], o: TrainOptions): { weights: Fl
   return { weights: w, bias };
 }
 
-const examplesOf = (rows: readonly RouterRow[], mask: number, f: FeatureSet): Example[] =>
-  rows.map((r) => ({
-    features: [...routerFeatures(r.prompt, mask, f)],
-    label: weakSufficesLabel(r) ? 1 : 0,
-  }));
-
 const score = (weights: Float64Array, bias: number, features: [number, number][]): number => {
   let z = bias;
   for (const [k, v] of features) z += (weights[k] ?? 0) * v;
@@ -116,38 +110,101 @@ function calibrate(
   return out;
 }
 
-/** Trains a model file from rows: misgraded subjects dropped, subjects split into fit and calibration. */
-export function trainRouter(
+interface Fitted {
+  weights: Float64Array;
+  bias: number;
+  calibration: { quality: number; threshold: number }[];
+  dropped: string[];
+  fitRows: number;
+  calibrationRows: number;
+  trainedOn: string;
+}
+
+/**
+ * Misgraded subjects dropped, subjects split into fit and calibration; the regression fit on the features
+ * `featuresOf` gives a row, the calibration curve from the held-out subjects' scores.
+ */
+function fitAndCalibrate(
   all: readonly RouterRow[],
-  o: TrainOptions = DEFAULT_TRAIN,
-): { model: RouterModelFile; dropped: string[]; fitRows: number; calibrationRows: number } {
+  o: TrainOptions,
+  featuresOf: (r: RouterRow) => [number, number][],
+): Fitted {
   const { rows, dropped } = cleanRows(all);
   const folds = subjectFolds(rows, o.calibrationEvery);
   const calibration = folds[0] ?? [];
   const fit = folds.slice(1).flat();
   if (fit.length === 0 || calibration.length === 0)
     throw new Error(`need rows of at least ${o.calibrationEvery} subjects to fit and calibrate`);
-  const mask = o.buckets - 1;
-  const f = featureSet(o.families);
-  const { weights, bias } = fitLogistic(examplesOf(fit, mask, f), o);
-  const p = examplesOf(calibration, mask, f).map((ex) => score(weights, bias, ex.features));
-  const pairs: [number, number][] = [];
-  weights.forEach((w, i) => {
-    if (Math.abs(w) >= 1e-4) pairs.push([i, Number(w.toFixed(4))]);
-  });
+  const examples = fit.map((r) => ({ features: featuresOf(r), label: weakSufficesLabel(r) ? 1 : 0 }));
+  const { weights, bias } = fitLogistic(examples, o);
+  const p = calibration.map((r) => score(weights, bias, featuresOf(r)));
+  const subjects = (rs: RouterRow[]) => new Set(rs.map((r) => r.subject)).size;
   return {
-    model: {
-      kind: ROUTER_MODEL_KIND,
-      version: o.version,
-      families: o.families,
-      buckets: o.buckets,
-      bias: Number(bias.toFixed(6)),
-      weights: pairs,
-      calibration: calibrate(calibration, p),
-      trainedOn: `${fit.length} rows of ${new Set(fit.map((r) => r.subject)).size} subjects; calibrated on ${calibration.length} rows of ${new Set(calibration.map((r) => r.subject)).size} others`,
-    },
+    weights,
+    bias,
+    calibration: calibrate(calibration, p),
     dropped,
     fitRows: fit.length,
     calibrationRows: calibration.length,
+    trainedOn: `${fit.length} rows of ${subjects(fit)} subjects; calibrated on ${calibration.length} rows of ${subjects(calibration)} others`,
+  };
+}
+
+/** Trains a model file of hashed prompt features from rows. */
+export function trainRouter(
+  all: readonly RouterRow[],
+  o: TrainOptions = DEFAULT_TRAIN,
+): { model: RouterModelFile; dropped: string[]; fitRows: number; calibrationRows: number } {
+  const mask = o.buckets - 1;
+  const f = featureSet(o.families);
+  const t = fitAndCalibrate(all, o, (r) => [...routerFeatures(r.prompt, mask, f)]);
+  const pairs: [number, number][] = [];
+  t.weights.forEach((w, i) => {
+    if (Math.abs(w) >= 1e-4) pairs.push([i, Number(w.toFixed(4))]);
+  });
+  const { dropped, fitRows, calibrationRows } = t;
+  return {
+    model: {
+      kind: ROUTER_MODEL_KIND,
+      ...{ version: o.version, families: o.families, buckets: o.buckets },
+      ...{
+        bias: Number(t.bias.toFixed(6)),
+        weights: pairs,
+        calibration: t.calibration,
+        trainedOn: t.trainedOn,
+      },
+    },
+    ...{ dropped, fitRows, calibrationRows },
+  };
+}
+
+/** Embeddings are dense and few: more passes than the hashed features take. */
+export const DEFAULT_EMBEDDING_TRAIN: Omit<TrainOptions, 'families' | 'buckets'> = {
+  epochs: 8,
+  learningRate: 0.05,
+  l2: 1e-4,
+  calibrationEvery: 4,
+  version: 'emb-v1',
+  seed: 7,
+};
+
+/** Trains a router on the rows' prompt embeddings (`vectorOf`, all of `dimensions`) from `embeddingModel`. */
+export function trainEmbeddingRouter(
+  all: readonly RouterRow[],
+  vectorOf: (prompt: string) => readonly number[],
+  e: { embeddingModel: string; dimensions: number },
+  o: Omit<TrainOptions, 'families' | 'buckets'> = DEFAULT_EMBEDDING_TRAIN,
+): { model: EmbeddingRouterFile; dropped: string[]; fitRows: number; calibrationRows: number } {
+  const options: TrainOptions = { ...o, families: [], buckets: e.dimensions };
+  const t = fitAndCalibrate(all, options, (r) => embeddingFeatures(vectorOf(r.prompt)));
+  const { dropped, fitRows, calibrationRows } = t;
+  return {
+    model: {
+      kind: EMBEDDING_ROUTER_KIND,
+      ...{ version: o.version, embeddingModel: e.embeddingModel, dimensions: e.dimensions },
+      ...{ bias: Number(t.bias.toFixed(6)), weights: [...t.weights].map((w) => Number(w.toFixed(5))) },
+      ...{ calibration: t.calibration, trainedOn: t.trainedOn },
+    },
+    ...{ dropped, fitRows, calibrationRows },
   };
 }

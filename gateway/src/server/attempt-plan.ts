@@ -16,6 +16,7 @@ import type { RouterModels } from '../routing/router-models.js';
 import type { Arm } from '../routing/router-learner.js';
 import { bundledRouterModel, routerScore } from '../routing/router-model.js';
 import { domainBackend, selectBackends } from '../routing/select.js';
+import type { EmbeddingScore, EmbeddingScorer } from './embedding-scores.js';
 import type { ObservedStatsStore } from './observed.js';
 import type { RouterMetrics } from './router-metrics.js';
 
@@ -32,6 +33,8 @@ export interface PlanDeps {
   /** The router model of each quality-cost route (the bundled one unless a ConfigMap's). */
   models?: RouterModels;
   routerMetrics?: RouterMetrics;
+  /** Prompt scores from the embeddings servers routes declare. */
+  embeddings?: EmbeddingScorer;
 }
 
 /** A request the learning router decided: the outcome of `backend` (its arm) teaches cell `cell`. */
@@ -64,7 +67,7 @@ export function headerString(v: string | string[] | undefined): string | undefin
 }
 
 /** The prompt text a selection policy may read (quality-cost): message contents or the prompt. */
-function promptText(body: Record<string, unknown>): string {
+export function promptText(body: Record<string, unknown>): string {
   const msgs = body.messages;
   if (Array.isArray(msgs)) {
     let s = '';
@@ -91,7 +94,12 @@ function promptText(body: Record<string, unknown>): string {
  * for a quality-cost route with a target quality, strong or weak by the learned router — the learning
  * router's plan when the route declares learning and no domain route took the request.
  */
-function decide(deps: PlanDeps, route: RuntimeRoute, body: Record<string, unknown>): Decided {
+function decide(
+  deps: PlanDeps,
+  route: RuntimeRoute,
+  body: Record<string, unknown>,
+  embedded: EmbeddingScore | undefined,
+): Decided {
   const { selection } = route.spec;
   const qc = selection.policy === 'quality-cost' ? selection.qualityCost : undefined;
   const learner = qc?.learning !== undefined ? deps.learners?.of(route.spec) : undefined;
@@ -106,8 +114,15 @@ function decide(deps: PlanDeps, route: RuntimeRoute, body: Record<string, unknow
   if (domainBackend(route.spec, guess) !== undefined) return { ...domain, via: 'domain' };
   if (qc?.targetQuality === undefined)
     return { ...domain, ...(qc !== undefined ? { via: 'heuristic' } : {}) };
+  if (embedded !== undefined && !('fallback' in embedded))
+    return {
+      ...domain,
+      qualityCost: { strong: embedded.p < embedded.threshold, why: embedded.why },
+      via: 'embeddings',
+    };
   const model = deps.models?.modelFor(route.spec) ?? bundledRouterModel();
-  const { p, threshold: t, why: scored } = routerScore(model, prompt, qc.targetQuality);
+  const { p, threshold: t, why: builtIn } = routerScore(model, prompt, qc.targetQuality);
+  const scored = embedded !== undefined ? `${embedded.fallback}, ${builtIn}` : builtIn;
   if (learner === undefined || guess === undefined)
     return { ...domain, qualityCost: { strong: p < t, why: scored }, via: 'static' };
   const d = learner.decide(guess.domain, p, p >= t, deps.random);
@@ -130,15 +145,19 @@ function unavailableBackends(deps: PlanDeps, route: RuntimeRoute): Set<string> |
   return unavailable;
 }
 
-/** The ordered backends to try (the chosen one first, then the fallbacks) and why the first was chosen. */
+/**
+ * The ordered backends to try (the chosen one first, then the fallbacks) and why the first was chosen;
+ * `embedded` is the prompt's score from the route's embeddings server when it declares one.
+ */
 export function planAttempts(
   deps: PlanDeps,
   x: PlanRequest,
   pinnedBackend: string | undefined,
+  embedded?: EmbeddingScore,
 ): { backends: RuntimeBackend[]; reason: string; learned?: LearnedChoice } {
   const { route, caller } = x;
   const started = performance.now();
-  const decided = decide(deps, route, x.body);
+  const decided = decide(deps, route, x.body, embedded);
   if (decided.via !== undefined && decided.via !== 'heuristic')
     deps.routerMetrics?.decisionTook(
       route.spec.namespace,

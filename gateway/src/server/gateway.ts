@@ -22,6 +22,7 @@ import { bundledDomainModel } from '../routing/domain-model.js';
 import { MemoryLearnerStore, RedisLearnerStore } from '../routing/learner-store.js';
 import { RouteLearners } from '../routing/route-learners.js';
 import { RouterModels, type ConfigMapWatch } from '../routing/router-models.js';
+import { EmbeddingScorer } from './embedding-scores.js';
 import { RouterMetrics } from './router-metrics.js';
 import { AttemptRunner } from './attempt-runner.js';
 import { httpHandler } from './http-app.js';
@@ -51,6 +52,11 @@ export interface GatewayOptions {
   policy?: PolicySettings;
   logger?: Logger;
   breaker?: BreakerOptions;
+  /**
+   * How the router model ConfigMaps routes name are read; default: through the API server when the config
+   * comes from a ConfigMap, none otherwise (tests inject one).
+   */
+  routerModelWatch?: ConfigMapWatch;
   /** How often the learning routers share their counts (ms; 0: only at close). Default 5000. */
   learnerSyncMs?: number;
   /** Serve /v1/* through express instead of bare node:http (for the benchmark that decided it). */
@@ -149,11 +155,13 @@ function followRouterModels(
   models: RouterModels,
   metrics: RouterMetrics,
 ): void {
-  const rows: [string, string, 'quality-cost' | 'domains', string][] = [];
+  const rows: [string, string, 'quality-cost' | 'embeddings' | 'domains', string][] = [];
   for (const r of config.routes) {
     const { qualityCost, policy, domains } = r.selection;
     if (policy === 'quality-cost' && qualityCost?.targetQuality !== undefined)
       rows.push([r.namespace, r.name, 'quality-cost', models.modelFor(r).version]);
+    const embedding = policy === 'quality-cost' ? models.embeddingModelFor(r) : undefined;
+    if (embedding !== undefined) rows.push([r.namespace, r.name, 'embeddings', embedding.version]);
     if (domains !== undefined || (policy === 'quality-cost' && qualityCost?.learning !== undefined))
       rows.push([r.namespace, r.name, 'domains', bundledDomainModel().version]);
   }
@@ -172,7 +180,12 @@ function selectionParts(
   store: ConfigStore,
   metrics: GatewayMetrics,
   logger: Logger,
-): { learners: RouteLearners; models: RouterModels; routerMetrics: RouterMetrics } {
+): {
+  learners: RouteLearners;
+  models: RouterModels;
+  routerMetrics: RouterMetrics;
+  embeddings: EmbeddingScorer;
+} {
   const redis = policy.sharedRedis;
   const learners = new RouteLearners({
     store:
@@ -189,7 +202,9 @@ function selectionParts(
     if (good !== undefined) routerMetrics.outcome(served.namespace, served.route, arm, good ? 'good' : 'bad');
   });
   const models: RouterModels = new RouterModels({
-    watch: 'configMap' in opts.source ? configMapWatch(opts.source.client, logger) : undefined,
+    watch:
+      opts.routerModelWatch ??
+      ('configMap' in opts.source ? configMapWatch(opts.source.client, logger) : undefined),
     log: logger,
     loaded: (result) => routerMetrics.modelLoaded(result),
     changed: () => {
@@ -197,7 +212,13 @@ function selectionParts(
       if (c !== undefined) followRouterModels(c.config, learners, models, routerMetrics);
     },
   });
-  return { learners, models, routerMetrics };
+  const embeddings = new EmbeddingScorer({
+    models,
+    metrics: routerMetrics,
+    log: logger,
+    now: opts.now ?? Date.now,
+  });
+  return { learners, models, routerMetrics, embeddings };
 }
 
 /** Step 1: the parts, wired together; nothing listens or loads yet. */
@@ -220,7 +241,13 @@ function assembleParts(opts: GatewayOptions): Parts {
   const upstream = new UpstreamCaller({ pools, secrets, metrics, now, log: logger });
   const limits = new ConcurrencyLimits(now);
   metrics.watchBounds(() => limits.states());
-  const { learners, models, routerMetrics } = selectionParts(opts, policy, store, metrics, logger);
+  const { learners, models, routerMetrics, embeddings } = selectionParts(
+    opts,
+    policy,
+    store,
+    metrics,
+    logger,
+  );
   store.onChange((c) => {
     const routes = [...c.routes.values()];
     limits.retain(new Set(routes.flatMap((r) => [...r.backends.values()].map((b) => b.key))));
@@ -229,7 +256,10 @@ function assembleParts(opts: GatewayOptions): Parts {
   });
   const runner = new AttemptRunner({ upstream, breakers, limits, metrics, observed, now, log: logger });
   const random = opts.random ?? Math.random;
-  const planning = { breakers, limits, observed, log: logger, now, random, learners, models, routerMetrics };
+  const planning = {
+    ...{ breakers, limits, observed, log: logger, now, random },
+    ...{ learners, models, routerMetrics, embeddings },
+  };
   const pipeline = new Pipeline({ store, policy, runner, planning, metrics, recent, log: logger });
   const state: GatewayState = {
     store,

@@ -22,6 +22,7 @@ import {
   cacheProducers,
   headerString,
   planAttempts,
+  promptText,
   type LearnedChoice,
   type PlanDeps,
 } from './attempt-plan.js';
@@ -238,7 +239,14 @@ export class Pipeline {
     const onRoute = x.route.labels;
     if (isGatewayError(admitted)) return this.refuse(x.res, admitted, onRoute);
     const admission = admitted;
-    const choice = planAttempts(this.deps.planning, x, admission.pinnedBackend);
+    const scorer = this.deps.planning.embeddings;
+    const embedded =
+      scorer !== undefined &&
+      spec.selection.qualityCost?.embeddings !== undefined &&
+      spec.selection.policy === 'quality-cost'
+        ? await scorer.score(spec, promptText(x.body))
+        : undefined;
+    const choice = planAttempts(this.deps.planning, x, admission.pinnedBackend, embedded);
     // Why a quality-cost or domain route chose its backend (its domain, the learner's plan, the router's
     // score against its threshold, or the difficulty).
     if (spec.selection.policy === 'quality-cost' || spec.selection.domains !== undefined)

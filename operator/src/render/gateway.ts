@@ -6,6 +6,7 @@
 import {
   API_VERSION,
   GATEWAY_CONFIG_KEY,
+  routerModelRefs,
   type GatewayConfig,
   type ModelGateway,
 } from '../../../api/v1alpha1/index.js';
@@ -296,10 +297,7 @@ export function renderGatewayDeployment(input: GatewayRenderInput): KubeObject {
  * takes up to a minute). Secrets are mounted.
  */
 function renderGatewayRole(gw: ModelGateway, config: GatewayConfig): KubeObject {
-  const models = config.routes.flatMap((r) => {
-    const ref = r.selection.qualityCost?.model?.configMapRef;
-    return ref !== undefined ? [ref.name] : [];
-  });
+  const models = config.routes.flatMap((r) => routerModelRefs(r.selection).map((ref) => ref.name));
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',

@@ -97,6 +97,11 @@ function describeLearning(c: CompiledRoute): string[] {
   const sel = c.selection;
   const out: string[] = [];
   const learning = sel.policy === 'quality-cost' ? sel.qualityCost?.learning : undefined;
+  const emb = sel.policy === 'quality-cost' ? sel.qualityCost?.embeddings : undefined;
+  if (emb !== undefined)
+    out.push(
+      `embeddings: ${emb.model} from ${emb.url}, scored by the router in ConfigMap ${emb.routerModel.configMapRef.name} key ${emb.routerModel.configMapRef.key}; over ${emb.timeoutMs}ms or failing, the built-in model decides`,
+    );
   if (learning !== undefined)
     out.push(
       `learning: from feedback (a score of ${learning.goodScore} or more is good) and failures, per prompt domain, exploring at most ${Math.round(learning.exploration * 100)}% of requests; see beastmode_router_learned_weak_share and \`beastmode router state\``,
