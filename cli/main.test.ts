@@ -17,7 +17,7 @@ async function capture(argv: string[]): Promise<{ code: number | undefined; out:
 }
 
 describe('beastmode', () => {
-  test.each(['operator', 'gateway', 'canary', 'simulator', 'cluster', 'router'])(
+  test.each(['operator', 'gateway', 'canary', 'simulator', 'cluster', 'router', 'cache'])(
     '%s answers --help with its usage and exit code 0',
     async (command) => {
       const r = await capture([command, '--help']);
@@ -31,7 +31,7 @@ describe('beastmode', () => {
   test('lists every command with --help, and exits 2 without one', async () => {
     const help = await capture(['--help']);
     expect(help.code).toBe(0);
-    for (const command of ['operator', 'gateway', 'canary', 'simulator', 'cluster', 'router']) {
+    for (const command of ['operator', 'gateway', 'canary', 'simulator', 'cluster', 'router', 'cache']) {
       expect(help.out).toMatch(new RegExp(`^  ${command} `, 'm'));
     }
     const none = await capture([]);

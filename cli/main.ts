@@ -29,6 +29,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'train | eval the quality/cost router on rows with known answers',
     load: async () => (await import('../gateway/src/routing/router-cli.js')).runRouter,
   },
+  cache: {
+    summary: 'eval the semantic cache on paraphrase pairs with known answers',
+    load: async () => (await import('../gateway/src/cache/semantic/cache-cli.js')).runCache,
+  },
   cluster: {
     summary: 'build | up | down a local Kubernetes control plane (source checkouts only)',
     load: () => devTool('../cluster/cli.js', 'runCluster', 'the local cluster'),

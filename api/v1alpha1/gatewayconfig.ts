@@ -18,6 +18,7 @@ import {
   RateLimit,
   Retry,
   RouteCache,
+  SemanticCache,
   Timeouts,
   modelName,
   type Backend,
@@ -107,7 +108,15 @@ export const CompiledRoute = z
     timeouts: z.object({ firstTokenMs: z.number().positive(), totalMs: z.number().positive() }).strict(),
     cache: z
       .object({
-        mode: z.enum(['off', 'exact']),
+        mode: z.enum(['off', 'exact', 'semantic']),
+        semantic: z
+          .object({
+            threshold: z.number().min(0.5).max(1),
+            guard: z.boolean(),
+            maxEntries: z.number().int().min(1),
+          })
+          .strict()
+          .optional(),
         ttlMs: z.number().positive(),
         scope: z.enum(['route', 'team', 'api-key']),
         cacheNonDeterministic: z.boolean(),
@@ -297,9 +306,16 @@ function compileBackends(
 function compileCache({
   ttl,
   keepAcrossRevisions,
+  semantic,
   ...rest
 }: z.infer<typeof RouteCache>): CompiledRoute['cache'] {
-  return { ...rest, ttlMs: durationMs(ttl), ...(keepAcrossRevisions ? { keepAcrossRevisions: true } : {}) };
+  return {
+    ...rest,
+    // A semantic route always carries its settings (defaults filled), others none.
+    ...(rest.mode === 'semantic' ? { semantic: semantic ?? SemanticCache.parse({}) } : {}),
+    ttlMs: durationMs(ttl),
+    ...(keepAcrossRevisions ? { keepAcrossRevisions: true } : {}),
+  };
 }
 
 /**

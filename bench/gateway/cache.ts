@@ -8,7 +8,14 @@ import { readFirstProfile, type CpuProfile } from '../lib/profile.js';
 import type { FixedRateGenerator } from './generator.js';
 import { openPools, warmUp } from './latency.js';
 import { capacityRule, sweepTargets, type Step, type SweepPlan } from './rates.js';
-import { CACHE_BODY, startCacheGateways, UPSTREAM, waitForTarget, type ServerContext } from './servers.js';
+import {
+  CACHE_BODY,
+  SEMANTIC_ORIGIN,
+  startCacheGateways,
+  UPSTREAM,
+  waitForTarget,
+  type ServerContext,
+} from './servers.js';
 import type { Target } from '../lib/loadgen.js';
 
 export const CACHE_P99_MS = 5;
@@ -33,7 +40,9 @@ async function upstreamRequests(): Promise<number> {
 async function cacheHits(origin: string): Promise<number> {
   const text = await (await fetch(`${origin}/metrics`)).text();
   let n = 0;
-  for (const m of text.matchAll(/^beastmode_cache_lookups_total\{[^}]*result="hit"[^}]*\} (\S+)$/gm)) {
+  for (const m of text.matchAll(
+    /^beastmode_cache_lookups_total\{[^}]*result="(?:semantic-)?hit"[^}]*\} (\S+)$/gm,
+  )) {
     n += Number(m[1]);
   }
   return n;
@@ -64,7 +73,8 @@ async function measureHits(
   const pools = openPools(targets);
   try {
     await waitFor(`${UPSTREAM}/v1/models`);
-    for (const t of targets) await waitForTarget(t, CACHE_BODY);
+    for (const t of targets)
+      await waitForTarget(t, t.name === 'cache-semantic' ? SEMANTIC_ORIGIN : CACHE_BODY);
     await warmUp(targets, pools, quick ? 500 : 2000); // fills the entry (one miss), JIT
     const up0 = await upstreamRequests();
     const hits0 = await allHits(targets);
@@ -96,6 +106,7 @@ export async function benchCacheHits(
   } finally {
     await stop(servers.memory); // writes its CPU profile on exit
     await stop(servers.redis);
+    await stop(servers.semantic);
     await redis.stop();
   }
   return {

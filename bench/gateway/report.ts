@@ -101,7 +101,8 @@ export function formatComparison(r: ComparisonResults): string {
 
 export function formatCache(c: CacheResults, generator: string): string {
   const out = [
-    `(d) Cache hits (exact cache, one ${c.requestBytes}-byte request, open loop; target ≥ 10,000 hits/s with p99 < ${CACHE_P99_MS} ms)`,
+    `(d) Cache hits (exact cache in memory and in Redis, one ${c.requestBytes}-byte request; cache-semantic: a rewording ` +
+      `of the cached question, each request an exact miss and a semantic hit; open loop; target ≥ 10,000 hits/s with p99 < ${CACHE_P99_MS} ms)`,
     generator,
     formatLoad(c.load),
     ...sweepHeader(c.plan),

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CompiledRoute } from '../../api/v1alpha1/index.js';
+import { DEFAULT_SEMANTIC_THRESHOLD, type CompiledRoute } from '../../api/v1alpha1/index.js';
 import { compiledRoute, gatewayConfig } from '../../testkit/gateway-config.js';
 import type { Target } from '../lib/loadgen.js';
 import { start, waitFor, type Started } from '../lib/processes.js';
@@ -29,6 +29,7 @@ export const PORTS = {
   cacheMemory: 19308,
   cacheRedis: 19309,
   router: 19310,
+  cacheSemantic: 19311,
 };
 export const UPSTREAM = `http://127.0.0.1:${PORTS.sim}`;
 export const hasNginx = spawnSync('nginx', ['-v']).error === undefined;
@@ -207,15 +208,34 @@ export const CACHE_BODY = JSON.stringify({
   temperature: 0,
 });
 
+/** The semantic gateway's cache is filled with SEMANTIC_ORIGIN; the sweep asks SEMANTIC_BODY, a rewording. */
+export const SEMANTIC_ORIGIN = JSON.stringify({
+  model: 'chat',
+  messages: [{ role: 'user', content: 'Say hello to the cache benchmark, please.' }],
+  max_tokens: 16,
+  temperature: 0,
+});
+export const SEMANTIC_BODY = JSON.stringify({
+  model: 'chat',
+  messages: [{ role: 'user', content: 'Please say hello to the cache benchmark.' }],
+  max_tokens: 16,
+  temperature: 0,
+});
+
 export interface CacheServers {
   memory: Started;
   redis: Started;
+  semantic: Started;
   /** Where the in-memory gateway writes its CPU profile (on exit). */
   profileDir: string;
   targets: Target[];
 }
 
-/** Two gateways on a route with cache mode exact: one caching in memory (profiled), one in Redis. */
+/**
+ * Two gateways on a route with cache mode exact — one caching in memory (profiled), one in Redis — and one
+ * with cache mode semantic in memory, whose sweep is a rewording of what filled it (every request a
+ * semantic hit: an exact miss, an embedding, a search, the guard).
+ */
 export function startCacheGateways(ctx: ServerContext, redisUrl: string): CacheServers {
   const cfgFile = writeGatewayConfig(ctx, 'gateway-cache.json', {
     cache: { mode: 'exact', ttlMs: 3_600_000, scope: 'route', cacheNonDeterministic: false },
@@ -230,11 +250,27 @@ export function startCacheGateways(ctx: ServerContext, redisUrl: string): CacheS
   const redis = startServer(ctx, 'beastmode-cache-redis', NODE, gatewayArgs(PORTS.cacheRedis, cfgFile), {
     BEASTMODE_REDIS_URL: redisUrl,
   });
+  const semanticFile = writeGatewayConfig(ctx, 'gateway-cache-semantic.json', {
+    cache: {
+      mode: 'semantic',
+      semantic: { threshold: DEFAULT_SEMANTIC_THRESHOLD, guard: true, maxEntries: 10_000 },
+      ttlMs: 3_600_000,
+      scope: 'route',
+      cacheNonDeterministic: false,
+    },
+  });
+  const semantic = startServer(
+    ctx,
+    'beastmode-cache-semantic',
+    NODE,
+    gatewayArgs(PORTS.cacheSemantic, semanticFile),
+  );
   const targets = [
     { ...local('cache-memory', PORTS.cacheMemory), body: CACHE_BODY },
     { ...local('cache-redis', PORTS.cacheRedis), body: CACHE_BODY },
+    { ...local('cache-semantic', PORTS.cacheSemantic), body: SEMANTIC_BODY },
   ];
-  return { memory, redis, profileDir, targets };
+  return { memory, redis, semantic, profileDir, targets };
 }
 
 /** The router benchmark's gateway: one process serving `routes`, and its target (the body names the route). */

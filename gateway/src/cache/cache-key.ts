@@ -80,7 +80,7 @@ export function isDeterministic(request: ChatRequest): boolean {
 
 /** Why a request skips the cache, or undefined when it is cacheable. */
 export function bypassReason(route: CompiledRoute, request: ChatRequest): string | undefined {
-  if (route.cache.mode !== 'exact') return 'cache off';
+  if (route.cache.mode === 'off') return 'cache off';
   if (!route.cache.cacheNonDeterministic && !isDeterministic(request)) return 'non-deterministic';
   return undefined;
 }

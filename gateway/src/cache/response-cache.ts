@@ -19,6 +19,8 @@ import {
   type CacheEntry,
   type StoredEntry,
 } from './entry.js';
+import type { IndexedEntry } from './semantic/semantic-index.js';
+import type { SemanticLayer, SemanticMiss } from './semantic/semantic-layer.js';
 import type { CacheStore, FoundEntry } from './store.js';
 
 /**
@@ -56,8 +58,16 @@ export interface ProducerRef {
 /** A miss carries the request's key, to store the answer under whichever producer gives it. */
 export type CacheLookup<P extends ProducerRef = ProducerRef> =
   | { result: 'bypass'; header: 'bypass'; reason: string }
-  | { result: 'miss'; header: 'miss'; request: string; ttlMs: number }
-  | { result: 'hit'; header: 'hit'; producer: P; response: CachedResponse };
+  | { result: 'miss'; header: 'miss'; request: string; ttlMs: number; semantic?: SemanticMiss }
+  | {
+      result: 'hit';
+      /** hit, or `semantic-hit; similarity=0.934`. */
+      header: string;
+      producer: P;
+      response: CachedResponse;
+      /** A semantic hit's index entry (for feedback on its answer). */
+      semantic?: IndexedEntry;
+    };
 
 export interface ResponseCacheOptions {
   store: CacheStore;
@@ -67,6 +77,8 @@ export interface ResponseCacheOptions {
   maxEntryBytes: number;
   /** Which producers the served config has; without one, every producer is served. */
   fence?: CacheFence;
+  /** The layer behind routes with cache.mode semantic. */
+  semantic?: SemanticLayer;
 }
 
 export class ResponseCache {
@@ -99,8 +111,27 @@ export class ResponseCache {
       }
     }
     if (found === undefined) {
+      const semantic = this.options.semantic?.query(route, caller, request);
+      const near =
+        semantic && serving.length > 0 ? await this.semanticFind(route, semantic, serving) : undefined;
+      if (near !== undefined) {
+        this.options.lookups.inc({ ...labels, result: 'semantic-hit' });
+        return {
+          result: 'hit',
+          header: `semantic-hit; similarity=${near.similarity.toFixed(3)}`,
+          producer: serving[near.producerIndex] as P,
+          response: respond(near.entry, request.stream === true),
+          semantic: near.indexed,
+        };
+      }
       this.options.lookups.inc({ ...labels, result: 'miss' });
-      return { result: 'miss', header: 'miss', request: key, ttlMs: route.cache.ttlMs };
+      const miss = {
+        result: 'miss' as const,
+        header: 'miss' as const,
+        request: key,
+        ttlMs: route.cache.ttlMs,
+      };
+      return semantic !== undefined ? { ...miss, semantic } : miss;
     }
     this.options.lookups.inc({ ...labels, result: 'hit' });
     return {
@@ -121,6 +152,8 @@ export class ResponseCache {
     try {
       await this.options.store.set(producer, miss.request, entry, miss.ttlMs);
       this.recovered();
+      if (miss.semantic !== undefined)
+        this.options.semantic?.remember(miss.semantic, miss.request, producer, miss.ttlMs);
       return true;
     } catch (err) {
       this.failed(err);
@@ -135,6 +168,38 @@ export class ResponseCache {
   /** Records a streamed response frame by frame, for store() once it completes. */
   recorder(): StreamRecorder {
     return new StreamRecorder(this.options.maxEntryBytes);
+  }
+
+  /** Forgets the semantic entries of routes no longer semantic (or gone). */
+  retainSemantic(routes: ReadonlySet<string>): void {
+    this.options.semantic?.index.retain(routes);
+  }
+
+  /** A request answered by a semantic hit on `entry` (feedback on it may forget the entry). */
+  servedFromSemantic(requestId: string, entry: IndexedEntry): void {
+    this.options.semantic?.served(requestId, entry);
+  }
+
+  /** A feedback score on a request's answer: a bad one on a semantic hit forgets its entry. */
+  scored(requestId: string, score: number): void {
+    this.options.semantic?.scored(requestId, score);
+  }
+
+  /** A semantic lookup; a store error is a miss. */
+  private async semanticFind(route: CompiledRoute, q: SemanticMiss, serving: readonly ProducerRef[]) {
+    try {
+      const found = await this.options.semantic?.find(
+        route,
+        q,
+        serving.map((p) => p.producer),
+        this.options.store,
+      );
+      this.recovered();
+      return found;
+    } catch (err) {
+      this.failed(err);
+      return undefined;
+    }
   }
 
   /** The producers the served config still has (in flight across a config change, some may not be). */

@@ -70,6 +70,8 @@ export class FeedbackRecorder {
     private readonly scores: FeedbackScores,
     private readonly serving: (producer: string) => boolean = () => true,
     private readonly listener: () => ScoreListener | undefined = () => undefined,
+    /** Told of every accepted score by request id (the semantic cache forgets entries scored bad). */
+    private readonly scored: (requestId: string, score: number) => void = () => undefined,
   ) {}
 
   /** What POST /v1/feedback answers: `body` is the parsed JSON body. */
@@ -89,6 +91,7 @@ export class FeedbackRecorder {
       this.scores.observe({ namespace, route, backend, variant }, score);
       this.listener()?.(served, score);
     }
+    this.scored(id, score);
     // The comment is validated but not kept: it may hold user text, which the gateway never logs.
     return { ok: true, receipt: { request_id: id, recorded: true } };
   }

@@ -21,6 +21,10 @@ import { MemoryCacheStore } from '../cache/memory-store.js';
 import { liveProducers } from '../cache/producer.js';
 import { RedisCacheStore } from '../cache/redis-store.js';
 import { ResponseCache, type CacheLookup, type ProducerRef } from '../cache/response-cache.js';
+import { embedText } from '../cache/semantic/embedder.js';
+import { guardRefusal } from '../cache/semantic/guard.js';
+import type { IndexedEntry } from '../cache/semantic/semantic-index.js';
+import { SemanticLayer } from '../cache/semantic/semantic-layer.js';
 import {
   FeedbackRecorder,
   MemoryFeedbackLedger,
@@ -64,6 +68,7 @@ export const POLICY_OFF: PolicySettings = Object.freeze({ enforce: false });
 export interface PolicyMetrics extends CostCounters, FenceMetrics {
   refusals: Counter<'reason'>;
   cacheLookups: Counter<'namespace' | 'route' | 'result'>;
+  cacheSemanticRefusals?: Counter<'namespace' | 'route' | 'reason'>;
   feedbackScore: FeedbackScores;
   redisUp: Gauge<'component'>;
 }
@@ -151,6 +156,11 @@ export class GatewayPolicy {
       this.stores.memoryCache.setMaxEntries(config.cache.maxEntries);
       this.stores.cache.setMaxEntryBytes(config.cache.maxEntryBytes);
     }
+    this.stores.cache.retainSemantic(
+      new Set(
+        config.routes.filter((r) => r.cache.mode === 'semantic').map((r) => `${r.namespace}/${r.name}`),
+      ),
+    );
     this.fencing = this.stores.fence.follow(liveProducers(config), config.revision);
     this.followKeysFile(config);
   }
@@ -242,6 +252,11 @@ export class GatewayPolicy {
         .catch(() => undefined);
   }
 
+  /** A request was answered by a semantic hit on `entry`: feedback on it may forget the entry. */
+  servedFromSemantic(requestId: string, entry: IndexedEntry): void {
+    this.parts().cache.servedFromSemantic(requestId, entry);
+  }
+
   /** Who is told of each accepted feedback score (the learning routers). */
   onFeedback(listener: ScoreListener): void {
     this.scoreListener = listener;
@@ -331,12 +346,19 @@ export class GatewayPolicy {
         ? new RedisCacheStore(redis, { prefix, compress: settings.compressCache ?? true, clock })
         : memoryCache;
     const fence = new CacheFence({ store, metrics, logger, clock });
+    const semantic = new SemanticLayer({
+      embed: embedText,
+      guard: guardRefusal,
+      now: () => clock.now(),
+      ...(metrics.cacheSemanticRefusals !== undefined ? { refusals: metrics.cacheSemanticRefusals } : {}),
+    });
     const cache = new ResponseCache({
       store,
       lookups: metrics.cacheLookups,
       logger,
       maxEntryBytes: config.cache.maxEntryBytes,
       fence,
+      semantic,
     });
     const ledger = redis
       ? new RedisFeedbackLedger(redis, prefix)
@@ -347,6 +369,7 @@ export class GatewayPolicy {
       metrics.feedbackScore,
       (p) => fence.serves(p),
       () => this.scoreListener,
+      (id, score) => cache.scored(id, score),
     );
     return { limiter, resilient, memoryCache, cache, fence, feedback };
   }

@@ -167,8 +167,14 @@ export class GatewayMetrics {
   });
   readonly cacheLookups = new client.Counter({
     name: METRICS.cacheLookups,
-    help: 'Exact cache lookups',
+    help: 'Cache lookups, by result (hit: exact, semantic-hit, miss, bypass)',
     labelNames: ['namespace', 'route', 'result'],
+    registers: this.registers,
+  });
+  readonly cacheSemanticRefusals = new client.Counter({
+    name: METRICS.cacheSemanticRefusals,
+    help: 'Semantic hits the false-hit guard refused, by reason',
+    labelNames: ['namespace', 'route', 'reason'],
     registers: this.registers,
   });
   readonly fencedEntries = new client.Counter({

@@ -310,6 +310,7 @@ export class Pipeline {
     x.res.end(body);
     this.deps.metrics.request(producer.cacheLabels, 200);
     this.recordServed(x, producer);
+    if (hit.semantic !== undefined) this.deps.policy.servedFromSemantic(x.requestId, hit.semantic);
     this.settle(x, admission, undefined, { status: 200, served: undefined });
   }
 

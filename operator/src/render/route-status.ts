@@ -113,6 +113,12 @@ function describeLearning(c: CompiledRoute): string[] {
   return out;
 }
 
+function describeCacheMode(cache: CompiledRoute['cache']): string {
+  const s = cache.semantic;
+  if (cache.mode !== 'semantic' || s === undefined) return cache.mode;
+  return `exact, then semantic at similarity ${s.threshold}${s.guard ? ' with the false-hit guard' : ' without the false-hit guard'}, ${s.maxEntries} entries per replica`;
+}
+
 function describePolicies(c: CompiledRoute): string[] {
   const out: string[] = [];
   const sel = c.selection;
@@ -137,7 +143,7 @@ function describePolicies(c: CompiledRoute): string[] {
   out.push(
     c.cache.mode === 'off'
       ? 'cache: off'
-      : `cache: exact, ttl ${c.cache.ttlMs / 1000}s, shared per ${c.cache.scope}${c.cache.cacheNonDeterministic ? ', including temperature > 0' : ''}`,
+      : `cache: ${describeCacheMode(c.cache)}, ttl ${c.cache.ttlMs / 1000}s, shared per ${c.cache.scope}${c.cache.cacheNonDeterministic ? ', including temperature > 0' : ''}`,
   );
   for (const r of c.rateLimits) {
     const parts = [

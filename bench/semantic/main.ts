@@ -1,0 +1,129 @@
+// Semantic cache benchmark: the index at scale. One partition filled with N entries (default 100,000):
+// the origins of the paraphrase pairs, the RouteLLM and domain prompts, and the rest sentences drawn
+// from those texts' words (so word frequencies look like real prompts'); then every paraphrase is looked
+// up as the gateway does (embed, search, guard): lookup p50/p99/max, the share of paraphrases that still
+// find their own origin among N (against the same lookups in an index of the origins alone, the
+// baseline), and memory per entry (heap and array buffers after a collection, before and after filling).
+// Usage: npm run bench:semantic -- [--entries 100000] [--threshold 0.85] [--data ../shared/data]
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_SEMANTIC_THRESHOLD } from '../../api/v1alpha1/index.js';
+import { embedText } from '../../gateway/src/cache/semantic/embedder.js';
+import { parsePairs, type Pair } from '../../gateway/src/cache/semantic/eval.js';
+import { guardRefusal } from '../../gateway/src/cache/semantic/guard.js';
+import { SemanticIndex } from '../../gateway/src/cache/semantic/semantic-index.js';
+import { seededRandom } from '../../gateway/src/routing/seeded-random.js';
+
+const { values } = parseArgs({
+  options: {
+    entries: { type: 'string', default: '100000' },
+    threshold: { type: 'string', default: String(DEFAULT_SEMANTIC_THRESHOLD) },
+    data: { type: 'string', default: path.resolve(import.meta.dirname, '../../../shared/data') },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(
+    'npm run bench:semantic -- [--entries 100000] [--threshold 0.85] [--data ../shared/data]\n' +
+      'Fills one semantic-cache partition with N entries and looks every paraphrase of the pairs file up:\n' +
+      'lookup p50/p99, own-origin hits against an index of the origins alone, memory per entry.\n',
+  );
+  process.exit(0);
+}
+
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+const pairsFile = path.join(values.data, 'semantic-cache/gptcache-paraphrase-pairs.json');
+if (!existsSync(pairsFile)) {
+  process.stderr.write(`no pairs file at ${pairsFile}; see --help\n`);
+  process.exit(2);
+}
+const pairs: Pair[] = parsePairs(JSON.parse(readFileSync(pairsFile, 'utf8')));
+const jsonl = (file: string) =>
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => (JSON.parse(l) as { prompt: string }).prompt)
+    : [];
+const real = [
+  ...jsonl(path.join(values.data, 'routing/routellm-train.jsonl')),
+  ...jsonl(path.resolve(import.meta.dirname, '../../gateway/src/routing/domains/train.jsonl')),
+].map((t) => t.slice(0, 600));
+
+/** Sentences of 8–30 words drawn from the real texts' words. */
+function filler(n: number): string[] {
+  const words = real.join(' ').split(/\s+/).filter(Boolean);
+  const random = seededRandom(7);
+  return Array.from({ length: n }, () => {
+    const len = 8 + Math.floor(random() * 23);
+    return Array.from({ length: len }, () => words[Math.floor(random() * words.length)]).join(' ');
+  });
+}
+
+const memory = () => {
+  globalThis.gc?.();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+};
+
+function lookups(index: SemanticIndex, threshold: number) {
+  const times: number[] = [];
+  let own = 0;
+  pairs.forEach((p, i) => {
+    const t = performance.now();
+    const v = embedText(p.similar);
+    const near = index.search('bench', p.similar, v, threshold, 0);
+    const hit = near.find((n) => guardRefusal(p.similar, n.entry.text) === undefined);
+    times.push(performance.now() - t);
+    if (hit?.entry.key === `origin-${i}`) own++;
+  });
+  times.sort((a, b) => a - b);
+  const at = (q: number) => times[Math.floor(q * (times.length - 1))] ?? 0;
+  return { own: own / pairs.length, p50: at(0.5), p99: at(0.99), max: at(1) };
+}
+
+const entries = Number(values.entries);
+const threshold = Number(values.threshold);
+const fill = (index: SemanticIndex, texts: string[], prefix: string) =>
+  texts.forEach((text, i) =>
+    index.add(
+      'route',
+      'bench',
+      { key: `${prefix}-${i}`, producer: 'p', text, vector: embedText(text), expiresAt: 1e15 },
+      1e7,
+    ),
+  );
+
+const baseline = new SemanticIndex();
+fill(
+  baseline,
+  pairs.map((p) => p.origin),
+  'origin',
+);
+const small = lookups(baseline, threshold);
+const before = memory();
+const index = new SemanticIndex();
+const t0 = performance.now();
+fill(
+  index,
+  pairs.map((p) => p.origin),
+  'origin',
+);
+const rest = Math.max(0, entries - pairs.length);
+const others = [...real.slice(0, rest), ...filler(Math.max(0, rest - real.length))];
+fill(index, others, 'other');
+const fillSeconds = (performance.now() - t0) / 1000;
+const perEntry = (memory() - before) / index.size();
+const big = lookups(index, threshold);
+const ms = (x: number) => x.toFixed(3);
+process.stdout.write(
+  `semantic index, threshold ${threshold}, ${pairs.length} paraphrase lookups (embed + search + guard), load ${load()} on this machine\n` +
+    `  ${pairs.length} entries (origins only): own origin ${(small.own * 100).toFixed(1)}%, p50 ${ms(small.p50)} ms, p99 ${ms(small.p99)} ms, max ${ms(small.max)} ms\n` +
+    `  ${index.size()} entries: own origin ${(big.own * 100).toFixed(1)}%, p50 ${ms(big.p50)} ms, p99 ${ms(big.p99)} ms, max ${ms(big.max)} ms; ` +
+    `filled in ${fillSeconds.toFixed(1)} s; ${(perEntry / 1024).toFixed(1)} KiB per entry${globalThis.gc ? '' : ' (run node with --expose-gc for exact figures)'}\n`,
+);

@@ -1,0 +1,207 @@
+// The semantic cache's nearest-neighbour index, per gateway replica: entries (a cached request's exact key,
+// its producer, the text of its last user turn and that text's unit vector) grouped in partitions — one per
+// route, scope and everything else of the request (semantic-key.ts) — so a search only ever sees entries a
+// request may be served from. A search returns the entries at or above a similarity, best first.
+//
+// Small partitions are searched exhaustively. Past EXHAUSTIVE_LIMIT entries, the candidates are the entries
+// that share one of the query's rarest words (an inverted index of words), at most MAX_CANDIDATES: an entry
+// similar enough to be a hit shares most of its words with the query, so it shares one of those; one that
+// shares none, or is crowded out, is missed — which costs a miss, never a wrong hit. Each route's entries are capped (least recently hit dropped first)
+// and expire with the cache's TTL.
+
+const EXHAUSTIVE_LIMIT = 512;
+/** The rarest query words whose postings are the candidates of a large partition. */
+const RARE_WORDS = 4;
+/** Most candidates scored in a large partition (the rarest words' postings first; past it, a miss). */
+const MAX_CANDIDATES = 1024;
+
+export interface IndexedEntry {
+  /** The exact cache key of the request the entry was stored for. */
+  key: string;
+  producer: string;
+  /** The last user turn's text (for the false-hit guard). */
+  text: string;
+  vector: Float32Array;
+  expiresAt: number;
+}
+
+interface Slot extends IndexedEntry {
+  partition: Partition;
+  route: string;
+  words: number[];
+  /** Where it is in its partition's slots. */
+  at: number;
+  /** The search that last took it as a candidate. */
+  mark: number;
+  dead: boolean;
+}
+
+class Partition {
+  readonly slots: Slot[] = [];
+  /** The live slot of each producer and key. */
+  readonly byKey = new Map<string, Slot>();
+  /** Word hash → the slots whose text has it (removed slots linger, marked dead, until a rebuild). */
+  postings = new Map<number, Slot[]>();
+  /** Dead slots still in postings. */
+  lingering = 0;
+  constructor(readonly id: string) {}
+
+  post(slot: Slot): void {
+    for (const w of slot.words) {
+      const list = this.postings.get(w);
+      if (list === undefined) this.postings.set(w, [slot]);
+      else list.push(slot);
+    }
+  }
+
+  /** Rebuilds the postings from the live slots once the dead outnumber them. */
+  compact(): void {
+    if (this.lingering <= this.slots.length + 1024) return;
+    this.postings = new Map();
+    this.lingering = 0;
+    for (const s of this.slots) this.post(s);
+  }
+}
+
+/** Lower-cased words of two or more letters or digits, as FNV-1a hashes; each once. */
+export function wordHashes(text: string): number[] {
+  const out = new Set<number>();
+  for (const m of text.toLowerCase().matchAll(/[\p{L}\p{N}_]{2,}/gu)) {
+    let h = 0x811c9dc5;
+    const w = m[0];
+    for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 0x01000193) >>> 0;
+    out.add(h);
+  }
+  return [...out];
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);
+  return s;
+}
+
+export interface Neighbour {
+  entry: IndexedEntry;
+  similarity: number;
+}
+
+export class SemanticIndex {
+  private readonly partitions = new Map<string, Partition>();
+  /** Per route: its live slots, least recently hit first (a Set keeps insertion order). */
+  private readonly routes = new Map<string, Set<Slot>>();
+  private stamp = 0;
+
+  /** Entries in all partitions. */
+  size(): number {
+    let n = 0;
+    for (const r of this.routes.values()) n += r.size;
+    return n;
+  }
+
+  /** Adds (or replaces, by key) an entry of `route` in `partition`; drops the route's oldest past `max`. */
+  add(route: string, partition: string, entry: IndexedEntry, max: number): void {
+    const id = `${entry.producer} ${entry.key}`;
+    const same = this.partitions.get(partition)?.byKey.get(id);
+    if (same !== undefined) this.drop(same);
+    let p = this.partitions.get(partition);
+    if (p === undefined) this.partitions.set(partition, (p = new Partition(partition)));
+    const words = wordHashes(entry.text);
+    const slot: Slot = { ...entry, partition: p, route, words, at: p.slots.length, mark: 0, dead: false };
+    p.slots.push(slot);
+    p.byKey.set(id, slot);
+    p.post(slot);
+    let lru = this.routes.get(route);
+    if (lru === undefined) this.routes.set(route, (lru = new Set()));
+    lru.add(slot);
+    for (const oldest of lru) {
+      if (lru.size <= max) break;
+      this.drop(oldest);
+    }
+  }
+
+  /**
+   * Live entries of `partition` at or above `threshold` similarity to `vector` (unit length, as the
+   * entries'), best first, at most `k`; expired ones met on the way are dropped.
+   */
+  search(
+    partition: string,
+    text: string,
+    vector: Float32Array,
+    threshold: number,
+    now: number,
+    k = 3,
+  ): Neighbour[] {
+    const p = this.partitions.get(partition);
+    if (p === undefined) return [];
+    const found: Neighbour[] = [];
+    for (const slot of this.candidates(p, text)) {
+      if (slot.dead) continue;
+      if (slot.expiresAt <= now) {
+        this.drop(slot);
+        continue;
+      }
+      const similarity = dot(vector, slot.vector);
+      if (similarity >= threshold) found.push({ entry: slot, similarity });
+    }
+    return found.sort((a, b) => b.similarity - a.similarity).slice(0, k);
+  }
+
+  /** A hit: the entry is the route's most recently used. */
+  touch(entry: IndexedEntry): void {
+    const slot = entry as Slot;
+    const lru = this.routes.get(slot.route);
+    if (lru === undefined || slot.dead) return;
+    lru.delete(slot);
+    lru.add(slot);
+  }
+
+  /** Forgets an entry (bad feedback on its answer, or its stored answer is gone). */
+  remove(entry: IndexedEntry): void {
+    const slot = entry as Slot;
+    if (!slot.dead && slot.partition !== undefined) this.drop(slot);
+  }
+
+  /** Forgets the entries of routes not in `routes` (a config without them). */
+  retain(routes: ReadonlySet<string>): void {
+    for (const [route, lru] of this.routes) if (!routes.has(route)) for (const s of [...lru]) this.drop(s);
+  }
+
+  private candidates(p: Partition, text: string): readonly Slot[] {
+    if (p.slots.length <= EXHAUSTIVE_LIMIT) return p.slots;
+    const lists = wordHashes(text)
+      .map((w) => p.postings.get(w))
+      .filter((l): l is Slot[] => l !== undefined)
+      .sort((a, b) => a.length - b.length)
+      .slice(0, RARE_WORDS);
+    const stamp = ++this.stamp;
+    const out: Slot[] = [];
+    for (const list of lists) {
+      // The newest postings of a word too common to score whole.
+      for (let i = list.length - 1; i >= 0 && out.length < MAX_CANDIDATES; i--) {
+        const s = list[i] as Slot;
+        if (s.mark === stamp) continue;
+        s.mark = stamp;
+        out.push(s);
+      }
+      if (out.length >= MAX_CANDIDATES) break;
+    }
+    return out;
+  }
+
+  private drop(slot: Slot): void {
+    if (slot.dead) return;
+    slot.dead = true;
+    const p = slot.partition;
+    const last = p.slots.pop() as Slot;
+    if (last !== slot) {
+      p.slots[slot.at] = last;
+      last.at = slot.at;
+    }
+    p.byKey.delete(`${slot.producer} ${slot.key}`);
+    p.lingering++;
+    p.compact();
+    this.routes.get(slot.route)?.delete(slot);
+    if (p.slots.length === 0) this.partitions.delete(p.id);
+  }
+}

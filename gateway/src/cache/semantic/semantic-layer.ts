@@ -1,0 +1,119 @@
+// The semantic layer behind the exact cache (cache.mode semantic): after an exact miss, the request's last
+// user turn is embedded and looked up among the entries of its partition (semantic-key.ts); the nearest at
+// or above the route's threshold that the false-hit guard accepts, and whose answer the store still holds,
+// is a hit. Answers stay in the cache's store under their exact keys (memory or Redis, with its TTL,
+// producers and fence); the index only maps a wording to the key of an answer. A stored answer is indexed
+// with its text and vector; bad feedback on an answer served from here forgets its entry.
+import type { Counter } from 'prom-client';
+import type { CompiledRoute } from '../../../../api/v1alpha1/gatewayconfig.js';
+import type { Caller, ChatRequest } from '../../policy/types.js';
+import type { StoredEntry } from '../entry.js';
+import type { CacheStore } from '../store.js';
+import { SemanticIndex, type IndexedEntry } from './semantic-index.js';
+import { semanticQuery } from './semantic-key.js';
+
+export interface SemanticDeps {
+  /** The unit vector of a text. */
+  embed: (text: string) => Float32Array;
+  /** Why a cached text must not answer a query, or undefined when it may. */
+  guard: (query: string, cached: string) => string | undefined;
+  now: () => number;
+  /** beastmode_cache_semantic_refusals_total. */
+  refusals?: Counter<'namespace' | 'route' | 'reason'>;
+}
+
+/** What a miss remembers, to index the answer once it is stored. */
+export interface SemanticMiss {
+  route: string;
+  partition: string;
+  text: string;
+  vector: Float32Array;
+  maxEntries: number;
+}
+
+export interface SemanticFound {
+  producerIndex: number;
+  entry: StoredEntry;
+  similarity: number;
+  indexed: IndexedEntry;
+}
+
+const routeId = (route: CompiledRoute) => `${route.namespace}/${route.name}`;
+
+/** A feedback score below this on a semantic hit's answer forgets the entry. */
+export const BAD_SCORE = 0.5;
+const SERVED_REMEMBERED = 20_000;
+
+export class SemanticLayer {
+  readonly index = new SemanticIndex();
+  /** Recent requests answered by a semantic hit: the entry that answered. */
+  private readonly servedFrom = new Map<string, IndexedEntry>();
+
+  constructor(private readonly deps: SemanticDeps) {}
+
+  /** The request's query and vector, when its route is semantic and its last user turn plain text. */
+  query(route: CompiledRoute, caller: Caller, request: ChatRequest): SemanticMiss | undefined {
+    const settings = route.cache.semantic;
+    if (route.cache.mode !== 'semantic' || settings === undefined) return undefined;
+    const q = semanticQuery(route, caller, request);
+    if (q === undefined) return undefined;
+    const vector = this.deps.embed(q.text);
+    return { route: routeId(route), ...q, vector, maxEntries: settings.maxEntries };
+  }
+
+  /**
+   * The nearest entry at or above the route's threshold, of one of `producers` (best first), that the guard
+   * accepts and the store still holds; entries whose answer is gone are forgotten.
+   */
+  async find(
+    route: CompiledRoute,
+    q: SemanticMiss,
+    producers: readonly string[],
+    store: CacheStore,
+  ): Promise<SemanticFound | undefined> {
+    const settings = route.cache.semantic;
+    if (settings === undefined) return undefined;
+    const near = this.index.search(q.partition, q.text, q.vector, settings.threshold, this.deps.now());
+    for (const { entry, similarity } of near) {
+      const producerIndex = producers.indexOf(entry.producer);
+      if (producerIndex < 0) continue;
+      const refusal = settings.guard ? this.deps.guard(q.text, entry.text) : undefined;
+      if (refusal !== undefined) {
+        this.deps.refusals?.inc({ namespace: route.namespace, route: route.name, reason: refusal });
+        continue;
+      }
+      const found = await store.find([entry.producer], entry.key);
+      if (found === undefined) {
+        this.index.remove(entry);
+        continue;
+      }
+      this.index.touch(entry);
+      return { producerIndex, entry: found.entry, similarity, indexed: entry };
+    }
+    return undefined;
+  }
+
+  /** Indexes an answer just stored under `key` for a semantic miss. */
+  remember(miss: SemanticMiss, key: string, producer: string, ttlMs: number): void {
+    const entry = { key, producer, text: miss.text, vector: miss.vector, expiresAt: this.deps.now() + ttlMs };
+    this.index.add(miss.route, miss.partition, entry, miss.maxEntries);
+  }
+
+  /** A request answered from `entry`, remembered (the last SERVED_REMEMBERED) for feedback on it. */
+  served(requestId: string, entry: IndexedEntry): void {
+    this.servedFrom.set(requestId, entry);
+    if (this.servedFrom.size > SERVED_REMEMBERED)
+      for (const id of this.servedFrom.keys()) {
+        this.servedFrom.delete(id);
+        break;
+      }
+  }
+
+  /** Feedback on a request: below BAD_SCORE on an answer served from an entry, the entry is forgotten. */
+  scored(requestId: string, score: number): void {
+    const entry = this.servedFrom.get(requestId);
+    if (entry === undefined) return;
+    this.servedFrom.delete(requestId);
+    if (score < BAD_SCORE) this.index.remove(entry);
+  }
+}
