@@ -24,7 +24,13 @@ import {
   type Backend,
   type ModelRoute,
 } from './modelroute.js';
-import { PROMPT_DOMAINS, RouterEmbeddings, SELECTION_POLICIES, Selection } from './selection.js';
+import {
+  PROMPT_DOMAINS,
+  RouterEmbeddings,
+  SELECTION_POLICIES,
+  Selection,
+  embeddingsServerFields,
+} from './selection.js';
 
 export const GATEWAY_CONFIG_KEY = 'config.json';
 
@@ -114,6 +120,7 @@ export const CompiledRoute = z
             threshold: z.number().min(0.5).max(1),
             guard: z.boolean(),
             maxEntries: z.number().int().min(1),
+            embeddings: z.object(embeddingsServerFields('a miss')).strict().optional(),
           })
           .strict()
           .optional(),

@@ -12,7 +12,7 @@ import {
   statusBase,
   withRules,
 } from './common.js';
-import { Selection } from './selection.js';
+import { Selection, embeddingsServerFields } from './selection.js';
 
 export const PROVIDERS = ['openai', 'openai-compatible', 'anthropic'] as const;
 export const Provider = z.enum(PROVIDERS);
@@ -192,6 +192,13 @@ export const SemanticCache = z
       .default(10_000)
       .describe(
         "Entries in the route's similarity index per gateway replica (least recently hit dropped first)",
+      ),
+    embeddings: z
+      .object(embeddingsServerFields('the request is a semantic miss (the exact cache still answers it)'))
+      .strict()
+      .optional()
+      .describe(
+        'Embed prompts with an embeddings server (e.g. an in-cluster text-embeddings server) instead of the built-in lexical embedder',
       ),
   })
   .strict();

@@ -50,32 +50,35 @@ const ConfigMapKeyRef = z
   })
   .strict();
 
+/** The fields naming an OpenAI-compatible embeddings server; `fallback` says what a late or failed call does. */
+export const embeddingsServerFields = (fallback: string) => ({
+  url: z
+    .string()
+    .max(2048)
+    .regex(/^https?:\/\//, 'must be an http(s) URL')
+    .describe(
+      'Base URL of an OpenAI-compatible embeddings API, e.g. http://tei.models.svc:8080/v1 (POST <url>/embeddings); no credentials are sent',
+    ),
+  model: z.string().min(1).max(256).describe('The embedding model asked for (the request\'s "model")'),
+  dimensions: z
+    .number()
+    .int()
+    .min(8)
+    .max(8192)
+    .optional()
+    .describe('Asked of models that can shorten their vectors (the request\'s "dimensions")'),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(5)
+    .max(2000)
+    .default(50)
+    .describe(`Longest wait for a prompt's embedding; past it (or on any error) ${fallback}`),
+});
+
 export const RouterEmbeddings = z
   .object({
-    url: z
-      .string()
-      .max(2048)
-      .regex(/^https?:\/\//, 'must be an http(s) URL')
-      .describe(
-        'Base URL of an OpenAI-compatible embeddings API, e.g. http://tei.models.svc:8080/v1 (POST <url>/embeddings); no credentials are sent',
-      ),
-    model: z.string().min(1).max(256).describe('The embedding model asked for (the request\'s "model")'),
-    dimensions: z
-      .number()
-      .int()
-      .min(8)
-      .max(8192)
-      .optional()
-      .describe('Asked of models that can shorten their vectors (the request\'s "dimensions")'),
-    timeoutMs: z
-      .number()
-      .int()
-      .min(5)
-      .max(2000)
-      .default(50)
-      .describe(
-        "Longest wait for a prompt's embedding; past it (or on any error) the built-in model decides that request",
-      ),
+    ...embeddingsServerFields('the built-in model decides that request'),
     routerModel: z
       .object({ configMapRef: ConfigMapKeyRef })
       .strict()

@@ -111,7 +111,7 @@ export class ResponseCache {
       }
     }
     if (found === undefined) {
-      const semantic = this.options.semantic?.query(route, caller, request);
+      const semantic = await this.options.semantic?.query(route, caller, request);
       const near =
         semantic && serving.length > 0 ? await this.semanticFind(route, semantic, serving) : undefined;
       if (near !== undefined) {

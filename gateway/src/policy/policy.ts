@@ -69,6 +69,7 @@ export interface PolicyMetrics extends CostCounters, FenceMetrics {
   refusals: Counter<'reason'>;
   cacheLookups: Counter<'namespace' | 'route' | 'result'>;
   cacheSemanticRefusals?: Counter<'namespace' | 'route' | 'reason'>;
+  cacheSemanticEmbeddings?: Counter<'namespace' | 'route' | 'result'>;
   feedbackScore: FeedbackScores;
   redisUp: Gauge<'component'>;
 }
@@ -351,6 +352,10 @@ export class GatewayPolicy {
       guard: guardRefusal,
       now: () => clock.now(),
       ...(metrics.cacheSemanticRefusals !== undefined ? { refusals: metrics.cacheSemanticRefusals } : {}),
+      ...(metrics.cacheSemanticEmbeddings !== undefined
+        ? { embeddings: metrics.cacheSemanticEmbeddings }
+        : {}),
+      log: logger,
     });
     const cache = new ResponseCache({
       store,

@@ -104,3 +104,44 @@ export async function embedAll(
   await Promise.all(Array.from({ length: o.parallel ?? 4 }, worker));
   return out;
 }
+
+const FAILURES_BEFORE_REST = 3;
+const REST_MS = 5000;
+
+/**
+ * Embeddings servers that fail three times in a row are rested for five seconds (one request then tries
+ * again, and one more failure rests it again), so an outage costs the timeout on a few requests, not on all.
+ */
+export class RestingServers {
+  private readonly servers = new Map<string, { failures: number; restUntil: number }>();
+
+  /** Whether `server` may be asked now. */
+  available(server: string, now: number): boolean {
+    return (this.servers.get(server)?.restUntil ?? 0) <= now;
+  }
+
+  succeeded(server: string): void {
+    this.servers.delete(server);
+  }
+
+  /** Counts a failure; true when it starts a rest (to log once per rest). */
+  failed(server: string, now: number): boolean {
+    const s = this.servers.get(server) ?? { failures: 0, restUntil: 0 };
+    this.servers.set(server, s);
+    if (++s.failures < FAILURES_BEFORE_REST) return false;
+    s.restUntil = now + REST_MS;
+    s.failures = FAILURES_BEFORE_REST - 1;
+    return true;
+  }
+}
+
+/** How long a failing embeddings server is rested, in seconds (for logs). */
+export const REST_SECONDS = REST_MS / 1000;
+
+/** A vector scaled to unit length (cosine becomes the dot product); a zero vector stays zero. */
+export function unitLength(v: readonly number[]): Float32Array {
+  let norm = 0;
+  for (const x of v) norm += x * x;
+  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  return Float32Array.from(v, (x) => x * scale);
+}

@@ -1,26 +1,23 @@
 // Prompt scores from a route's embeddings server: the prompt's embedding (within the route's timeout),
 // scored by the router trained on that embedding model. Anything else — no router loaded yet, a timeout, an
 // error, a vector of the wrong length — is a fallback, never a failed request: the built-in model decides
-// and the reason goes with its decision. A server that fails three times in a row is rested for five
-// seconds (one request then tries it again), so an outage costs the timeout on a few requests, not on all.
+// and the reason goes with its decision. A server that fails three times in a row is rested for a few
+// seconds (RestingServers), so an outage costs the timeout on a few requests, not on all.
 import type { CompiledRoute } from '../../../api/v1alpha1/index.js';
 import type { Logger } from '../log.js';
-import { EmbeddingsError, fetchEmbeddings } from '../routing/embeddings-client.js';
+import {
+  EmbeddingsError,
+  fetchEmbeddings,
+  REST_SECONDS,
+  RestingServers,
+} from '../routing/embeddings-client.js';
 import { weakSufficesFromEmbedding } from '../routing/router-embeddings.js';
 import { thresholdFor } from '../routing/router-model.js';
 import type { RouterModels } from '../routing/router-models.js';
 import type { EmbeddingResult, RouterMetrics } from './router-metrics.js';
 
-const FAILURES_BEFORE_REST = 3;
-const REST_MS = 5000;
-
 /** The embedding router's score of a prompt, or why the built-in model decides instead. */
 export type EmbeddingScore = { p: number; threshold: number; why: string } | { fallback: string };
-
-interface ServerState {
-  failures: number;
-  restUntil: number;
-}
 
 export interface EmbeddingScorerDeps {
   models: RouterModels;
@@ -30,8 +27,8 @@ export interface EmbeddingScorerDeps {
 }
 
 export class EmbeddingScorer {
-  /** Per embeddings server and model: consecutive failures, and until when it is rested. */
-  private readonly servers = new Map<string, ServerState>();
+  /** Embeddings servers (and models) failing in a row, rested. */
+  private readonly servers = new RestingServers();
 
   constructor(private readonly deps: EmbeddingScorerDeps) {}
 
@@ -45,16 +42,14 @@ export class EmbeddingScorer {
     if (model.embeddingModel !== emb.model)
       return this.fellBack(route, 'unready', `embedding router trained on ${model.embeddingModel}`);
     const id = `${emb.url} ${emb.model}`;
-    const server = this.servers.get(id) ?? { failures: 0, restUntil: 0 };
-    this.servers.set(id, server);
     const now = this.deps.now();
-    if (server.restUntil > now) return this.fellBack(route, 'skipped', 'embeddings server rested');
+    if (!this.servers.available(id, now)) return this.fellBack(route, 'skipped', 'embeddings server rested');
     const started = performance.now();
     const took = () => (performance.now() - started) / 1000;
     try {
       const [vector = []] = await fetchEmbeddings(emb, [prompt], emb.timeoutMs);
       const p = weakSufficesFromEmbedding(model, vector);
-      server.failures = 0;
+      this.servers.succeeded(id);
       this.deps.metrics?.embedded(route.namespace, route.name, 'ok', took());
       const threshold = thresholdFor(model, qc.targetQuality);
       const why = `embeddings router ${model.version} p(weak) ${p.toFixed(2)} vs ${threshold.toFixed(2)}`;
@@ -62,17 +57,13 @@ export class EmbeddingScorer {
     } catch (err) {
       const timedOut = err instanceof EmbeddingsError && err.timedOut;
       const reason = err instanceof Error ? err.message : String(err);
-      server.failures++;
-      if (server.failures >= FAILURES_BEFORE_REST) {
-        server.restUntil = now + REST_MS;
-        server.failures = FAILURES_BEFORE_REST - 1; // one more failure after the rest rests it again
+      if (this.servers.failed(id, now))
         this.deps.log.log('warn', 'Embeddings server failing; the built-in router model decides', {
           route: `${route.namespace}/${route.name}`,
           url: emb.url,
           reason,
-          restSeconds: REST_MS / 1000,
+          restSeconds: REST_SECONDS,
         });
-      }
       return this.fellBack(
         route,
         timedOut ? 'timeout' : 'error',

@@ -171,6 +171,12 @@ export class GatewayMetrics {
     labelNames: ['namespace', 'route', 'result'],
     registers: this.registers,
   });
+  readonly cacheSemanticEmbeddings = new client.Counter({
+    name: METRICS.cacheSemanticEmbeddings,
+    help: "Calls to a semantic route's embeddings server, by result (all but ok: the request was a plain miss)",
+    labelNames: ['namespace', 'route', 'result'],
+    registers: this.registers,
+  });
   readonly cacheSemanticRefusals = new client.Counter({
     name: METRICS.cacheSemanticRefusals,
     help: 'Semantic hits the false-hit guard refused, by reason',

@@ -154,3 +154,52 @@ test('bad feedback on a semantic hit forgets the entry', async () => {
   expect((await ask(alice, chat(`${paraphrase} `, { temperature: 0 }))).cache).toBe('miss');
   expect((await ask(alice, chat(origin, { temperature: 0 }))).cache).toBe('hit');
 });
+
+describe('with an embeddings server', () => {
+  let embeddings: Simulator;
+  let e: PolicyGateway;
+
+  beforeAll(async () => {
+    embeddings = await startSimulator();
+    const semantic = {
+      ...{ threshold: 0.9, guard: true, maxEntries: 1000 },
+      embeddings: { url: `${embeddings.url}/v1`, model: 'lex', dimensions: 256, timeoutMs: 40 },
+    };
+    const route = compiledRoute('chat', [{ name: 'primary', url: `${sim.url}/v1` }], {
+      cache: { mode: 'semantic', semantic, ttlMs: 60_000, scope: 'route', cacheNonDeterministic: false },
+    });
+    e = await startPolicyGateway({ routes: [route] });
+  });
+
+  afterAll(async () => {
+    await e?.close();
+    await embeddings?.close();
+  });
+
+  const askE = async (content: string) => {
+    const r = await fetch(`${e.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(chat(content, { temperature: 0 })),
+    });
+    return { cache: r.headers.get(HEADERS.cache) ?? '', text: await r.text(), status: r.status };
+  };
+
+  test('its vectors find the paraphrase; late, it is a plain miss and rested after three in a row', async () => {
+    const miss = await askE(ORIGIN);
+    expect(miss.cache).toBe('miss');
+    await settle();
+    const hit = await askE(PARAPHRASE);
+    expect(hit.cache).toMatch(/^semantic-hit; similarity=0\.9\d\d$/);
+    expect(hit.text).toBe(miss.text);
+    expect(embeddings.stats().byPath['/v1/embeddings']).toBe(2);
+    // A late embeddings server: every request is still answered (a miss), never an error.
+    embeddings.setFaults({ latencyMs: 300 });
+    const late = [];
+    for (let i = 0; i < 4; i++) late.push(await askE(`${PARAPHRASE} (${i})`));
+    expect(late.map((r) => [r.status, r.cache])).toEqual(Array(4).fill([200, 'miss']));
+    expect(embeddings.stats().byPath['/v1/embeddings']).toBe(5); // the fourth was not asked: rested
+    expect(await metricSum(e.gw, 'beastmode_cache_semantic_embeddings_total', { result: 'timeout' })).toBe(3);
+    expect(await metricSum(e.gw, 'beastmode_cache_semantic_embeddings_total', { result: 'skipped' })).toBe(1);
+  });
+});

@@ -2,7 +2,11 @@ import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TestServers } from '../../../../testkit/http-servers.js';
 import { runCache } from './cache-cli.js';
+
+const servers = new TestServers();
+afterAll(() => servers.close());
 
 async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -56,6 +60,41 @@ describe('beastmode cache', () => {
     expect(report.thresholds[0]!.correct).toBe(0.5);
     const unguarded = JSON.parse((await capture([...args, '--no-guard'])).out);
     expect(unguarded.thresholds[0].correct).toBe(1);
+  });
+
+  test('eval with an embeddings server embeds every text through it', async () => {
+    const sim = await servers.sim();
+    const file = join(dir, 'pairs-server.json');
+    const pairs = [
+      {
+        origin: 'How do I bake sourdough bread at home?',
+        similar: 'How can I bake sourdough bread at home?',
+      },
+      {
+        origin: 'Which port does the metrics server listen on?',
+        similar: 'What is the weather like in Paris?',
+      },
+    ];
+    writeFileSync(file, JSON.stringify(pairs));
+    const server = ['--embeddings-url', `${sim.url}/v1`, '--embeddings-model', 'lex', '--dimensions', '64'];
+    const r = await capture([
+      'eval',
+      '--pairs',
+      file,
+      '--insert-fraction',
+      '1',
+      '--thresholds',
+      '0.8',
+      ...server,
+    ]);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out) as { thresholds: { correct: number; misdirected: number }[] };
+    // The paraphrase finds its origin; the unrelated question finds nothing.
+    expect(report.thresholds[0]).toMatchObject({ correct: 0.5, misdirected: 0 });
+    expect(sim.stats().byPath['/v1/embeddings']).toBe(1); // four texts, one batch
+    await expect(capture(['eval', '--pairs', file, '--embeddings-url', `${sim.url}/v1`])).rejects.toThrow(
+      /--embeddings-model is required/,
+    );
   });
 
   test('names what is missing or wrong', async () => {

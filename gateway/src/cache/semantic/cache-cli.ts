@@ -3,13 +3,16 @@
 // threshold can be chosen, and re-checked, on data like the traffic the cache will see.
 import { readFile } from 'node:fs/promises';
 import { readFlags, type CommandSpec } from '../../../../cli/flags.js';
-import { DEFAULT_SEMANTIC_THRESHOLD, evaluatePairs, parsePairs } from './eval.js';
+import { embedAll, unitLength } from '../../routing/embeddings-client.js';
+import { DEFAULT_SEMANTIC_THRESHOLD, evaluatePairs, parsePairs, type Pair } from './eval.js';
 
 const DEFAULT_THRESHOLDS = '0.5,0.55,0.6,0.65,0.7,0.75,0.8,0.85,0.9,0.95';
 
 export const CACHE_COMMAND: CommandSpec = {
   name: 'beastmode cache',
-  usage: 'eval --pairs pairs.json [--insert-fraction 0.5] [--seed 1] [--thresholds 0.7,0.8] [--no-guard]',
+  usage:
+    'eval --pairs pairs.json [--insert-fraction 0.5] [--seed 1] [--thresholds 0.7,0.8] [--no-guard]\n' +
+    '       [--embeddings-url URL --embeddings-model name [--dimensions n]]',
   summary:
     'eval  insert a seeded share of the origins of pairs [{"origin","similar"}], look every paraphrase up, and\n' +
     '      print per threshold: correct and misdirected (of the paraphrases of inserted origins), wrong (of\n' +
@@ -27,6 +30,12 @@ export const CACHE_COMMAND: CommandSpec = {
       boolean: true,
       help: 'Serve any hit above the threshold (no numbers/negation/names/format checks)',
     },
+    'embeddings-url': {
+      value: 'URL',
+      help: 'Embed with this OpenAI-compatible embeddings API (as cache.semantic.embeddings) instead of the built-in embedder',
+    },
+    'embeddings-model': { value: 'name', help: 'The embedding model asked for' },
+    dimensions: { value: 'n', help: 'The dimensions asked of the embedding model, if it takes them' },
   },
 };
 
@@ -34,6 +43,26 @@ function numberFlag(value: string | undefined, fallback: string, flag: string): 
   const n = Number(value ?? fallback);
   if (!Number.isFinite(n)) throw new Error(`--${flag}: "${value}" is not a number`);
   return n;
+}
+
+/**
+ * With --embeddings-url: every text of the pairs embedded by the server first (lookup latency then excludes
+ * the server's time), as the unit vectors the gateway would use.
+ */
+async function serverEmbedder(
+  v: Record<string, string | boolean | undefined>,
+  pairs: readonly Pair[],
+): Promise<((text: string) => Float32Array) | undefined> {
+  const url = v['embeddings-url'];
+  if (typeof url !== 'string' || url === '') return undefined;
+  const model = v['embeddings-model'];
+  if (typeof model !== 'string' || model === '')
+    throw new Error('--embeddings-model is required with --embeddings-url; see beastmode cache --help');
+  const dims = typeof v.dimensions === 'string' ? numberFlag(v.dimensions, '', 'dimensions') : undefined;
+  const texts = [...new Set(pairs.flatMap((p) => [p.origin, p.similar]))];
+  const vectors = await embedAll({ url, model, dimensions: dims }, texts);
+  const byText = new Map(texts.map((t, i) => [t, unitLength(vectors[i] ?? [])]));
+  return (text) => byText.get(text) ?? new Float32Array(vectors[0]?.length ?? 0);
 }
 
 /** Runs `beastmode cache <argv>`; resolves with the exit code. */
@@ -58,7 +87,9 @@ export async function runCache(argv: string[], env: NodeJS.ProcessEnv): Promise<
   const thresholds = String(v.thresholds ?? DEFAULT_THRESHOLDS)
     .split(',')
     .map((t) => numberFlag(t.trim(), '', 'thresholds'));
+  const embed = await serverEmbedder(v, pairs);
   const report = evaluatePairs(pairs, {
+    ...(embed !== undefined ? { embed } : {}),
     insertFraction: numberFlag(v['insert-fraction'] as string | undefined, '0.5', 'insert-fraction'),
     seed: numberFlag(v.seed as string | undefined, '1', 'seed'),
     thresholds,

@@ -75,9 +75,24 @@ export function wordHashes(text: string): number[] {
   return [...out];
 }
 
-function dot(a: Float32Array, b: Float32Array): number {
+/** The non-zero dimensions of a vector and their values (a text's vector is mostly zeros). */
+function sparse(v: Float32Array): { at: Int32Array; values: Float64Array } {
+  let n = 0;
+  for (let i = 0; i < v.length; i++) if (v[i] !== 0) n++;
+  const at = new Int32Array(n);
+  const values = new Float64Array(n);
+  n = 0;
+  for (let i = 0; i < v.length; i++)
+    if (v[i] !== 0) {
+      at[n] = i;
+      values[n++] = v[i] as number;
+    }
+  return { at, values };
+}
+
+function dot(q: { at: Int32Array; values: Float64Array }, b: Float32Array): number {
   let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);
+  for (let k = 0; k < q.at.length; k++) s += (q.values[k] as number) * (b[q.at[k] as number] as number);
   return s;
 }
 
@@ -135,13 +150,14 @@ export class SemanticIndex {
     const p = this.partitions.get(partition);
     if (p === undefined) return [];
     const found: Neighbour[] = [];
+    const q = sparse(vector);
     for (const slot of this.candidates(p, text)) {
       if (slot.dead) continue;
       if (slot.expiresAt <= now) {
         this.drop(slot);
         continue;
       }
-      const similarity = dot(vector, slot.vector);
+      const similarity = dot(q, slot.vector);
       if (similarity >= threshold) found.push({ entry: slot, similarity });
     }
     return found.sort((a, b) => b.similarity - a.similarity).slice(0, k);

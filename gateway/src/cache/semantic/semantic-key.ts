@@ -1,8 +1,9 @@
 // What the semantic cache compares, and what it never lets differ. A request's last user turn (or its
 // completion prompt) is the text embedded and compared; everything else — the route, the caller's scope,
 // the system prompt, the earlier turns, every parameter (model, temperature, tools, response_format, …) —
-// is digested into the partition key, so two requests can share an answer only when all of that is
-// identical and only the wording of the last question differs. Requests whose last user turn is not plain
+// is digested into the partition key, with the vector space (the built-in embedder, or an embeddings server's
+// model), so two requests can share an answer only when all of that is identical and only the wording of
+// the last question differs, and vectors of different models are never compared. Requests whose last user turn is not plain
 // text (images, audio) have no semantic query: the exact cache alone serves them.
 import { createHash } from 'node:crypto';
 import type { CompiledRoute } from '../../../../api/v1alpha1/gatewayconfig.js';
@@ -52,6 +53,12 @@ function split(request: ChatRequest): { text: string; rest: ChatRequest } | unde
   return undefined;
 }
 
+/** The vector space of a route's entries: the built-in embedder's, or an embeddings server's model. */
+export function vectorSpace(route: CompiledRoute): string {
+  const e = route.cache.semantic?.embeddings;
+  return e === undefined ? 'builtin-v1' : `${e.url}#${e.model}#${e.dimensions ?? ''}`;
+}
+
 export function semanticQuery(
   route: CompiledRoute,
   caller: Caller,
@@ -64,6 +71,7 @@ export function semanticQuery(
       JSON.stringify([
         'bm-semantic-v1',
         `${route.namespace}/${route.name}`,
+        vectorSpace(route),
         cacheScope(route.cache.scope, caller),
         canonicalRequest(parts.rest),
       ]),

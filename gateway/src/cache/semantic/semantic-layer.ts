@@ -1,5 +1,6 @@
 // The semantic layer behind the exact cache (cache.mode semantic): after an exact miss, the request's last
-// user turn is embedded and looked up among the entries of its partition (semantic-key.ts); the nearest at
+// user turn is embedded (built in, or by the route's embeddings server: late or failing, a plain miss) and
+// looked up among the entries of its partition (semantic-key.ts); the nearest at
 // or above the route's threshold that the false-hit guard accepts, and whose answer the store still holds,
 // is a hit. Answers stay in the cache's store under their exact keys (memory or Redis, with its TTL,
 // producers and fence); the index only maps a wording to the key of an answer. A stored answer is indexed
@@ -9,6 +10,14 @@ import type { CompiledRoute } from '../../../../api/v1alpha1/gatewayconfig.js';
 import type { Caller, ChatRequest } from '../../policy/types.js';
 import type { StoredEntry } from '../entry.js';
 import type { CacheStore } from '../store.js';
+import type { Logger } from '../../log.js';
+import {
+  EmbeddingsError,
+  fetchEmbeddings,
+  REST_SECONDS,
+  RestingServers,
+  unitLength,
+} from '../../routing/embeddings-client.js';
 import { SemanticIndex, type IndexedEntry } from './semantic-index.js';
 import { semanticQuery } from './semantic-key.js';
 
@@ -20,6 +29,9 @@ export interface SemanticDeps {
   now: () => number;
   /** beastmode_cache_semantic_refusals_total. */
   refusals?: Counter<'namespace' | 'route' | 'reason'>;
+  /** beastmode_cache_semantic_embeddings_total: calls to routes' embeddings servers, by result. */
+  embeddings?: Counter<'namespace' | 'route' | 'result'>;
+  log?: Logger;
 }
 
 /** What a miss remembers, to index the answer once it is stored. */
@@ -46,19 +58,56 @@ const SERVED_REMEMBERED = 20_000;
 
 export class SemanticLayer {
   readonly index = new SemanticIndex();
+  private readonly servers = new RestingServers();
   /** Recent requests answered by a semantic hit: the entry that answered. */
   private readonly servedFrom = new Map<string, IndexedEntry>();
 
   constructor(private readonly deps: SemanticDeps) {}
 
-  /** The request's query and vector, when its route is semantic and its last user turn plain text. */
-  query(route: CompiledRoute, caller: Caller, request: ChatRequest): SemanticMiss | undefined {
+  /**
+   * The request's query and vector, when its route is semantic and its last user turn plain text; from the
+   * route's embeddings server when it names one (late, failing or rested: no query, a plain miss).
+   */
+  async query(route: CompiledRoute, caller: Caller, request: ChatRequest): Promise<SemanticMiss | undefined> {
     const settings = route.cache.semantic;
     if (route.cache.mode !== 'semantic' || settings === undefined) return undefined;
     const q = semanticQuery(route, caller, request);
     if (q === undefined) return undefined;
-    const vector = this.deps.embed(q.text);
+    const vector =
+      settings.embeddings === undefined ? this.deps.embed(q.text) : await this.fromServer(route, q.text);
+    if (vector === undefined) return undefined;
     return { route: routeId(route), ...q, vector, maxEntries: settings.maxEntries };
+  }
+
+  /** The text's unit vector from the route's embeddings server, or undefined (counted, logged per rest). */
+  private async fromServer(route: CompiledRoute, text: string): Promise<Float32Array | undefined> {
+    const e = route.cache.semantic?.embeddings;
+    if (e === undefined) return undefined;
+    const server = `${e.url} ${e.model}`;
+    const now = this.deps.now();
+    const count = (result: string) =>
+      this.deps.embeddings?.inc({ namespace: route.namespace, route: route.name, result });
+    if (!this.servers.available(server, now)) {
+      count('skipped');
+      return undefined;
+    }
+    try {
+      const [v = []] = await fetchEmbeddings(e, [text], e.timeoutMs);
+      this.servers.succeeded(server);
+      count('ok');
+      return unitLength(v);
+    } catch (err) {
+      const timedOut = err instanceof EmbeddingsError && err.timedOut;
+      count(timedOut ? 'timeout' : 'error');
+      if (this.servers.failed(server, now))
+        this.deps.log?.log('warn', 'Embeddings server failing; semantic lookups miss meanwhile', {
+          route: routeId(route),
+          url: e.url,
+          reason: err instanceof Error ? err.message : String(err),
+          restSeconds: REST_SECONDS,
+        });
+      return undefined;
+    }
   }
 
   /**
