@@ -39,6 +39,8 @@ export const METRICS = {
   cacheLookups: 'beastmode_cache_lookups_total',
   /** Semantic hits the false-hit guard refused. Labels: namespace, route, reason (numbers differ, …). */
   cacheSemanticRefusals: 'beastmode_cache_semantic_refusals_total',
+  /** Entries in a semantic route's similarity index, per gateway process (gauge). Labels: namespace, route. */
+  cacheSemanticEntries: 'beastmode_cache_semantic_entries',
   /** Calls to a semantic route's embeddings server. Labels: namespace, route, result (ok|timeout|error|skipped). */
   cacheSemanticEmbeddings: 'beastmode_cache_semantic_embeddings_total',
   /** Cache entries deleted because the config retired the backend revision that produced them. Labels: store (memory|redis). */

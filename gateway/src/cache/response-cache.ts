@@ -170,9 +170,14 @@ export class ResponseCache {
     return new StreamRecorder(this.options.maxEntryBytes);
   }
 
-  /** Forgets the semantic entries of routes no longer semantic (or gone). */
-  retainSemantic(routes: ReadonlySet<string>): void {
-    this.options.semantic?.index.retain(routes);
+  /** Entries in each semantic route's index (route → count). */
+  semanticEntries(): Map<string, number> {
+    return this.options.semantic?.index.sizes() ?? new Map<string, number>();
+  }
+
+  /** Follows a config's semantic routes (their caps); the entries of others are forgotten. */
+  followSemantic(routes: readonly { route: string; maxEntries: number }[]): void {
+    this.options.semantic?.follow(routes);
   }
 
   /** A request answered by a semantic hit on `entry` (feedback on it may forget the entry). */

@@ -25,6 +25,7 @@ import { embedText } from '../cache/semantic/embedder.js';
 import { guardRefusal } from '../cache/semantic/guard.js';
 import type { IndexedEntry } from '../cache/semantic/semantic-index.js';
 import { SemanticLayer } from '../cache/semantic/semantic-layer.js';
+import { SharedEntries } from '../cache/semantic/shared-entries.js';
 import {
   FeedbackRecorder,
   MemoryFeedbackLedger,
@@ -123,7 +124,12 @@ interface Stores {
   cache: ResponseCache;
   fence: CacheFence;
   feedback: FeedbackRecorder;
+  /** The semantic index entries shared through Redis (with a Redis cache store). */
+  shared: SharedEntries | undefined;
 }
+
+/** Longest a new replica waits for its semantic cache to warm before it reports ready anyway. */
+const WARM_TIMEOUT_MS = 10_000;
 
 export class GatewayPolicy {
   private readonly enforce: boolean;
@@ -133,6 +139,8 @@ export class GatewayPolicy {
   private stores: Stores | undefined;
   private keys: KeysFileSource | undefined;
   private fencing: Promise<FenceReport | undefined> = Promise.resolve(undefined);
+  /** Undefined until the first config; then false while the semantic cache warms, true after. */
+  private warmed: boolean | undefined;
   private scoreListener: ScoreListener | undefined;
 
   constructor(
@@ -157,13 +165,59 @@ export class GatewayPolicy {
       this.stores.memoryCache.setMaxEntries(config.cache.maxEntries);
       this.stores.cache.setMaxEntryBytes(config.cache.maxEntryBytes);
     }
-    this.stores.cache.retainSemantic(
-      new Set(
-        config.routes.filter((r) => r.cache.mode === 'semantic').map((r) => `${r.namespace}/${r.name}`),
-      ),
-    );
+    const semantic = config.routes
+      .filter((r) => r.cache.mode === 'semantic')
+      .map((r) => ({
+        route: `${r.namespace}/${r.name}`,
+        maxEntries: r.cache.semantic?.maxEntries ?? 10_000,
+      }));
+    this.stores.cache.followSemantic(semantic);
+    if (this.warmed === undefined) this.warm(semantic);
+    else if (semantic.length > 0) this.stores.shared?.start(); // a later config's first semantic route
     this.fencing = this.stores.fence.follow(liveProducers(config), config.revision);
     this.followKeysFile(config);
+  }
+
+  /**
+   * The first config: a replica sharing its semantic cache loads the most-hit entries of each semantic route
+   * before it reports ready (at most WARM_TIMEOUT_MS), then follows the others' additions.
+   */
+  private warm(routes: readonly { route: string; maxEntries: number }[]): void {
+    const shared = this.stores?.shared;
+    if (shared === undefined || routes.length === 0) {
+      this.warmed = true;
+      return;
+    }
+    this.warmed = false;
+    const started = this.clock.now();
+    const done = (loaded: number | undefined) => {
+      if (this.warmed === true) return;
+      this.warmed = true;
+      this.deps.logger.log('info', 'Semantic cache warmed', {
+        component: 'cache',
+        entries: loaded ?? 'not all: the time bound passed',
+        ms: this.clock.now() - started,
+      });
+    };
+    const timer = setTimeout(() => done(undefined), WARM_TIMEOUT_MS);
+    timer.unref();
+    // After Redis is connected (commands are not queued while it connects).
+    void this.ready()
+      .then(() => shared.warm(routes))
+      .then((n) => {
+        clearTimeout(timer);
+        done(n);
+      });
+  }
+
+  /** Entries in each semantic route's index in this process. */
+  semanticEntries(): Map<string, number> {
+    return this.stores?.cache.semanticEntries() ?? new Map<string, number>();
+  }
+
+  /** False while a new replica's semantic cache warms (it does not report ready until then). */
+  isWarm(): boolean {
+    return this.warmed !== false;
   }
 
   /** Resolves with the last applied config's fence once its purge is done (undefined: it retired none). */
@@ -280,6 +334,7 @@ export class GatewayPolicy {
 
   async close(): Promise<void> {
     this.keys?.stop();
+    this.stores?.shared?.stop();
     this.stores?.resilient?.close();
     const redis = this.redis;
     if (typeof this.settings.redis === 'string' && redis !== undefined)
@@ -357,6 +412,11 @@ export class GatewayPolicy {
         : {}),
       log: logger,
     });
+    const shared =
+      redis && store.kind === 'redis'
+        ? new SharedEntries(redis, prefix, semantic, logger, () => clock.now())
+        : undefined;
+    if (shared !== undefined) semantic.share(shared);
     const cache = new ResponseCache({
       store,
       lookups: metrics.cacheLookups,
@@ -376,7 +436,7 @@ export class GatewayPolicy {
       () => this.scoreListener,
       (id, score) => cache.scored(id, score),
     );
-    return { limiter, resilient, memoryCache, cache, fence, feedback };
+    return { limiter, resilient, memoryCache, cache, fence, feedback, shared };
   }
 }
 

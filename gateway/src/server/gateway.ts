@@ -241,6 +241,7 @@ function assembleParts(opts: GatewayOptions): Parts {
   const upstream = new UpstreamCaller({ pools, secrets, metrics, now, log: logger });
   const limits = new ConcurrencyLimits(now);
   metrics.watchBounds(() => limits.states());
+  metrics.watchSemanticEntries(() => policy.semanticEntries());
   const { learners, models, routerMetrics, embeddings } = selectionParts(
     opts,
     policy,
@@ -270,7 +271,8 @@ function assembleParts(opts: GatewayOptions): Parts {
     learners,
     models,
     inflight: () => pipeline.inflightRequests,
-    ready: () => store.current() !== undefined,
+    // Ready with a config, once a new replica's shared semantic cache has warmed.
+    ready: () => store.current() !== undefined && policy.isWarm(),
   };
   return { state, pipeline, pools, logger, now };
 }

@@ -177,6 +177,19 @@ export class GatewayMetrics {
     labelNames: ['namespace', 'route', 'result'],
     registers: this.registers,
   });
+  readonly cacheSemanticEntries = new client.Gauge({
+    name: METRICS.cacheSemanticEntries,
+    help: "Entries in a semantic route's similarity index in this process",
+    labelNames: ['namespace', 'route'],
+    registers: this.registers,
+    collect: () => {
+      this.cacheSemanticEntries.reset();
+      for (const [route, n] of this.semanticSizes()) {
+        const [namespace = '', name = ''] = route.split('/');
+        this.cacheSemanticEntries.set({ namespace, route: name }, n);
+      }
+    },
+  });
   readonly cacheSemanticRefusals = new client.Counter({
     name: METRICS.cacheSemanticRefusals,
     help: 'Semantic hits the false-hit guard refused, by reason',
@@ -303,6 +316,12 @@ export class GatewayMetrics {
   }
 
   private boundStates: () => readonly BoundState[] = () => [];
+  private semanticSizes: () => ReadonlyMap<string, number> = () => new Map();
+
+  /** Where the semantic indexes' sizes (route → entries) are read at every scrape. */
+  watchSemanticEntries(sizes: () => ReadonlyMap<string, number>): void {
+    this.semanticSizes = sizes;
+  }
 
   /** Where the bounds and spill states are read at every scrape. */
   watchBounds(states: () => readonly BoundState[]): void {

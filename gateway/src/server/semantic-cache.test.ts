@@ -2,13 +2,16 @@
 // question gets the cached answer, byte for byte, flagged `semantic-hit; similarity=…`, without calling the
 // upstream — streamed too; a question that differs in a number is refused by the guard even when it is
 // similar enough; a different system prompt or another tenant never shares an entry; bad feedback on a
-// semantic hit's answer forgets the entry.
+// semantic hit's answer forgets the entry — on every replica when they share the index through Redis, where a
+// new replica loads the entries before it reports ready.
 import path from 'node:path';
 import { DEFAULT_SEMANTIC_THRESHOLD, HEADERS } from '../../../api/v1alpha1/index.js';
 import { startSimulator, type Simulator } from '../../../simulator/simulator.js';
+import { startRedis, type TestRedis } from '../../../testkit/redis.js';
 import { compiledRoute } from '../../../testkit/gateway-config.js';
 import {
   chat,
+  eventually,
   metricSum,
   sleep,
   startPolicyGateway,
@@ -201,5 +204,68 @@ describe('with an embeddings server', () => {
     expect(embeddings.stats().byPath['/v1/embeddings']).toBe(5); // the fourth was not asked: rested
     expect(await metricSum(e.gw, 'beastmode_cache_semantic_embeddings_total', { result: 'timeout' })).toBe(3);
     expect(await metricSum(e.gw, 'beastmode_cache_semantic_embeddings_total', { result: 'skipped' })).toBe(1);
+  });
+});
+
+describe('shared by replicas through Redis', () => {
+  let redis: TestRedis;
+  const replicas: PolicyGateway[] = [];
+  const route = () =>
+    compiledRoute('chat', [{ name: 'primary', url: `${sim.url}/v1` }], {
+      cache: {
+        mode: 'semantic',
+        semantic: { threshold: THRESHOLD, guard: true, maxEntries: 1000 },
+        ttlMs: 60_000,
+        scope: 'route',
+        cacheNonDeterministic: false,
+      },
+    });
+  const replica = async () => {
+    const g = await startPolicyGateway({ routes: [route()], redisUrl: redis.url });
+    replicas.push(g);
+    return g;
+  };
+  const askOn = async (g: PolicyGateway, content: string) => {
+    const r = await fetch(`${g.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(chat(content, { temperature: 0 })),
+    });
+    return { cache: r.headers.get(HEADERS.cache) ?? '', requestId: r.headers.get(HEADERS.requestId) ?? '' };
+  };
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    for (const g of replicas) await g.close();
+    await redis?.stop();
+  });
+
+  test('one replica’s entry answers a paraphrase on another; a new replica warms before it is ready', async () => {
+    const [r1, r2] = [await replica(), await replica()];
+    const origin = 'How do I push a dataset with its dataset card to the Hugging Face Hub?';
+    const paraphrase = 'How can I push a dataset with its dataset card to the Hugging Face Hub?';
+    expect(similarity(origin, paraphrase)).toBeGreaterThanOrEqual(THRESHOLD);
+    expect((await askOn(r1, origin)).cache).toBe('miss');
+    // r2 follows the shared log every second: r1's entry reaches its index, and answers there.
+    const entries = (g: PolicyGateway) => metricSum(g.gw, 'beastmode_cache_semantic_entries');
+    await eventually(async () => (await entries(r2)) === 1);
+    const hit = await askOn(r2, paraphrase);
+    expect(hit.cache).toBe(`semantic-hit; similarity=${similarity(origin, paraphrase).toFixed(3)}`);
+    // A replica started now loads the entries before it reports ready, and answers from them at once.
+    const r3 = await replica();
+    await eventually(() => r3.gw.state.ready());
+    expect(await entries(r3)).toBe(1);
+    expect((await askOn(r3, `${paraphrase} `)).cache).toMatch(/^semantic-hit/);
+    // Bad feedback on r2's semantic hit forgets the entry on every replica.
+    const scored = await fetch(`${r2.url}/v1/feedback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ request_id: hit.requestId, score: 0 }),
+    });
+    expect(scored.status).toBe(202);
+    await eventually(async () => (await askOn(r3, `${paraphrase}  `)).cache === 'miss');
+    await eventually(async () => (await askOn(r1, `${paraphrase}   `)).cache === 'miss');
   });
 });

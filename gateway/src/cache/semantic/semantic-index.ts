@@ -107,6 +107,11 @@ export class SemanticIndex {
   private readonly routes = new Map<string, Set<Slot>>();
   private stamp = 0;
 
+  /** Entries per route. */
+  sizes(): Map<string, number> {
+    return new Map([...this.routes].map(([route, lru]) => [route, lru.size]));
+  }
+
   /** Entries in all partitions. */
   size(): number {
     let n = 0;
@@ -176,6 +181,20 @@ export class SemanticIndex {
   remove(entry: IndexedEntry): void {
     const slot = entry as Slot;
     if (!slot.dead && slot.partition !== undefined) this.drop(slot);
+  }
+
+  /** Forgets the entry of `producer` and `key` in `partition`, if there is one. */
+  removeKey(partition: string, producer: string, key: string): void {
+    const slot = this.partitions.get(partition)?.byKey.get(`${producer} ${key}`);
+    if (slot !== undefined) this.drop(slot);
+  }
+
+  /** The route and partition an entry was added to (undefined once it is gone). */
+  whereIs(entry: IndexedEntry): { route: string; partition: string } | undefined {
+    const slot = entry as Slot;
+    return slot.dead || slot.partition === undefined
+      ? undefined
+      : { route: slot.route, partition: slot.partition.id };
   }
 
   /** Forgets the entries of routes not in `routes` (a config without them). */

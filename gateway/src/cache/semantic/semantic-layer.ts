@@ -19,6 +19,7 @@ import {
   unitLength,
 } from '../../routing/embeddings-client.js';
 import { SemanticIndex, type IndexedEntry } from './semantic-index.js';
+import type { LocalIndex, SharedEntries, SharedEntry } from './shared-entries.js';
 import { semanticQuery } from './semantic-key.js';
 
 export interface SemanticDeps {
@@ -56,9 +57,13 @@ const routeId = (route: CompiledRoute) => `${route.namespace}/${route.name}`;
 export const BAD_SCORE = 0.5;
 const SERVED_REMEMBERED = 20_000;
 
-export class SemanticLayer {
+export class SemanticLayer implements LocalIndex {
   readonly index = new SemanticIndex();
   private readonly servers = new RestingServers();
+  /** The entries shared with other replicas, when the cache store is Redis. */
+  private shared: SharedEntries | undefined;
+  /** Each semantic route's entry cap (from the config). */
+  private readonly caps = new Map<string, number>();
   /** Recent requests answered by a semantic hit: the entry that answered. */
   private readonly servedFrom = new Map<string, IndexedEntry>();
 
@@ -137,15 +142,40 @@ export class SemanticLayer {
         continue;
       }
       this.index.touch(entry);
+      void this.shared?.hit(q.route, { partition: q.partition, producer: entry.producer, key: entry.key });
       return { producerIndex, entry: found.entry, similarity, indexed: entry };
     }
     return undefined;
   }
 
-  /** Indexes an answer just stored under `key` for a semantic miss. */
+  /** Indexes an answer just stored under `key` for a semantic miss (and shares the entry). */
   remember(miss: SemanticMiss, key: string, producer: string, ttlMs: number): void {
     const entry = { key, producer, text: miss.text, vector: miss.vector, expiresAt: this.deps.now() + ttlMs };
     this.index.add(miss.route, miss.partition, entry, miss.maxEntries);
+    void this.shared?.publish({ ...entry, route: miss.route, partition: miss.partition }, miss.maxEntries);
+  }
+
+  /** Shares entries through Redis from now on. */
+  share(shared: SharedEntries): void {
+    this.shared = shared;
+  }
+
+  /** Follows a config's semantic routes: their caps; the others' entries are forgotten. */
+  follow(routes: readonly { route: string; maxEntries: number }[]): void {
+    this.caps.clear();
+    for (const r of routes) this.caps.set(r.route, r.maxEntries);
+    this.index.retain(new Set(this.caps.keys()));
+  }
+
+  /** An entry another replica shared (LocalIndex). */
+  add(entry: SharedEntry): void {
+    const cap = this.caps.get(entry.route);
+    if (cap !== undefined) this.index.add(entry.route, entry.partition, entry, cap);
+  }
+
+  /** An entry another replica removed (LocalIndex). */
+  remove(partition: string, producer: string, key: string): void {
+    this.index.removeKey(partition, producer, key);
   }
 
   /** A request answered from `entry`, remembered (the last SERVED_REMEMBERED) for feedback on it. */
@@ -163,6 +193,10 @@ export class SemanticLayer {
     const entry = this.servedFrom.get(requestId);
     if (entry === undefined) return;
     this.servedFrom.delete(requestId);
-    if (score < BAD_SCORE) this.index.remove(entry);
+    if (score >= BAD_SCORE) return;
+    const where = this.index.whereIs(entry);
+    this.index.remove(entry);
+    if (where !== undefined)
+      void this.shared?.remove(where.route, { ...where, producer: entry.producer, key: entry.key });
   }
 }
