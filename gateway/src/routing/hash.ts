@@ -9,6 +9,11 @@ export function hashString(value: string): number {
     h = Math.imul(h, 0x01000193);
   }
   // A final avalanche step so that near-identical identities ("u1", "u2") spread over all buckets.
+  return avalanche(h);
+}
+
+/** MurmurHash3's 32-bit finaliser: every input bit flips each output bit with probability about 1/2. */
+export function avalanche(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -11,6 +11,7 @@
 //   - numbers as whole tokens ("2.10.0"), weighted up: a different number is a different question.
 // Term weights are sublinear (1 + ln tf) so a repeated word does not drown the rest.
 // Deterministic: the same text gives the same vector on every replica and restart.
+import { avalanche } from '../../routing/hash.js';
 
 /** Dimensions of every vector embedText returns (a power of two: buckets are a bit mask). */
 export const SEMANTIC_DIMS = 1024;
@@ -62,14 +63,7 @@ function hashRange(s: string, from: number, to: number, seed: number): number {
   return finish(h);
 }
 
-function finish(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+const finish = avalanche;
 
 /** Adds weight w to the signed bucket of hash h. */
 function add(v: Float32Array, h: number, w: number): void {
