@@ -176,7 +176,7 @@ export class ResponseCache {
   }
 
   /** Follows a config's semantic routes (their caps); the entries of others are forgotten. */
-  followSemantic(routes: readonly { route: string; maxEntries: number }[]): void {
+  followSemantic(routes: readonly { route: string; maxEntries: number; dense?: boolean }[]): void {
     this.options.semantic?.follow(routes);
   }
 

@@ -170,6 +170,7 @@ export class GatewayPolicy {
       .map((r) => ({
         route: `${r.namespace}/${r.name}`,
         maxEntries: r.cache.semantic?.maxEntries ?? 10_000,
+        dense: r.cache.semantic?.embeddings !== undefined,
       }));
     this.stores.cache.followSemantic(semantic);
     if (this.warmed === undefined) this.warm(semantic);

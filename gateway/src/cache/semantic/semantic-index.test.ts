@@ -74,3 +74,28 @@ test('a large partition finds near entries through their rarest shared words, as
   // Word hashes are per distinct word, case-insensitive.
   expect(wordHashes('The the THE cat')).toHaveLength(2);
 });
+
+test('a dense partition (an embeddings server’s vectors) is searched exhaustively past the lexical limit', () => {
+  const index = new SemanticIndex();
+  let seed = 11;
+  const random = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296) * 2 - 1;
+  const unit = (v: Float32Array) => {
+    const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+    return v.map((x) => x / n);
+  };
+  const vectors = Array.from({ length: 1500 }, () => unit(Float32Array.from({ length: 48 }, random)));
+  vectors.forEach((vector, i) =>
+    index.add(
+      'r',
+      'd',
+      { key: `k${i}`, producer: 'p', text: `entry ${i}`, vector, expiresAt: i === 7 ? 50 : 1e12 },
+      10_000,
+      true,
+    ),
+  );
+  // Texts that share no word with the entries' still find them: no word index stands in between.
+  for (let i = 0; i < 1500; i += 15)
+    expect(index.search('d', 'unrelated words', vectors[i]!, 0.99, 0)[0]?.entry.key).toBe(`k${i}`);
+  expect(index.search('d', '', vectors[7]!, 0.99, 100)).toEqual([]); // expired, dropped
+  expect(index.size()).toBe(1499);
+});

@@ -3,13 +3,16 @@
 // route, scope and everything else of the request (semantic-key.ts) — so a search only ever sees entries a
 // request may be served from. A search returns the entries at or above a similarity, best first.
 //
-// Small partitions are searched exhaustively. Past EXHAUSTIVE_LIMIT entries, the candidates are the entries
-// that share one of the query's rarest words (an inverted index of words), at most MAX_CANDIDATES: an entry
-// similar enough to be a hit shares most of its words with the query, so it shares one of those; one that
-// shares none, or is crowded out, is missed — which costs a miss, never a wrong hit. Each route's entries are capped (least recently hit dropped first)
-// and expire with the cache's TTL.
+// Small partitions are searched exhaustively (an embeddings server's dense vectors up to
+// EXHAUSTIVE_LIMIT_DENSE entries, the built-in embedder's up to EXHAUSTIVE_LIMIT). Past that, the candidates
+// are the entries that share one of the query's rarest words (an inverted index of words), at most
+// MAX_CANDIDATES: an entry similar enough to be a hit shares most of its words with the query, so it shares
+// one of those; one that shares none, or is crowded out, is missed — which costs a miss, never a wrong hit.
+// Each route's entries are capped (least recently hit dropped first) and expire with the cache's TTL.
 
 const EXHAUSTIVE_LIMIT = 512;
+/** Dense vectors (an embeddings server's) are searched exhaustively longer: a rewording may share no word. */
+const EXHAUSTIVE_LIMIT_DENSE = 4096;
 /** The rarest query words whose postings are the candidates of a large partition. */
 const RARE_WORDS = 4;
 /** Most candidates scored in a large partition (the rarest words' postings first; past it, a miss). */
@@ -44,7 +47,11 @@ class Partition {
   postings = new Map<number, Slot[]>();
   /** Dead slots still in postings. */
   lingering = 0;
-  constructor(readonly id: string) {}
+  constructor(
+    readonly id: string,
+    /** Vectors from an embeddings server: searched exhaustively longer (a rewording may share no word). */
+    readonly dense: boolean,
+  ) {}
 
   post(slot: Slot): void {
     for (const w of slot.words) {
@@ -119,13 +126,16 @@ export class SemanticIndex {
     return n;
   }
 
-  /** Adds (or replaces, by key) an entry of `route` in `partition`; drops the route's oldest past `max`. */
-  add(route: string, partition: string, entry: IndexedEntry, max: number): void {
+  /**
+   * Adds (or replaces, by key) an entry of `route` in `partition`; drops the route's oldest past `max`.
+   * `dense`: the partition's vectors come from an embeddings server (searched through HNSW when large).
+   */
+  add(route: string, partition: string, entry: IndexedEntry, max: number, dense = false): void {
     const id = `${entry.producer} ${entry.key}`;
     const same = this.partitions.get(partition)?.byKey.get(id);
     if (same !== undefined) this.drop(same);
     let p = this.partitions.get(partition);
-    if (p === undefined) this.partitions.set(partition, (p = new Partition(partition)));
+    if (p === undefined) this.partitions.set(partition, (p = new Partition(partition, dense)));
     const words = wordHashes(entry.text);
     const slot: Slot = { ...entry, partition: p, route, words, at: p.slots.length, mark: 0, dead: false };
     p.slots.push(slot);
@@ -203,7 +213,7 @@ export class SemanticIndex {
   }
 
   private candidates(p: Partition, text: string): readonly Slot[] {
-    if (p.slots.length <= EXHAUSTIVE_LIMIT) return p.slots;
+    if (p.slots.length <= (p.dense ? EXHAUSTIVE_LIMIT_DENSE : EXHAUSTIVE_LIMIT)) return p.slots;
     const lists = wordHashes(text)
       .map((w) => p.postings.get(w))
       .filter((l): l is Slot[] => l !== undefined)

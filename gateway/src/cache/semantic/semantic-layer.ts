@@ -42,6 +42,8 @@ export interface SemanticMiss {
   text: string;
   vector: Float32Array;
   maxEntries: number;
+  /** The vector is an embeddings server's (dense). */
+  dense: boolean;
 }
 
 export interface SemanticFound {
@@ -64,6 +66,8 @@ export class SemanticLayer implements LocalIndex {
   private shared: SharedEntries | undefined;
   /** Each semantic route's entry cap (from the config). */
   private readonly caps = new Map<string, number>();
+  /** The semantic routes whose vectors come from an embeddings server. */
+  private readonly dense = new Set<string>();
   /** Recent requests answered by a semantic hit: the entry that answered. */
   private readonly servedFrom = new Map<string, IndexedEntry>();
 
@@ -81,7 +85,8 @@ export class SemanticLayer implements LocalIndex {
     const vector =
       settings.embeddings === undefined ? this.deps.embed(q.text) : await this.fromServer(route, q.text);
     if (vector === undefined) return undefined;
-    return { route: routeId(route), ...q, vector, maxEntries: settings.maxEntries };
+    const dense = settings.embeddings !== undefined;
+    return { route: routeId(route), ...q, vector, maxEntries: settings.maxEntries, dense };
   }
 
   /** The text's unit vector from the route's embeddings server, or undefined (counted, logged per rest). */
@@ -151,7 +156,7 @@ export class SemanticLayer implements LocalIndex {
   /** Indexes an answer just stored under `key` for a semantic miss (and shares the entry). */
   remember(miss: SemanticMiss, key: string, producer: string, ttlMs: number): void {
     const entry = { key, producer, text: miss.text, vector: miss.vector, expiresAt: this.deps.now() + ttlMs };
-    this.index.add(miss.route, miss.partition, entry, miss.maxEntries);
+    this.index.add(miss.route, miss.partition, entry, miss.maxEntries, miss.dense);
     void this.shared?.publish({ ...entry, route: miss.route, partition: miss.partition }, miss.maxEntries);
   }
 
@@ -161,16 +166,21 @@ export class SemanticLayer implements LocalIndex {
   }
 
   /** Follows a config's semantic routes: their caps; the others' entries are forgotten. */
-  follow(routes: readonly { route: string; maxEntries: number }[]): void {
+  follow(routes: readonly { route: string; maxEntries: number; dense?: boolean }[]): void {
     this.caps.clear();
-    for (const r of routes) this.caps.set(r.route, r.maxEntries);
+    this.dense.clear();
+    for (const r of routes) {
+      this.caps.set(r.route, r.maxEntries);
+      if (r.dense === true) this.dense.add(r.route);
+    }
     this.index.retain(new Set(this.caps.keys()));
   }
 
   /** An entry another replica shared (LocalIndex). */
   add(entry: SharedEntry): void {
     const cap = this.caps.get(entry.route);
-    if (cap !== undefined) this.index.add(entry.route, entry.partition, entry, cap);
+    if (cap !== undefined)
+      this.index.add(entry.route, entry.partition, entry, cap, this.dense.has(entry.route));
   }
 
   /** An entry another replica removed (LocalIndex). */
