@@ -111,7 +111,11 @@ export class ResponseCache {
       }
     }
     if (found === undefined) {
-      const semantic = await this.options.semantic?.query(route, caller, request);
+      // An exact route's miss goes no further (and awaits nothing more).
+      const semantic =
+        route.cache.mode === 'semantic'
+          ? await this.options.semantic?.query(route, caller, request)
+          : undefined;
       const near =
         semantic && serving.length > 0 ? await this.semanticFind(route, semantic, serving) : undefined;
       if (near !== undefined) {

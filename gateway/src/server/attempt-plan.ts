@@ -135,6 +135,30 @@ function decide(
   };
 }
 
+/**
+ * decide(), and its time in the decision histogram when it reads the prompt (a plain route pays for no
+ * clock reads).
+ */
+function timedDecide(
+  deps: PlanDeps,
+  route: RuntimeRoute,
+  body: Record<string, unknown>,
+  embedded: EmbeddingScore | undefined,
+): Decided {
+  const { domains, qualityCost } = route.spec.selection;
+  if (domains === undefined && qualityCost?.targetQuality === undefined)
+    return decide(deps, route, body, embedded);
+  const started = performance.now();
+  const decided = decide(deps, route, body, embedded);
+  if (decided.via !== undefined && decided.via !== 'heuristic')
+    deps.routerMetrics?.decisionTook(
+      route.spec.namespace,
+      route.spec.name,
+      (performance.now() - started) / 1000,
+    );
+  return decided;
+}
+
 /** Backends whose breaker is open (or half-open with its probe out); undefined while all are available. */
 function unavailableBackends(deps: PlanDeps, route: RuntimeRoute): Set<string> | undefined {
   const now = deps.now();
@@ -156,14 +180,7 @@ export function planAttempts(
   embedded?: EmbeddingScore,
 ): { backends: RuntimeBackend[]; reason: string; learned?: LearnedChoice } {
   const { route, caller } = x;
-  const started = performance.now();
-  const decided = decide(deps, route, x.body, embedded);
-  if (decided.via !== undefined && decided.via !== 'heuristic')
-    deps.routerMetrics?.decisionTook(
-      route.spec.namespace,
-      route.spec.name,
-      (performance.now() - started) / 1000,
-    );
+  const decided = timedDecide(deps, route, x.body, embedded);
   const apiKey = caller.anonymous ? undefined : caller.key;
   // Only a choice between backends, or a canary, reads the sticky identity: a route with one backend and
   // no canary does not pay for finding (or inventing) one.
