@@ -21,6 +21,7 @@ import {
 } from './entry.js';
 import type { IndexedEntry } from './semantic/semantic-index.js';
 import type { SemanticLayer, SemanticMiss } from './semantic/semantic-layer.js';
+import type { SemanticRoute } from './semantic/shared-entries.js';
 import type { CacheStore, FoundEntry } from './store.js';
 
 /**
@@ -180,7 +181,7 @@ export class ResponseCache {
   }
 
   /** Follows a config's semantic routes (their caps); the entries of others are forgotten. */
-  followSemantic(routes: readonly { route: string; maxEntries: number; dense?: boolean }[]): void {
+  followSemantic(routes: readonly SemanticRoute[]): void {
     this.options.semantic?.follow(routes);
   }
 

@@ -24,7 +24,7 @@ import { ResponseCache, type CacheLookup, type ProducerRef } from '../cache/resp
 import { embedText } from '../cache/semantic/embedder.js';
 import { guardRefusal } from '../cache/semantic/guard.js';
 import type { IndexedEntry } from '../cache/semantic/semantic-index.js';
-import { SemanticLayer } from '../cache/semantic/semantic-layer.js';
+import { SemanticLayer, semanticRoutes } from '../cache/semantic/semantic-layer.js';
 import { SharedEntries } from '../cache/semantic/shared-entries.js';
 import {
   FeedbackRecorder,
@@ -128,9 +128,6 @@ interface Stores {
   shared: SharedEntries | undefined;
 }
 
-/** Longest a new replica waits for its semantic cache to warm before it reports ready anyway. */
-const WARM_TIMEOUT_MS = 10_000;
-
 export class GatewayPolicy {
   private readonly enforce: boolean;
   private readonly clock: Clock;
@@ -139,8 +136,6 @@ export class GatewayPolicy {
   private stores: Stores | undefined;
   private keys: KeysFileSource | undefined;
   private fencing: Promise<FenceReport | undefined> = Promise.resolve(undefined);
-  /** Undefined until the first config; then false while the semantic cache warms, true after. */
-  private warmed: boolean | undefined;
   private scoreListener: ScoreListener | undefined;
 
   constructor(
@@ -165,50 +160,11 @@ export class GatewayPolicy {
       this.stores.memoryCache.setMaxEntries(config.cache.maxEntries);
       this.stores.cache.setMaxEntryBytes(config.cache.maxEntryBytes);
     }
-    const semantic = config.routes
-      .filter((r) => r.cache.mode === 'semantic')
-      .map((r) => ({
-        route: `${r.namespace}/${r.name}`,
-        maxEntries: r.cache.semantic?.maxEntries ?? 10_000,
-        dense: r.cache.semantic?.embeddings !== undefined,
-      }));
+    const semantic = semanticRoutes(config);
     this.stores.cache.followSemantic(semantic);
-    if (this.warmed === undefined) this.warm(semantic);
-    else if (semantic.length > 0) this.stores.shared?.start(); // a later config's first semantic route
+    this.stores.shared?.followRoutes(semantic, () => this.ready());
     this.fencing = this.stores.fence.follow(liveProducers(config), config.revision);
     this.followKeysFile(config);
-  }
-
-  /**
-   * The first config: a replica sharing its semantic cache loads the most-hit entries of each semantic route
-   * before it reports ready (at most WARM_TIMEOUT_MS), then follows the others' additions.
-   */
-  private warm(routes: readonly { route: string; maxEntries: number }[]): void {
-    const shared = this.stores?.shared;
-    if (shared === undefined || routes.length === 0) {
-      this.warmed = true;
-      return;
-    }
-    this.warmed = false;
-    const started = this.clock.now();
-    const done = (loaded: number | undefined) => {
-      if (this.warmed === true) return;
-      this.warmed = true;
-      this.deps.logger.log('info', 'Semantic cache warmed', {
-        component: 'cache',
-        entries: loaded ?? 'not all: the time bound passed',
-        ms: this.clock.now() - started,
-      });
-    };
-    const timer = setTimeout(() => done(undefined), WARM_TIMEOUT_MS);
-    timer.unref();
-    // After Redis is connected (commands are not queued while it connects).
-    void this.ready()
-      .then(() => shared.warm(routes))
-      .then((n) => {
-        clearTimeout(timer);
-        done(n);
-      });
   }
 
   /** Entries in each semantic route's index in this process. */
@@ -218,7 +174,7 @@ export class GatewayPolicy {
 
   /** False while a new replica's semantic cache warms (it does not report ready until then). */
   isWarm(): boolean {
-    return this.warmed !== false;
+    return this.stores?.shared?.isWarm() ?? true;
   }
 
   /** Resolves with the last applied config's fence once its purge is done (undefined: it retired none). */

@@ -6,7 +6,7 @@
 // producers and fence); the index only maps a wording to the key of an answer. A stored answer is indexed
 // with its text and vector; bad feedback on an answer served from here forgets its entry.
 import type { Counter } from 'prom-client';
-import type { CompiledRoute } from '../../../../api/v1alpha1/gatewayconfig.js';
+import type { CompiledRoute, GatewayConfig } from '../../../../api/v1alpha1/gatewayconfig.js';
 import type { Caller, ChatRequest } from '../../policy/types.js';
 import type { StoredEntry } from '../entry.js';
 import type { CacheStore } from '../store.js';
@@ -19,7 +19,7 @@ import {
   unitLength,
 } from '../../routing/embeddings-client.js';
 import { SemanticIndex, type IndexedEntry } from './semantic-index.js';
-import type { LocalIndex, SharedEntries, SharedEntry } from './shared-entries.js';
+import type { LocalIndex, SemanticRoute, SharedEntries, SharedEntry } from './shared-entries.js';
 import { semanticQuery } from './semantic-key.js';
 
 export interface SemanticDeps {
@@ -54,6 +54,17 @@ export interface SemanticFound {
 }
 
 const routeId = (route: CompiledRoute) => `${route.namespace}/${route.name}`;
+
+/** A config's semantic routes: their ids, entry caps, and whether their vectors are an embeddings server's. */
+export function semanticRoutes(config: GatewayConfig): SemanticRoute[] {
+  return config.routes
+    .filter((r) => r.cache.mode === 'semantic')
+    .map((r) => ({
+      route: routeId(r),
+      maxEntries: r.cache.semantic?.maxEntries ?? 10_000,
+      dense: r.cache.semantic?.embeddings !== undefined,
+    }));
+}
 
 /** A feedback score below this on a semantic hit's answer forgets the entry. */
 export const BAD_SCORE = 0.5;
@@ -166,7 +177,7 @@ export class SemanticLayer implements LocalIndex {
   }
 
   /** Follows a config's semantic routes: their caps; the others' entries are forgotten. */
-  follow(routes: readonly { route: string; maxEntries: number; dense?: boolean }[]): void {
+  follow(routes: readonly SemanticRoute[]): void {
     this.caps.clear();
     this.dense.clear();
     for (const r of routes) {

@@ -15,6 +15,8 @@ import type { Logger } from '../../log.js';
 import type { IndexedEntry } from './semantic-index.js';
 
 const LOG_MAX = 100_000;
+/** Longest a new replica waits for its semantic cache to warm before it reports ready anyway. */
+const WARM_TIMEOUT_MS = 10_000;
 const READ_COUNT = 1000;
 const FOLLOW_MS = 1000;
 
@@ -61,6 +63,13 @@ function fromWire(text: string): SharedEntry | undefined {
   }
 }
 
+/** A semantic route of the config: its id, its entry cap, whether its vectors are dense (a server's). */
+export interface SemanticRoute {
+  route: string;
+  maxEntries: number;
+  dense?: boolean;
+}
+
 /** What the shared entries do to the local index. */
 export interface LocalIndex {
   add(entry: SharedEntry): void;
@@ -72,6 +81,8 @@ export class SharedEntries {
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
   private following: Promise<void> | undefined;
+  /** Undefined until the first config; then false while warming, true after. */
+  private warmed: boolean | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -85,6 +96,46 @@ export class SharedEntries {
   private hitsKey = (route: string) => `${this.prefix}:sem:${route}:hits`;
   private get logKey() {
     return `${this.prefix}:sem:log`;
+  }
+
+  /**
+   * A config's semantic routes. The first config: the replica loads each route's most-hit entries before it
+   * reports ready (at most WARM_TIMEOUT_MS; `connected` resolves once Redis is), then follows the log. A
+   * later config with a semantic route follows the log if nothing did yet.
+   */
+  followRoutes(routes: readonly SemanticRoute[], connected: () => Promise<void>): void {
+    if (this.warmed !== undefined) {
+      if (routes.length > 0) this.start();
+      return;
+    }
+    if (routes.length === 0) {
+      this.warmed = true;
+      return;
+    }
+    this.warmed = false;
+    const started = this.now();
+    const done = (loaded: number | undefined) => {
+      if (this.warmed === true) return;
+      this.warmed = true;
+      this.log.log('info', 'Semantic cache warmed', {
+        component: 'cache',
+        entries: loaded ?? 'not all: the time bound passed',
+        ms: this.now() - started,
+      });
+    };
+    const timer = setTimeout(() => done(undefined), WARM_TIMEOUT_MS);
+    timer.unref();
+    void connected()
+      .then(() => this.warm(routes))
+      .then((n) => {
+        clearTimeout(timer);
+        done(n);
+      });
+  }
+
+  /** False while a new replica warms (it does not report ready until then). */
+  isWarm(): boolean {
+    return this.warmed !== false;
   }
 
   /** Shares an entry this replica indexed; keeps the route's shared entries within twice its cap. */
@@ -141,7 +192,7 @@ export class SharedEntries {
    * Loads each route's most-hit live entries (up to its max) into the local index, then follows the log
    * from the position noted before loading. Resolves with the number of entries loaded.
    */
-  async warm(routes: readonly { route: string; maxEntries: number }[]): Promise<number> {
+  async warm(routes: readonly SemanticRoute[]): Promise<number> {
     const last = await this.run(() => this.redis.xrevrange(this.logKey, '+', '-', 'COUNT', 1));
     this.cursor = last?.[0]?.[0] ?? '0-0';
     let loaded = 0;
