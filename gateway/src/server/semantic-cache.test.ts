@@ -86,8 +86,15 @@ test('a paraphrase gets the cached answer, flagged with its similarity, without 
   expect(hit.text).toBe(miss.text);
   // The identical request is an exact hit.
   expect((await ask(alice, chat(ORIGIN, { temperature: 0 }))).cache).toBe('hit');
+  // Through the openai client too: another wording, the same parsed answer, flagged.
+  const again = await g
+    .client(alice)
+    .chat.completions.create(chat(`${PARAPHRASE}  `, { temperature: 0 }))
+    .withResponse();
+  expect(again.response.headers.get(HEADERS.cache)).toMatch(/^semantic-hit; similarity=/);
+  expect(again.data).toEqual(JSON.parse(miss.text));
   expect(sim.stats().requests - before).toBe(1);
-  expect(await metricSum(g.gw, 'beastmode_cache_lookups_total', { result: 'semantic-hit' })).toBe(1);
+  expect(await metricSum(g.gw, 'beastmode_cache_lookups_total', { result: 'semantic-hit' })).toBe(2);
 });
 
 test('a streamed paraphrase replays the streamed answer', async () => {
