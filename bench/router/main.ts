@@ -14,7 +14,7 @@ import {
   thresholdFor,
   weakSuffices,
 } from '../../gateway/src/routing/router-model.js';
-import type { FeatureFamily } from '../../gateway/src/routing/router-model.js';
+import type { FeatureFamily } from '../../gateway/src/routing/router-features.js';
 import { DEFAULT_TRAIN, trainRouter } from '../../gateway/src/routing/router-train.js';
 import { bundledDomainModel, classifyDomain } from '../../gateway/src/routing/domain-model.js';
 import { LearningRouter } from '../../gateway/src/routing/router-learner.js';

@@ -13,7 +13,7 @@ import {
   featureSet,
   featureValues,
   type FeatureSet,
-} from './router-model.js';
+} from './router-features.js';
 
 export const DOMAINS = PROMPT_DOMAINS;
 export type Domain = PromptDomain;

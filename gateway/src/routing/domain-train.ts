@@ -13,7 +13,7 @@ import {
   type DomainModelFile,
 } from './domain-model.js';
 import { parseJsonLines, type RouterRow } from './router-data.js';
-import { featureSet, routerFeatures, type FeatureFamily } from './router-model.js';
+import { featureSet, routerFeatures, type FeatureFamily } from './router-features.js';
 import { seededRandom } from './seeded-random.js';
 
 export const DomainRow = z.object({ domain: z.enum(DOMAINS), prompt: z.string().min(1) }).strict();

@@ -16,18 +16,20 @@ import { parseDomainRows } from './domain-train.js';
 import { parseRows } from './router-data.js';
 import {
   bundledRouterModel,
+  loadRouterModel,
+  ROUTER_MODEL_KIND,
+  weakSuffices,
+  type RouterModel,
+} from './router-model.js';
+import {
   collectFeatures,
   featureBuckets,
   featureSet,
   featureValues,
   FEATURE_FAMILIES,
-  loadRouterModel,
-  ROUTER_MODEL_KIND,
-  weakSuffices,
   type FeatureFamily,
   type FeatureSet,
-  type RouterModel,
-} from './router-model.js';
+} from './router-features.js';
 import { seededRandom } from './seeded-random.js';
 
 // ---- The reference: the features as first written (strings, regexes), with arrays that grow. ----

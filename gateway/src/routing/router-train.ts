@@ -3,13 +3,8 @@
 // kept on subjects the fit never saw — is what a route's target quality is turned into a threshold with, so
 // the threshold is never tuned on rows the model learnt from (nor, in evaluation, on the test rows).
 import { cleanRows, subjectFolds, weakSufficesLabel, type RouterRow } from './router-data.js';
-import {
-  ROUTER_MODEL_KIND,
-  featureSet,
-  routerFeatures,
-  type FeatureFamily,
-  type RouterModelFile,
-} from './router-model.js';
+import { ROUTER_MODEL_KIND, type RouterModelFile } from './router-model.js';
+import { featureSet, routerFeatures, type FeatureFamily } from './router-features.js';
 import { EMBEDDING_ROUTER_KIND, embeddingFeatures, type EmbeddingRouterFile } from './router-embeddings.js';
 
 export interface TrainOptions {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { cleanRows, misgradedSubjects, parseRows, subjectFolds, type RouterRow } from './router-data.js';
 import { evaluateScored } from './router-eval.js';
 import { runRouter } from './router-cli.js';
-import { featureSet, loadRouterModel, routerFeatures, thresholdFor, weakSuffices } from './router-model.js';
+import { loadRouterModel, thresholdFor, weakSuffices } from './router-model.js';
+import { featureSet, routerFeatures } from './router-features.js';
 import { DEFAULT_TRAIN, trainRouter } from './router-train.js';
 
 const row = (

@@ -3,7 +3,8 @@ import { compiledRoute, qualityCostRoute as qcRoute } from '../../../testkit/gat
 import { isCanaryRequest } from './canary.js';
 import { scoreDifficulty } from './difficulty.js';
 import { BUNDLED_ROUTER_VERSION } from '../../../api/v1alpha1/index.js';
-import { bundledRouterModel, loadRouterModel, routerFeatures, featureSet } from './router-model.js';
+import { bundledRouterModel, loadRouterModel } from './router-model.js';
+import { routerFeatures, featureSet } from './router-features.js';
 import { selectBackends, type ObservedStats, type SelectionInput } from './select.js';
 
 const none: ObservedStats = { latencyMs: () => undefined, tokens: () => undefined };
