@@ -245,7 +245,8 @@ beforeAll(async () => {
         apiVersion: 'beastmode.dev/v1alpha1',
         kind: 'ModelGateway',
         metadata: { name: 'main', namespace: ns },
-        spec: { replicas: 1 },
+        // The simulators listen on loopback, which the egress policy refuses unless allowed.
+        spec: { replicas: 1, egress: { allow: ['127.0.0.0/8'] } },
       },
       R.ModelGateway,
     ],

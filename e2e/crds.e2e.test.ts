@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { kubectl, repoRoot, type CommandResult } from './harness/env.js';
+import { helm, kubectl, repoRoot, type CommandResult } from './harness/env.js';
 
 // jest 30 ignores the project-level testTimeout of jest.config.js, and `jest` is no global under ESM.
 const TIMEOUT_MS = 180_000;
@@ -181,4 +181,49 @@ describe('example manifests', () => {
       TIMEOUT_MS,
     );
   }
+});
+
+describe('the chart', () => {
+  // What `helm install` would create, checked by the API server itself under strict field validation (an
+  // unknown or misplaced field is an error, not a warning), for the default values and the optional parts.
+  const valueSets: [string, string[]][] = [
+    ['default values', []],
+    [
+      'external metrics, namespace-scoped RBAC, NetworkPolicy peers',
+      [
+        '--set',
+        'externalMetrics.enabled=true',
+        '--set',
+        `operator.watchNamespaces={${ns}}`,
+        '--set',
+        'networkPolicy.apiServerCIDRs={10.0.0.1/32}',
+        '--set-json',
+        'networkPolicy.metricsFrom=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]',
+      ],
+    ],
+    ['NetworkPolicy off', ['--set', 'networkPolicy.enabled=false']],
+  ];
+  it.each(valueSets)(
+    'renders objects the API server accepts under strict validation: %s',
+    async (_name, values) => {
+      const rendered = await helm([
+        'template',
+        'beastmode',
+        join(repoRoot, 'charts', 'beastmode'),
+        '--namespace',
+        ns,
+        '--skip-crds',
+        ...values,
+      ]);
+      expectSuccess(rendered, 'helm template');
+      const kinds = parseAllDocuments(rendered.stdout).map((d) => (d.toJS() as KubeObject | null)?.kind);
+      expect(kinds.includes('NetworkPolicy')).toBe(!values.includes('networkPolicy.enabled=false'));
+      const res = await kubectl(
+        ['apply', '--dry-run=server', '--validate=strict', '-n', ns, '-f', '-'],
+        rendered.stdout,
+      );
+      expectSuccess(res, 'kubectl apply --dry-run=server --validate=strict');
+    },
+    TIMEOUT_MS,
+  );
 });

@@ -1,9 +1,9 @@
 // The operator against a real API server, under the chart's exact RBAC (it runs as its ServiceAccount by
 // impersonation, so the API server's authorizer allows only what charts/beastmode grants): owned objects
 // with controller references, readiness from real (fake kubelet) pods, printer columns, apply→GatewayConfig
-// latency, zero writes on a resync, garbage collection, a missing Secret reported from what a gateway
-// process says and healed once the Secret exists, and leader handover after SIGKILL. The operator runs as
-// child processes.
+// latency, zero writes on a resync, the NetworkPolicy deleted when turned off, garbage collection, a missing
+// Secret reported from what a gateway process says and healed once the Secret exists, and leader handover
+// after SIGKILL. The operator runs as child processes.
 import { join } from 'node:path';
 import { eventually, kubectl, kubectlOk as ok, kubeconfigPath, repoRoot } from './harness/env.js';
 import { SecretVolumes, startGatewayProcess, type GatewayProcess } from './harness/gateway-pod.js';
@@ -139,6 +139,7 @@ describe('operator on a real control plane', () => {
         [R.Deployment, 'main-gateway'],
         [R.Service, 'main-gateway'],
         [R.PodDisruptionBudget, 'main-gateway'],
+        [R.NetworkPolicy, 'main-gateway'],
         [R.Role, 'main-gateway'],
         [R.RoleBinding, 'main-gateway'],
         [R.ConfigMap, 'main-gateway-config'],
@@ -267,6 +268,7 @@ describe('operator on a real control plane', () => {
         [R.RoleBinding, 'main-gateway'],
         [R.ServiceAccount, 'main-gateway'],
         [R.PodDisruptionBudget, 'main-gateway'],
+        [R.NetworkPolicy, 'main-gateway'],
       ];
       const versions = async (): Promise<string[]> =>
         Promise.all(
@@ -373,6 +375,22 @@ describe('operator on a real control plane', () => {
   );
 
   test(
+    'turning the NetworkPolicy off deletes it, and turning it back on renders it again',
+    async () => {
+      const before = await eventually('NetworkPolicy', () => get(R.NetworkPolicy, 'main-gateway'));
+      await apply(gateway('main', { networkPolicy: { enabled: false } }), R.ModelGateway);
+      await eventually('NetworkPolicy deleted', async () =>
+        (await get(R.NetworkPolicy, 'main-gateway')) === undefined ? true : undefined,
+      );
+      await apply(gateway('main'), R.ModelGateway);
+      const after = await eventually('NetworkPolicy again', () => get(R.NetworkPolicy, 'main-gateway'));
+      expect(after.metadata.uid).not.toBe(before.metadata.uid);
+      expect(after.spec).toEqual(before.spec);
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
     'only the leader writes; SIGKILL of the leader hands over within ~20 s and the cluster converges',
     async () => {
       const standby = await startOp(18082, 'op-b', [
@@ -431,6 +449,7 @@ describe('operator on a real control plane', () => {
         [R.Role, 'main-gateway'],
         [R.RoleBinding, 'main-gateway'],
         [R.PodDisruptionBudget, 'main-gateway'],
+        [R.NetworkPolicy, 'main-gateway'],
       ] as const) {
         await eventually(
           `${r.kind} ${name} collected`,

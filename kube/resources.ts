@@ -44,6 +44,13 @@ export const R = {
     plural: 'poddisruptionbudgets',
     namespaced: true,
   },
+  NetworkPolicy: {
+    kind: 'NetworkPolicy',
+    group: 'networking.k8s.io',
+    version: 'v1',
+    plural: 'networkpolicies',
+    namespaced: true,
+  },
   HorizontalPodAutoscaler: {
     kind: 'HorizontalPodAutoscaler',
     group: 'autoscaling',

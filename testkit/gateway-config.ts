@@ -40,6 +40,9 @@ export function compiledRoute(
   };
 }
 
+/** The loopback range, which test configs allow their upstreams on. */
+export const LOOPBACK = '127.0.0.0/8';
+
 export function gatewayConfig(
   routes: CompiledRoute[],
   limits: Partial<GatewayConfig['limits']> = {},
@@ -54,6 +57,8 @@ export function gatewayConfig(
       headersTimeoutSeconds: 10,
       ...limits,
     },
+    // Test upstreams listen on loopback, which the egress policy refuses unless allowed.
+    egress: { allow: [LOOPBACK] },
     logLevel: 'error',
     routes,
   });

@@ -48,6 +48,7 @@ export function configFixture(overrides: Partial<GatewayConfig> = {}): GatewayCo
       requestTimeoutSeconds: 600,
       headersTimeoutSeconds: 30,
     },
+    egress: { allow: ['127.0.0.0/8'] },
     logLevel: 'info',
     routes: [routeFixture()],
     ...overrides,

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { API_VERSION, dnsLabel, durationMs, objectName, percent } from './common.js';
 import { CohortMatch, type Canary } from './canary.js';
-import { GatewayCacheSpec, GatewayLimitsSpec, ModelGatewaySpec } from './modelgateway.js';
+import { egressAllowEntry, GatewayCacheSpec, GatewayLimitsSpec, ModelGatewaySpec } from './modelgateway.js';
 import {
   Backend as BackendSchema,
   Budget,
@@ -42,7 +42,10 @@ export const CompiledBackend = z
     url: z
       .string()
       .max(2048)
-      .regex(/^https?:\/\//, 'must be an http(s) URL'),
+      .regex(/^https?:\/\//, 'must be an http(s) URL')
+      // The route's pattern admits text no URL parser does ("http://[", a port above 65535): refused here,
+      // by the operator compiling the route and by the gateway loading it, rather than failing the load.
+      .refine((u) => URL.canParse(u), 'must be a URL'),
     model: modelName(),
     credentials: z
       .object({ namespace: dnsLabel(), name: objectName(), key: z.string().min(1).max(253) })
@@ -209,6 +212,11 @@ export const GatewayConfig = z
         headersTimeoutSeconds: z.number().int().positive(),
       })
       .strict(),
+    egress: z
+      .object({ allow: z.array(egressAllowEntry).max(64) })
+      .strict()
+      .optional()
+      .describe('Non-public destinations backends may resolve to; absent: public addresses only'),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']),
     routes: z.array(CompiledRoute).max(5000),
   })
@@ -242,6 +250,7 @@ export function compileGatewaySettings(
     ...(s.redis ? { redis: { failurePolicy: s.redis.failurePolicy } } : {}),
     cache: GatewayCacheSpec.parse(s.cache ?? {}),
     limits: GatewayLimitsSpec.parse(s.limits ?? {}),
+    ...(s.egress !== undefined && s.egress.allow.length > 0 ? { egress: { allow: s.egress.allow } } : {}),
     logLevel: s.logLevel,
   };
 }

@@ -43,6 +43,8 @@ export const METRICS = {
   cacheSemanticEntries: 'beastmode_cache_semantic_entries',
   /** Calls to a semantic route's embeddings server. Labels: namespace, route, result (ok|timeout|error|skipped). */
   cacheSemanticEmbeddings: 'beastmode_cache_semantic_embeddings_total',
+  /** Connections the egress policy refused. Labels: reason (loopback, private, link-local, …). */
+  egressRefusals: 'beastmode_egress_refusals_total',
   /** Cache entries deleted because the config retired the backend revision that produced them. Labels: store (memory|redis). */
   cacheFencedEntries: 'beastmode_cache_fenced_entries_total',
   /** When a config last retired a producer of cached answers (a rollback, a promotion), Unix seconds. */

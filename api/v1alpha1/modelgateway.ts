@@ -1,4 +1,4 @@
-// ModelGateway: the data plane Deployment with its Service, config, disruption budget and identity.
+// ModelGateway: the data plane Deployment with its Service, config, PDB, NetworkPolicy and identity.
 import { z } from 'zod';
 import {
   LocalObjectReference,
@@ -61,6 +61,115 @@ export const GatewayLimitsSpec = z
   })
   .strict();
 
+/** A CIDR ("10.96.0.0/12", "fd00::/8") or a host name, "*." in front for every name under a domain. */
+export const egressAllowEntry = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(
+    /^(([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*\/[0-9]{1,3}|(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$/,
+    'must be a CIDR such as 10.96.0.0/12 or fd00::/8, or a lower-case host name such as vllm.models.svc.cluster.local or *.models.svc.cluster.local',
+  );
+
+export const GatewayEgressSpec = z
+  .object({
+    allow: z
+      .array(egressAllowEntry)
+      .max(64)
+      .default([])
+      .describe(
+        'Non-public destinations the gateway may call (loopback, private, CGNAT, link-local, unique-local and other internal ranges): CIDRs, or host names ("*.models.svc.cluster.local") whose addresses may be internal (never link-local, unspecified or multicast: only a CIDR opens those). Public addresses are always allowed; everything else a backend or embeddings URL resolves to is refused when the gateway connects',
+      ),
+  })
+  .strict();
+
+/** An IPv4 or IPv6 CIDR, as a NetworkPolicy's ipBlock takes it. */
+const cidr = () =>
+  z
+    .string()
+    .min(3)
+    .max(64)
+    .regex(
+      /^(([0-9]{1,3}\.){3}[0-9]{1,3}\/([0-9]|[12][0-9]|3[0-2])|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*\/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$/,
+      'must be a CIDR such as 10.0.0.0/8 or fd00::/8',
+    );
+
+/** The matchLabels part of a metav1.LabelSelector: enough to name pods or namespaces by their labels. */
+const MatchLabelsSelector = z
+  .object({
+    matchLabels: z
+      .record(z.string().min(1).max(317), z.string().max(63))
+      .optional()
+      .describe('Labels an object must all carry; empty or absent selects every object'),
+  })
+  .strict();
+
+/** networking.k8s.io/v1 NetworkPolicyPeer, limited to matchLabels selectors. */
+export const NetworkPolicyPeer = withRules(
+  z
+    .object({
+      podSelector: MatchLabelsSelector.optional().describe(
+        "Pods with these labels: in the gateway's namespace, or in the namespaces namespaceSelector selects",
+      ),
+      namespaceSelector: MatchLabelsSelector.optional().describe(
+        'Pods of the namespaces with these labels ({} selects every namespace)',
+      ),
+      ipBlock: z
+        .object({
+          cidr: cidr().describe('Addresses allowed, such as 10.0.0.0/8'),
+          except: z.array(cidr()).max(16).optional().describe('Ranges inside cidr that stay excluded'),
+        })
+        .strict()
+        .optional()
+        .describe(
+          'Addresses, usually outside the cluster (whether a range matches pod addresses depends on the network plugin)',
+        ),
+    })
+    .strict(),
+  [
+    {
+      rule: 'has(self.ipBlock) != (has(self.podSelector) || has(self.namespaceSelector))',
+      message: 'a peer is either an ipBlock or a podSelector and/or namespaceSelector',
+      check: (p) =>
+        (p.ipBlock !== undefined) !== (p.podSelector !== undefined || p.namespaceSelector !== undefined),
+    },
+  ],
+);
+export type NetworkPolicyPeer = z.infer<typeof NetworkPolicyPeer>;
+
+export const GatewayNetworkPolicySpec = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Render a NetworkPolicy that denies the gateway's pods all traffic but what they need; false removes it",
+      ),
+    ingressFrom: z
+      .array(NetworkPolicyPeer)
+      .max(32)
+      .optional()
+      .describe(
+        "Who may call the gateway's port; empty or absent: anyone. The port also serves /metrics: when set, include the operator's pods (canary analysis, autoscaling) and Prometheus",
+      ),
+    apiServerPorts: z
+      .array(z.number().int().min(1).max(65535))
+      .min(1)
+      .max(8)
+      .default([443, 6443])
+      .describe(
+        "Ports of the Kubernetes API server the pods may reach (they watch their GatewayConfig through it): the kubernetes Service's (443) and the API server's own (often 6443), since network plugins may judge a connection after the Service forwards it",
+      ),
+    apiServerCIDRs: z
+      .array(cidr())
+      .min(1)
+      .max(16)
+      .optional()
+      .describe('Addresses of the Kubernetes API server; absent: any address on apiServerPorts'),
+  })
+  .strict();
+export type GatewayNetworkPolicySpec = z.infer<typeof GatewayNetworkPolicySpec>;
+
 export const ModelGatewaySpec = z
   .object({
     replicas: z
@@ -87,7 +196,13 @@ export const ModelGatewaySpec = z
     redis: GatewayRedisSpec.optional(),
     cache: GatewayCacheSpec.optional(),
     limits: GatewayLimitsSpec.optional(),
+    egress: GatewayEgressSpec.optional().describe(
+      "Where backends of the attached routes may point besides public addresses (routes are written by tenants; this list is the platform team's)",
+    ),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+    networkPolicy: GatewayNetworkPolicySpec.optional().describe(
+      "The NetworkPolicy around the gateway's pods; absent: enabled with the defaults. In: the gateway port. Out: DNS, the API server, Redis when set, and backends anywhere but link-local addresses (cloud metadata)",
+    ),
     podDisruptionBudget: z
       .object({ maxUnavailable: quantity().default(1) })
       .strict()

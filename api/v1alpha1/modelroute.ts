@@ -119,6 +119,12 @@ export const Backend = withRules(
       message: 'a backend needs exactly one of url or service',
       check: (b) => (b.url === undefined) !== (b.service === undefined),
     },
+    {
+      rule: '!has(self.url) || isURL(self.url)',
+      message: 'url must be a valid URL: a host name or address, a port if any, and %-escapes that decode',
+      check: (b) => b.url === undefined || URL.canParse(b.url),
+      path: ['url'],
+    },
   ],
 );
 export type Backend = z.infer<typeof Backend>;

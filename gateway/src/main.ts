@@ -163,7 +163,10 @@ export async function runGateway(argv: string[], env: NodeJS.ProcessEnv): Promis
  */
 function policySettings(redis: string | undefined, env: NodeJS.ProcessEnv, keys: KeysFileOptions) {
   if (env.BEASTMODE_POLICY === 'off') return POLICY_OFF;
-  const settings: PolicySettings = { keysFile: (config) => keysFileFor(config, keys) };
+  const settings: PolicySettings = {
+    keysFile: (config) => keysFileFor(config, keys),
+    requireAuth: keys.apiKeysFile !== undefined,
+  };
   return redis !== undefined ? { ...settings, redis } : settings;
 }
 
@@ -210,10 +213,12 @@ export function reportCredentials(gw: Gateway, files: CredentialFiles): void {
  */
 function refuseUnsafeAuth(gw: Gateway, keys: KeysFileOptions, withPolicy: boolean, logger: Logger): void {
   let servedSafely = false;
+  let said: string | undefined;
   const onConfig = (config: GatewayConfig): void => {
     const problem = withPolicy ? authKeysProblem(config, keys) : undefined;
     if (problem === undefined) {
       servedSafely = true;
+      said = sayAuth(gw, config, keys, logger, said);
       return;
     }
     if (!servedSafely) refuseToStart(problem);
@@ -224,6 +229,29 @@ function refuseUnsafeAuth(gw: Gateway, keys: KeysFileOptions, withPolicy: boolea
   gw.state.store.onChange((c) => onConfig(c.config));
   const first = gw.state.store.current();
   if (first !== undefined) onConfig(first.config);
+}
+
+/**
+ * Logs whether auth is on, at start and whenever a config changes it: a gateway that serves everyone
+ * anonymously says so. Returns the state it said (or had said already).
+ */
+function sayAuth(
+  gw: Gateway,
+  config: GatewayConfig,
+  keys: KeysFileOptions,
+  logger: Logger,
+  said: string | undefined,
+): string {
+  const file = gw.state.policy.authOn(config) ? keysFileFor(config, keys) : undefined;
+  const now = file !== undefined ? `on:${file}` : 'off';
+  if (now === said) return now;
+  if (file !== undefined)
+    logger.log('info', 'Auth is on: every request needs an API key', {
+      keysFile: file,
+      by: config.auth !== undefined ? 'config' : '--api-keys-file',
+    });
+  else logger.log('warn', 'Auth is off: every caller is served anonymously', { revision: config.revision });
+  return now;
 }
 
 async function serve(f: GatewayFlags, env: NodeJS.ProcessEnv): Promise<void> {

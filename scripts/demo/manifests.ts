@@ -59,6 +59,9 @@ metadata:
   name: default
 spec:
   replicas: 2
+  # The simulated model servers listen on loopback: internal addresses are refused unless listed here.
+  egress:
+    allow: ['127.0.0.0/8']
 ---
 apiVersion: beastmode.dev/v1alpha1
 kind: ModelRoute

@@ -22,16 +22,22 @@ export const DELIVERY_FIELDS: ReadonlySet<string> = new Set([
   'prompt_cache_retention',
 ]);
 
+/**
+ * An object without a prototype: assigning its "__proto__" key stores a key like any other (on a plain
+ * object it would set the prototype and vanish from the JSON, so bodies differing there shared a key).
+ */
+const bare = (): Record<string, unknown> => Object.create(null) as Record<string, unknown>;
+
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (typeof value !== 'object' || value === null) return value;
-  const out: Record<string, unknown> = {};
+  const out = bare();
   for (const k of Object.keys(value).sort()) out[k] = sortKeys((value as Record<string, unknown>)[k]);
   return out;
 }
 
 export function canonicalRequest(request: ChatRequest): string {
-  const kept: Record<string, unknown> = {};
+  const kept = bare();
   for (const [k, v] of Object.entries(request)) {
     if (!DELIVERY_FIELDS.has(k) && v !== null && v !== undefined) kept[k] = v;
   }

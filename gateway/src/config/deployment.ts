@@ -39,11 +39,14 @@ export interface KeysFileOptions {
   secretsDir?: string | undefined;
 }
 
-/** Where keys.yaml is read from for this config; undefined when auth is off or nothing says where. */
+/**
+ * Where keys.yaml is read from for this config; undefined when auth is off or nothing says where. A keys
+ * file given on the command line turns auth on whatever the config says.
+ */
 export function keysFileFor(config: GatewayConfig, o: KeysFileOptions): string | undefined {
+  if (o.apiKeysFile !== undefined) return o.apiKeysFile;
   const ref = config.auth?.apiKeysSecretRef;
   if (ref === undefined) return undefined;
-  if (o.apiKeysFile !== undefined) return o.apiKeysFile;
   if (o.secretsDir !== undefined) return path.join(o.secretsDir, ref.namespace, ref.name, KEYS_FILE_NAME);
   return undefined;
 }
@@ -55,12 +58,13 @@ export function keysFileFor(config: GatewayConfig, o: KeysFileOptions): string |
  */
 export function authKeysProblem(config: GatewayConfig, o: KeysFileOptions): string | undefined {
   const ref = config.auth?.apiKeysSecretRef;
-  if (ref === undefined) return undefined;
-  const secret = `${ref.namespace}/${ref.name}`;
   const file = keysFileFor(config, o);
+  if (ref === undefined && file === undefined) return undefined;
+  const secret = ref !== undefined ? `${ref.namespace}/${ref.name}` : '';
+  const why = ref !== undefined ? `the config turns auth on (API keys Secret ${secret})` : 'auth is on';
   if (file === undefined) {
     return (
-      `the config turns auth on (API keys Secret ${secret}) but no keys file is given: ` +
+      `${why} but no keys file is given: ` +
       `set --api-keys-file or ${ENV.apiKeysFile}, or --secrets-dir with ${secret}/${KEYS_FILE_NAME} in it`
     );
   }
@@ -69,8 +73,8 @@ export function authKeysProblem(config: GatewayConfig, o: KeysFileOptions): stri
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     return (
-      `the config turns auth on (API keys Secret ${secret}) but the keys file ${file} cannot be read (${code}): ` +
-      `does the Secret have the key ${KEYS_FILE_NAME}?`
+      `${why} but the keys file ${file} cannot be read (${code})` +
+      (ref !== undefined ? `: does the Secret have the key ${KEYS_FILE_NAME}?` : '')
     );
   }
   return undefined;

@@ -3,7 +3,7 @@
 // reading the routes directory in `loadRoutesDir`.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, type Document } from 'yaml';
 import { z } from 'zod';
 import {
   GatewayConfig,
@@ -55,13 +55,25 @@ export interface RuntimeConfig {
   routes: Map<string, RuntimeRoute>;
 }
 
+/**
+ * A YAML document's value. Some YAML fails only when resolved (an alias of no anchor, more aliases than a
+ * document may expand): that is an invalid document too, reported after `prefix`, not a ReferenceError.
+ */
+function documentValue(doc: Document.Parsed, prefix: string): unknown {
+  try {
+    return doc.toJS() as unknown;
+  } catch (err) {
+    throw new Error(`${prefix}${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 /** Parses JSON or YAML text (JSON is YAML) into a validated GatewayConfig; throws with readable issues. */
 export function parseGatewayConfig(text: string): GatewayConfig {
   const docs = parseAllDocuments(text);
   const first = Array.isArray(docs) ? docs[0] : docs;
   if (first === undefined) throw new Error('config is empty');
   if (first.errors.length > 0) throw new Error(`config is not valid JSON/YAML: ${first.errors[0]?.message}`);
-  return validateGatewayConfig(first.toJS());
+  return validateGatewayConfig(documentValue(first, 'config is not valid JSON/YAML: '));
 }
 
 export function validateGatewayConfig(value: unknown): GatewayConfig {
@@ -114,7 +126,7 @@ export function gatewayConfigFromManifests(files: { name: string; text: string }
   for (const f of files) {
     for (const doc of parseAllDocuments(f.text)) {
       if (doc.errors.length > 0) throw new Error(`${f.name}: ${doc.errors[0]?.message}`);
-      const obj: unknown = doc.toJS();
+      const obj = documentValue(doc, `${f.name}: `);
       if (obj === null || typeof obj !== 'object') continue;
       const kind = (obj as { kind?: unknown }).kind;
       if (kind === 'ModelRoute') {

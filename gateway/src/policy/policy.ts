@@ -8,6 +8,7 @@
 // usage the upstream reported. Settings say how the process wires it (keys file, Redis); POLICY_OFF is the
 // setting that switches every stage but accounting off, whatever the config says.
 import type { Redis } from 'ioredis';
+import type { Dispatcher } from 'undici';
 import type { Counter, Gauge } from 'prom-client';
 import type { CompiledBackend, CompiledRoute, GatewayConfig } from '../../../api/v1alpha1/index.js';
 import { CostMetrics, type CostCounters } from '../accounting/cost-metrics.js';
@@ -51,6 +52,11 @@ export interface PolicySettings {
   enforce?: boolean;
   /** Where keys.yaml is for a config that turns auth on; without one every key is refused. */
   keysFile?: (config: GatewayConfig) => string | undefined;
+  /**
+   * Auth is on whatever the config says (a keys file given on the command line): a config without `auth`
+   * never turns a gateway started with keys into one that serves everyone anonymously.
+   */
+  requireAuth?: boolean;
   keysPollMs?: number;
   /** redis:// URL (or a ready client) shared by replicas; without it, state is per replica. */
   redis?: string | Redis;
@@ -83,6 +89,8 @@ export interface PolicyDeps {
   /** The pod's shared limit store and feedback ledger, when this process is one of several workers. */
   pod?: Pick<PodState, 'limits' | 'ledger'> | undefined;
   clock?: Clock;
+  /** Connects to routes' embeddings servers where the egress policy allows. */
+  dispatcher?: Dispatcher;
 }
 
 /** An admitted request: what it charged against limits and budgets, and where it must be served. */
@@ -182,9 +190,14 @@ export class GatewayPolicy {
     return this.fencing;
   }
 
+  /** Whether requests under this config must carry a key. */
+  authOn(config: GatewayConfig): boolean {
+    return this.enforce && (config.auth !== undefined || this.settings.requireAuth === true);
+  }
+
   /** From headers alone, before the body is read: the caller, or a 401. */
   authenticate(headers: Headers, config: GatewayConfig): AuthResult {
-    if (!this.enforce || config.auth === undefined) return authenticate(headers, undefined);
+    if (!this.authOn(config)) return authenticate(headers, undefined);
     const r = authenticate(headers, this.keys?.keys ?? NO_KEYS);
     if (!r.ok) this.countRefusal(r.refusal);
     return r;
@@ -319,7 +332,8 @@ export class GatewayPolicy {
     return s.tap?.meter.usage();
   }
 
-  private countRefusal(e: GatewayError): GatewayError {
+  /** Counts a refusal in beastmode_refusals_total by its reason (the pipeline's own: invalid requests). */
+  countRefusal(e: GatewayError): GatewayError {
     if (e.refusal !== undefined) this.deps.metrics.refusals.inc({ reason: e.refusal });
     return e;
   }
@@ -330,7 +344,7 @@ export class GatewayPolicy {
   }
 
   private followKeysFile(config: GatewayConfig): void {
-    const path = this.enforce && config.auth !== undefined ? this.settings.keysFile?.(config) : undefined;
+    const path = this.authOn(config) ? this.settings.keysFile?.(config) : undefined;
     if (path === this.keys?.path) return;
     this.keys?.stop();
     this.keys = undefined;
@@ -368,6 +382,7 @@ export class GatewayPolicy {
         ? { embeddings: metrics.cacheSemanticEmbeddings }
         : {}),
       log: logger,
+      ...(this.deps.dispatcher !== undefined ? { dispatcher: this.deps.dispatcher } : {}),
     });
     const shared =
       redis && store.kind === 'redis'

@@ -54,7 +54,12 @@ const FINISH: Record<string, string> = {
   tool_use: 'tool_calls',
   refusal: 'content_filter',
 };
-const finishReason = (r: unknown): string | null => (typeof r === 'string' ? (FINISH[r] ?? 'stop') : null);
+/** A map's own entry: an upstream name such as "constructor" must not read what every object inherits. */
+const own = (map: Record<string, string>, key: string): string | undefined =>
+  Object.hasOwn(map, key) ? map[key] : undefined;
+
+const finishReason = (r: unknown): string | null =>
+  typeof r === 'string' ? (own(FINISH, r) ?? 'stop') : null;
 
 function chatResponse(upstream: unknown, ctx: TransformContext): unknown {
   const m = isObject(upstream) ? upstream : {};
@@ -97,7 +102,7 @@ export function anthropicError(status: number, upstream: unknown): OpenAIErrorOb
   const type = typeof e.type === 'string' ? e.type : status >= 500 ? 'api_error' : 'invalid_request_error';
   return {
     message: typeof e.message === 'string' ? e.message : `upstream answered with status ${status}`,
-    type: ERROR_TYPES[type] ?? type,
+    type: own(ERROR_TYPES, type) ?? type,
     param: null,
     code: type,
   };

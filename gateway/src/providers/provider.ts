@@ -71,14 +71,20 @@ export function buildUpstreamBody(
   return body;
 }
 
-/** Request headers for an upstream call. */
+/**
+ * Request headers for an upstream call: nothing of the client's headers but the gateway's Via entries
+ * (gateway/src/server/loops.ts), so hop-by-hop headers, Host, X-Forwarded-* and the client's key never
+ * reach a backend.
+ */
 export function upstreamHeaders(
   adapter: ProviderAdapter,
   apiKey: string | undefined,
+  via?: string,
 ): Record<string, string> {
   return {
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',
+    ...(via !== undefined ? { via } : {}),
     ...adapter.staticHeaders,
     ...(apiKey === undefined ? {} : adapter.authHeaders(apiKey)),
   };

@@ -9,11 +9,18 @@ export interface SseEvent {
 export class SseParser {
   private buf = '';
   private readonly decoder = new TextDecoder();
+  /** The last chunk ended in CR: a LF starting the next one ends the same line (one CRLF split in two). */
+  private afterCR = false;
 
   /** Feeds a chunk and returns the events it completed. */
   push(chunk: Uint8Array | string): SseEvent[] {
-    this.buf += typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
-    if (this.buf.includes('\r')) this.buf = this.buf.replace(/\r\n?/g, '\n');
+    let text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    if (text !== '') {
+      const lfOfCRLF = this.afterCR && text.charCodeAt(0) === 10;
+      this.afterCR = text.charCodeAt(text.length - 1) === 13;
+      if (lfOfCRLF) text = text.slice(1);
+    }
+    this.buf += text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
     const out: SseEvent[] = [];
     let idx: number;
     while ((idx = this.buf.indexOf('\n\n')) >= 0) {
@@ -25,11 +32,15 @@ export class SseParser {
     return out;
   }
 
-  /** Whatever is left when the stream ends, as a last event if it is one. */
+  /**
+   * Whatever is left when the stream ends, as a last event if it is one: read as if a blank line followed
+   * (its values not trimmed, bytes of a cut-off character as U+FFFD, as the decoder gives them).
+   */
   end(): SseEvent[] {
-    const rest = this.buf.trim();
+    const rest = this.buf + this.decoder.decode();
     this.buf = '';
-    const ev = rest === '' ? undefined : parseBlock(rest);
+    this.afterCR = false;
+    const ev = parseBlock(rest);
     return ev === undefined ? [] : [ev];
   }
 }

@@ -1,6 +1,7 @@
 // A client of an OpenAI-compatible embeddings API (POST <url>/embeddings): the vectors of some texts, in
 // input order, or an error that says what was wrong — a status, a timeout, an answer that is not a list of
 // vectors of one length. Used on the request path (one prompt, a short timeout) and by training (batches).
+import { fetch, type Dispatcher } from 'undici';
 import { EMBEDDED_CHARS } from './router-embeddings.js';
 
 export interface EmbeddingsEndpoint {
@@ -40,11 +41,16 @@ function vectorsOf(json: unknown, count: number): number[][] {
   return out;
 }
 
-/** The embeddings of `texts` (each cut to EMBEDDED_CHARS), or an EmbeddingsError within `timeoutMs`. */
+/**
+ * The embeddings of `texts` (each cut to EMBEDDED_CHARS), or an EmbeddingsError within `timeoutMs`. A
+ * redirect is an error (never followed); on the request path `dispatcher` is the gateway's, which connects
+ * only where its egress policy allows.
+ */
 export async function fetchEmbeddings(
   endpoint: EmbeddingsEndpoint,
   texts: readonly string[],
   timeoutMs: number,
+  dispatcher?: Dispatcher,
 ): Promise<number[][]> {
   const body = {
     model: endpoint.model,
@@ -52,13 +58,15 @@ export async function fetchEmbeddings(
     encoding_format: 'float',
     ...(endpoint.dimensions !== undefined ? { dimensions: endpoint.dimensions } : {}),
   };
-  let res: Response;
+  let res: Awaited<ReturnType<typeof fetch>>;
   try {
     res = await fetch(endpointOf(endpoint.url), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'error',
+      ...(dispatcher !== undefined ? { dispatcher } : {}),
     });
   } catch (err) {
     const name = (err as { name?: unknown } | null)?.name;

@@ -66,6 +66,20 @@ export function headerString(v: string | string[] | undefined): string | undefin
   return Array.isArray(v) ? v[0] : v;
 }
 
+/**
+ * A completion prompt's item as text: a string, a token id, or token ids joined with commas (what join gave
+ * them); anything else is no text (join would convert an object, and throw on one whose toString is not a
+ * function: the edge does not check `prompt` on every endpoint).
+ */
+const promptItem = (p: unknown): string =>
+  typeof p === 'string'
+    ? p
+    : typeof p === 'number'
+      ? String(p)
+      : Array.isArray(p)
+        ? p.filter((t) => typeof t === 'number').join(',')
+        : '';
+
 /** The prompt text a selection policy may read (quality-cost): message contents or the prompt. */
 export function promptText(body: Record<string, unknown>): string {
   const msgs = body.messages;
@@ -85,7 +99,7 @@ export function promptText(body: Record<string, unknown>): string {
   return typeof body.prompt === 'string'
     ? body.prompt
     : Array.isArray(body.prompt)
-      ? body.prompt.join('\n')
+      ? body.prompt.map(promptItem).join('\n')
       : '';
 }
 

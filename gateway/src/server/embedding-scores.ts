@@ -3,6 +3,7 @@
 // error, a vector of the wrong length — is a fallback, never a failed request: the built-in model decides
 // and the reason goes with its decision. A server that fails three times in a row is rested for a few
 // seconds (RestingServers), so an outage costs the timeout on a few requests, not on all.
+import type { Dispatcher } from 'undici';
 import type { CompiledRoute } from '../../../api/v1alpha1/index.js';
 import type { Logger } from '../log.js';
 import {
@@ -24,6 +25,8 @@ export interface EmbeddingScorerDeps {
   metrics: RouterMetrics | undefined;
   log: Logger;
   now: () => number;
+  /** Connects where the egress policy allows. */
+  dispatcher?: Dispatcher;
 }
 
 export class EmbeddingScorer {
@@ -47,7 +50,7 @@ export class EmbeddingScorer {
     const started = performance.now();
     const took = () => (performance.now() - started) / 1000;
     try {
-      const [vector = []] = await fetchEmbeddings(emb, [prompt], emb.timeoutMs);
+      const [vector = []] = await fetchEmbeddings(emb, [prompt], emb.timeoutMs, this.deps.dispatcher);
       const p = weakSufficesFromEmbedding(model, vector);
       this.servers.succeeded(id);
       this.deps.metrics?.embedded(route.namespace, route.name, 'ok', took());

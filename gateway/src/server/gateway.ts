@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { GatewayConfig } from '../../../api/v1alpha1/index.js';
 import type { KubeClient } from '../../../kube/client.js';
 import type { AddressInfo } from 'node:net';
+import type { Dispatcher } from 'undici';
 import { gatewayWatchOptions, watchConfigMap, type KubeLog } from '../config/configmap.js';
 import { informerForName } from '../../../kube/informer.js';
 import { R } from '../../../kube/resources.js';
@@ -29,6 +30,8 @@ import { httpHandler } from './http-app.js';
 import { GatewayMetrics } from './metrics.js';
 import { ObservedStatsStore } from './observed.js';
 import { Pipeline } from './pipeline.js';
+import { EgressPolicy, type EgressGuard } from './egress.js';
+import { viaToken } from './loops.js';
 import { UpstreamPools } from './pools.js';
 import { UpstreamCaller } from './upstream-attempt.js';
 import type { PodState } from '../workers/pod-state.js';
@@ -101,10 +104,19 @@ interface Parts {
   now: () => number;
 }
 
+// The parser stays strict even under NODE_OPTIONS=--insecure-http-parser (conflicting Content-Length and
+// Transfer-Encoding, obs-fold, bare CR or NUL in a header are request smuggling: answered 400); headers are
+// bounded at node's 16 KiB whatever --max-http-header-size says; and the headers and request timeouts are
+// checked every second, not node's default 30 s, so a client sending headers a byte at a time is cut off
+// at limits.headersTimeoutSeconds, not up to half a minute later.
 const SERVER_OPTIONS: http.ServerOptions = {
   keepAliveTimeout: 65_000,
   requestTimeout: 600_000,
   headersTimeout: 30_000,
+  connectionsCheckingInterval: 1_000,
+  insecureHTTPParser: false,
+  maxHeaderSize: 16_384,
+  requireHostHeader: true,
 };
 
 /** A ConfigMap watched through the API server with the gateway's client (its Role names the ConfigMap). */
@@ -180,6 +192,7 @@ function selectionParts(
   store: ConfigStore,
   metrics: GatewayMetrics,
   logger: Logger,
+  dispatcher: Dispatcher,
 ): {
   learners: RouteLearners;
   models: RouterModels;
@@ -217,9 +230,59 @@ function selectionParts(
     metrics: routerMetrics,
     log: logger,
     now: opts.now ?? Date.now,
+    dispatcher,
   });
   return { learners, models, routerMetrics, embeddings };
 }
+
+/**
+ * The egress policy of the config in force, counted and logged when it refuses a connection (once per
+ * host and reason for each config, so a refused backend does not log every request).
+ */
+function egressGuard(store: ConfigStore, metrics: GatewayMetrics, logger: Logger): EgressGuard {
+  const policies = new WeakMap<GatewayConfig, EgressPolicy>();
+  const publicOnly = new EgressPolicy([]);
+  let said = new Set<string>();
+  store.onChange(() => (said = new Set()));
+  return {
+    policy: () => {
+      const config = store.current()?.config;
+      if (config === undefined) return publicOnly;
+      let p = policies.get(config);
+      if (p === undefined) policies.set(config, (p = new EgressPolicy(config.egress?.allow ?? [])));
+      return p;
+    },
+    refused: (e) => {
+      metrics.egressRefusals.inc({ reason: e.reason });
+      if (said.has(`${e.host}/${e.reason}`)) return;
+      said.add(`${e.host}/${e.reason}`);
+      logger.log(
+        'warn',
+        'Egress refused: the backend resolves to an address the ModelGateway does not allow',
+        {
+          host: e.host,
+          address: e.address,
+          reason: e.reason,
+        },
+      );
+    },
+  };
+}
+
+/** The upstream connections, under the egress policy; a config that changes it reconnects them. */
+function upstreamPools(store: ConfigStore, metrics: GatewayMetrics, logger: Logger): UpstreamPools {
+  const pools = new UpstreamPools(egressGuard(store, metrics, logger));
+  let allowed = '';
+  store.onChange(({ config }) => {
+    const now = JSON.stringify(config.egress?.allow ?? []);
+    if (now !== allowed && allowed !== '') pools.reconnect();
+    allowed = now;
+  });
+  return pools;
+}
+
+/** Before any config: a request is never sent upstream then, but the Via pseudonym needs a name. */
+const NO_CONFIG = { gateway: { namespace: '', name: '' } } as GatewayConfig;
 
 /** Step 1: the parts, wired together; nothing listens or loads yet. */
 function assembleParts(opts: GatewayOptions): Parts {
@@ -229,16 +292,18 @@ function assembleParts(opts: GatewayOptions): Parts {
   const store = configStore(metrics, logger);
   const breakers = circuitBreakers(opts, metrics, logger);
   const observed = new ObservedStatsStore();
-  const pools = new UpstreamPools();
+  const pools = upstreamPools(store, metrics, logger);
   const recent = new RecentRequests();
   const pod = opts.pod;
   if (pod !== undefined) {
     pod.attach(recent, metrics.registry);
     recent.elsewhere = (id) => pod.findServed(id);
   }
-  const policy = new GatewayPolicy(opts.policy ?? {}, { metrics, logger, recent, pod });
+  const dispatcher = pools.embeddings;
+  const policy = new GatewayPolicy(opts.policy ?? {}, { metrics, logger, recent, pod, dispatcher });
   const secrets = opts.secrets ?? defaultSecretResolver(opts.secretsDir);
-  const upstream = new UpstreamCaller({ pools, secrets, metrics, now, log: logger });
+  const self = (): string => viaToken(store.current()?.config ?? NO_CONFIG);
+  const upstream = new UpstreamCaller({ pools, secrets, metrics, now, log: logger, self });
   const limits = new ConcurrencyLimits(now);
   metrics.watchBounds(() => limits.states());
   metrics.watchSemanticEntries(() => policy.semanticEntries());
@@ -248,6 +313,7 @@ function assembleParts(opts: GatewayOptions): Parts {
     store,
     metrics,
     logger,
+    dispatcher,
   );
   store.onChange((c) => {
     const routes = [...c.routes.values()];

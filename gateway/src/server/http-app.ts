@@ -10,6 +10,7 @@ import { gatewayError, sendError } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { RouteLearners } from '../routing/route-learners.js';
 import type { PodState } from '../workers/pod-state.js';
+import { loopRefusal, viaToken } from './loops.js';
 import { requestIdOf, servesPath, type Pipeline } from './pipeline.js';
 
 export interface HttpSurface {
@@ -53,7 +54,7 @@ function expressApp(s: HttpSurface): express.Express {
       .catch(next);
   });
   if (s.learners !== undefined) routerAdmin(app, s.learners);
-  if (s.v1ViaExpress) app.all(/^\/v1\//, (req, res) => s.pipeline.handle(req, res));
+  if (s.v1ViaExpress) app.all(/^\/v1\//, (req, res) => pipelineOrLoop(s, req, res));
   app.use((req, res) => sendError(res, gatewayError(404, `unknown path ${req.path}`, 'unknown_url')));
   return app;
 }
@@ -96,13 +97,26 @@ function routerAdmin(app: express.Express, learners: RouteLearners): void {
   });
 }
 
+/** The pipeline, unless the request came round in a loop of gateways (loops.ts): then a 508. */
+function pipelineOrLoop(s: HttpSurface, req: IncomingMessage, res: ServerResponse): void {
+  const via = req.headers.via;
+  const config = via !== undefined ? s.store.current()?.config : undefined;
+  const loop = config !== undefined ? loopRefusal(via, viaToken(config)) : undefined;
+  if (loop === undefined) return s.pipeline.handle(req, res);
+  res.setHeader(HEADERS.requestId, requestIdOf(req.headers));
+  s.metrics.request(NO_ROUTE, loop.status);
+  sendError(res, loop);
+}
+
+const NO_ROUTE = { namespace: '', route: '', backend: '', variant: '' };
+
 export function httpHandler(s: HttpSurface): RequestListener {
   const app = expressApp(s);
   if (s.v1ViaExpress) return app;
   return (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    if (servesPath(q < 0 ? url : url.slice(0, q))) s.pipeline.handle(req, res);
+    if (servesPath(q < 0 ? url : url.slice(0, q))) pipelineOrLoop(s, req, res);
     else app(req, res);
   };
 }

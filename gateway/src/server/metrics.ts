@@ -196,6 +196,12 @@ export class GatewayMetrics {
     labelNames: ['namespace', 'route', 'reason'],
     registers: this.registers,
   });
+  readonly egressRefusals = new client.Counter({
+    name: METRICS.egressRefusals,
+    help: 'Connections to a backend or embeddings server that the egress policy refused, by address range',
+    labelNames: ['reason'],
+    registers: this.registers,
+  });
   readonly fencedEntries = new client.Counter({
     name: METRICS.cacheFencedEntries,
     help: 'Cache entries deleted because their producer left the config',

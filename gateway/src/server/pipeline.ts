@@ -1,6 +1,7 @@
 // The request pipeline of the /v1 endpoints, on bare node:http (see README: express cost measurably on
 // this path). Per request: size and concurrency limits → authenticate → read and parse the body → route by
-// model → admit → select → cache lookup → upstream (attempts, fallbacks, streaming) → store cache → settle.
+// model → check the request's shape → admit → select → cache lookup → upstream (attempts, fallbacks,
+// streaming) → store cache → settle.
 // Selection comes before the cache because an entry belongs to the backend variant that produced it: the
 // request's plan says whose answers it may get, and a miss is stored under the backend that answered.
 // Each stage is called once, and the policy layer makes the stages a route does not configure cost nothing.
@@ -30,7 +31,8 @@ import type { AttemptRunner, RunResult } from './attempt-runner.js';
 import { Cancellation } from './cancel.js';
 import { gatewayError, isGatewayError, sendError, type GatewayError } from './errors.js';
 import { servedBy, type GatewayMetrics, type ServedBy } from './metrics.js';
-import { jsonObject, parseJson, readBody } from './request-body.js';
+import { jsonObject, parseJson, readBody, slowBodyRefusal } from './request-body.js';
+import { requestShapeError } from './request-shape.js';
 import type { UpstreamRequest } from './upstream-attempt.js';
 
 export const MODEL_ENDPOINTS: Record<string, Endpoint> = {
@@ -195,6 +197,10 @@ export class Pipeline {
       });
       return this.refuse(res, e);
     }
+    // Before admission: a malformed request spends no rate-limit token, budget, cache lookup or upstream.
+    const malformed = requestShapeError(endpoint, body);
+    if (malformed !== undefined)
+      return this.refuse(res, this.deps.policy.countRefusal(malformed), route.labels);
     const stream = body.stream === true && endpoint !== 'embeddings';
     const x: Exchange = {
       requestId,
@@ -220,7 +226,11 @@ export class Pipeline {
     const raw = await readBody(req, max);
     if (raw === undefined) {
       res.setHeader('connection', 'close');
-      this.refuse(res, gatewayError(413, `request body is larger than ${max} bytes`, 'request_too_large'));
+      this.refuse(
+        res,
+        slowBodyRefusal(req) ??
+          gatewayError(413, `request body is larger than ${max} bytes`, 'request_too_large'),
+      );
       return undefined;
     }
     const body = jsonObject(raw);
@@ -389,7 +399,7 @@ export class Pipeline {
     if (raw === undefined) {
       res.setHeader('connection', 'close');
       const message = `feedback bodies are limited to ${MAX_FEEDBACK_BYTES} bytes`;
-      return this.refuse(res, gatewayError(413, message, 'request_too_large'));
+      return this.refuse(res, slowBodyRefusal(req) ?? gatewayError(413, message, 'request_too_large'));
     }
     const body = parseJson(raw);
     if (body === undefined) return this.refuse(res, gatewayError(400, 'body is not JSON', 'invalid_json'));

@@ -1,34 +1,153 @@
-// Reading a client's request body on bare node:http: bounded in size (a larger body is refused without
-// being buffered) and parsed as JSON. Used by the model endpoints and by feedback.
-import type { IncomingMessage } from 'node:http';
+// Reading a client's request body on bare node:http, bounded three ways before anything downstream sees it:
+// in size (a larger body is refused without being buffered), in time (a body trickled in is refused before
+// it holds one of limits.maxConcurrentRequests for long) and in nesting depth (parsed as JSON no deeper than
+// the recursive code after it can take). Used by the model endpoints and by feedback.
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { gatewayError, type GatewayError } from './errors.js';
 
-/** Reads the body up to `max` bytes; undefined when it is larger (the caller answers 413). */
-export function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+/**
+ * How fast a body must arrive: a request holds a concurrency slot while its body is read, so a client that
+ * sends a byte now and then would hold it until limits.requestTimeoutSeconds (600 s by default) and a few
+ * hundred such clients would shut everyone else out. A body gets `patienceMs` and then one more second
+ * for every `bytesPerSecond` it has sent: a large body on a slow link still arrives, a trickle does not.
+ */
+export interface BodyPace {
+  patienceMs: number;
+  bytesPerSecond: number;
+}
+
+/** The pace of a request that did not come through an http.Server (whose headers timeout sets it). */
+export const DEFAULT_BODY_PACE: BodyPace = { patienceMs: 30_000, bytesPerSecond: 65_536 };
+
+/**
+ * A body gets the patience its headers got: the server's headersTimeout (limits.headersTimeoutSeconds,
+ * which the gateway keeps on the server as the config changes).
+ */
+export function bodyPaceOf(req: IncomingMessage): BodyPace {
+  const server = (req.socket as Socket & { server?: Partial<Server> }).server;
+  const headersTimeout = server?.headersTimeout;
+  return typeof headersTimeout === 'number' && headersTimeout > 0
+    ? { ...DEFAULT_BODY_PACE, patienceMs: headersTimeout }
+    : DEFAULT_BODY_PACE;
+}
+
+/** Requests whose body readBody gave up on because it came too slowly. */
+const tooSlow = new WeakSet<IncomingMessage>();
+
+/**
+ * Reads the body up to `max` bytes at `pace`; undefined when it is larger or comes too slowly (the caller
+ * answers `slowBodyRefusal(req)` or else 413, and closes the connection).
+ */
+export function readBody(
+  req: IncomingMessage,
+  max: number,
+  pace: BodyPace = bodyPaceOf(req),
+): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? '0');
     if (declared > max) return resolve(undefined);
     const chunks: Buffer[] = [];
     let size = 0;
+    const startedAt = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const stop = (): void => {
+      clearTimeout(timer);
+      req.off('data', onData);
+    };
     const onData = (c: Buffer) => {
       size += c.length;
       if (size > max) {
-        req.off('data', onData);
+        stop();
         resolve(undefined);
         return;
       }
       chunks.push(c);
     };
+    // One timer, re-armed when it fires early (bytes came in meanwhile), not on every chunk.
+    const checkPace = (): void => {
+      const left = startedAt + pace.patienceMs + (size / pace.bytesPerSecond) * 1000 - performance.now();
+      if (left > 0) {
+        timer = setTimeout(checkPace, left);
+        return;
+      }
+      stop();
+      tooSlow.add(req);
+      resolve(undefined);
+    };
+    timer = setTimeout(checkPace, pace.patienceMs);
     req.on('data', onData);
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-    req.once('error', reject);
+    req.once('end', () => {
+      stop();
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    });
+    req.once('error', (err) => {
+      stop();
+      reject(err);
+    });
     req.once('close', () => {
+      stop();
       if (!req.complete) reject(new Error('client closed the request while sending it'));
     });
   });
 }
 
-/** The JSON in a body, or undefined when there is none (undefined is not a JSON value). */
+/** The 408 for a request whose body readBody gave up on as too slow; undefined for any other request. */
+export function slowBodyRefusal(req: IncomingMessage): GatewayError | undefined {
+  return tooSlow.has(req)
+    ? gatewayError(408, 'the request body arrived too slowly; send it without pauses', 'request_timeout')
+    : undefined;
+}
+
+/**
+ * Deepest nesting of arrays and objects a body may have (serde_json's default). JSON.parse takes any depth,
+ * but the recursive code after it (JSON.stringify of the upstream body, cache keys) overflows the stack on
+ * a few thousand levels; the attempt would then fail as if the backend had, tripping its breaker and its
+ * canary analysis on a healthy backend for one client's input.
+ */
+export const MAX_JSON_DEPTH = 128;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_ARRAY = 0x5b;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_ARRAY = 0x5d;
+const CLOSE_OBJECT = 0x7d;
+
+/** Where the string opened at `open` closes (its closing quote), or -1 when it never does. */
+function stringEnd(raw: Buffer, open: number): number {
+  for (let q = raw.indexOf(QUOTE, open + 1); q >= 0; q = raw.indexOf(QUOTE, q + 1)) {
+    let backslashes = 0;
+    while (raw[q - 1 - backslashes] === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return q;
+  }
+  return -1;
+}
+
+/**
+ * Whether the JSON text nests arrays and objects no deeper than `max`. Brackets inside strings do not count;
+ * strings are skipped with indexOf, so the scan costs a fraction of JSON.parse.
+ */
+export function nestsWithin(raw: Buffer, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i];
+    if (c === QUOTE) {
+      i = stringEnd(raw, i);
+      if (i < 0) return true; // unterminated: JSON.parse refuses it
+    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (++depth > max) return false;
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) depth--;
+  }
+  return true;
+}
+
+/**
+ * The JSON in a body, or undefined when there is none (undefined is not a JSON value) or it nests deeper
+ * than MAX_JSON_DEPTH. Invalid UTF-8 is read as U+FFFD, as TextDecoder does.
+ */
 export function parseJson(raw: Buffer): unknown {
+  if (!nestsWithin(raw, MAX_JSON_DEPTH)) return undefined;
   try {
     return JSON.parse(raw.toString('utf8')) as unknown;
   } catch {

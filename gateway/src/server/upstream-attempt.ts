@@ -23,6 +23,7 @@ import { parseRetryAfter, type AttemptFailure, type FailedAttempt } from '../res
 import { Cancellation } from './cancel.js';
 import { gatewayError } from './errors.js';
 import { servedBy, type GatewayMetrics } from './metrics.js';
+import { upstreamVia } from './loops.js';
 import type { UpstreamPools } from './pools.js';
 import { drained, looksLikeJsonObject, outcomeForStatus, scanUsage } from './upstream-answer.js';
 
@@ -55,7 +56,12 @@ export interface UpstreamDeps {
   metrics: GatewayMetrics;
   now: () => number;
   log: Logger;
+  /** This gateway's Via pseudonym (loops.ts). */
+  self: () => string;
 }
+
+/** The longest upstream error message passed on to a client, in characters. */
+const MAX_UPSTREAM_MESSAGE = 1000;
 
 type Expiry = 'first' | 'total' | 'client';
 
@@ -146,7 +152,7 @@ export class UpstreamCaller {
       const resp = await this.deps.pools.get(b.origin).request({
         path: b.basePath + path,
         method: 'POST',
-        headers: upstreamHeaders(b.adapter, apiKey),
+        headers: upstreamHeaders(b.adapter, apiKey, upstreamVia(x.res.req.headers.via, this.deps.self())),
         body: JSON.stringify(buildUpstreamBody(b.adapter, x.endpoint, x.body, b.spec.model)),
         signal: deadline.signal,
       });
@@ -211,6 +217,12 @@ export class UpstreamCaller {
   }
 
   private async upstreamError(b: RuntimeBackend, resp: Dispatcher.ResponseData): Promise<FailedAttempt> {
+    if (resp.statusCode < 400) {
+      // A redirect (or another answer that is not final) is never followed: it could point anywhere.
+      await resp.body.dump().catch(() => undefined);
+      const message = `upstream answered ${resp.statusCode} instead of a response; redirects are not followed`;
+      return failed({ outcome: '5xx', status: 502, message }, gatewayError(502, message).error);
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(await resp.body.text());
@@ -218,6 +230,9 @@ export class UpstreamCaller {
       parsed = undefined;
     }
     const error = b.adapter.transformError(resp.statusCode, parsed);
+    // Only the structured error reaches the client (never the raw body), its message bounded.
+    if (error.message.length > MAX_UPSTREAM_MESSAGE)
+      error.message = `${error.message.slice(0, MAX_UPSTREAM_MESSAGE)}…`;
     return failed(
       {
         outcome: outcomeForStatus(resp.statusCode),

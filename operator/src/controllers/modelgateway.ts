@@ -1,16 +1,16 @@
 // ModelGateway controller: hands a gateway's snapshot to the pure translator (render/translate.ts) and
 // applies what comes out: the GatewayConfig ConfigMap compiled from every accepted route and the data plane
-// around it (ServiceAccount, Role, RoleBinding, Service, PDB, Deployment), all owned by the gateway so
-// deletion cascades; then the gateway's status. Route, canary and Service changes reach it through a
-// debounce, so a burst of route edits becomes one ConfigMap write per gateway per debounce window. Secrets
-// are neither read nor watched: the pods mount them, and their existence changes nothing it renders.
+// around it (ServiceAccount, Role, RoleBinding, Service, PDB, NetworkPolicy, Deployment), all owned by the
+// gateway so deletion cascades; then the gateway's status. Route, canary and Service changes reach it
+// through a debounce, so a burst of route edits becomes one ConfigMap write per gateway per debounce window.
+// Secrets are neither read nor watched: the pods mount them, and their existence changes nothing it renders.
 import type { Canary, ModelGateway, ModelRoute } from '../../../api/v1alpha1/index.js';
 import { Reason } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
 import { R } from '../../../kube/resources.js';
-import { REPLICAS_OWNER_ANNOTATION, type GatewayObjects } from '../render/gateway.js';
+import { REPLICAS_OWNER_ANNOTATION, gatewayObjectName, type GatewayObjects } from '../render/gateway.js';
 import type { CompiledRouteMemo } from '../render/route-compile.js';
-import { translateGateway, type GatewayTranslation } from '../render/translate.js';
+import { translateGateway, type GatewaySnapshot, type GatewayTranslation } from '../render/translate.js';
 import {
   controllerOwnerKey,
   keyOf,
@@ -39,12 +39,38 @@ async function handOffReplicas(ctx: ControllerContext, live: KubeObject | undefi
   );
 }
 
+/**
+ * Applies the gateway's NetworkPolicy, or, when it renders none (spec.networkPolicy.enabled false), deletes
+ * the one made before, found by its controller reference, so that turning the policy off opens the pods.
+ */
+async function reconcileNetworkPolicy(
+  ctx: ControllerContext,
+  gw: ModelGateway,
+  desired: KubeObject | undefined,
+): Promise<void> {
+  if (desired) {
+    await ctx.apply('NetworkPolicy', desired);
+    return;
+  }
+  const namespace = gw.metadata.namespace ?? '';
+  const name = gatewayObjectName(gw.metadata.name);
+  const live = ctx.cache.get<KubeObject>('NetworkPolicy', namespace, name);
+  if (!live || controllerOwnerKey(live, 'ModelGateway')[0] !== keyOf(gw)) return;
+  try {
+    await ctx.client.delete(R.NetworkPolicy, namespace, name);
+  } catch (e) {
+    throw new Error(`failed to delete NetworkPolicy ${namespace}/${name}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  ctx.log.info('NetworkPolicy deleted: turned off', { kind: 'NetworkPolicy', namespace, name });
+}
+
 /** Applies what the gateway owns; the ConfigMap before the Deployment, so new pods start on the new config. */
 async function applyGatewayObjects(
   ctx: ControllerContext,
+  snap: GatewaySnapshot,
   objects: GatewayObjects,
-  autoscaled: boolean,
-  liveDeployment: KubeObject | undefined,
 ): Promise<{ configWritten: boolean }> {
   await Promise.all([
     ctx.apply('ServiceAccount', objects.serviceAccount),
@@ -52,9 +78,10 @@ async function applyGatewayObjects(
     ctx.apply('RoleBinding', objects.roleBinding),
     ctx.apply('Service', objects.service),
     ctx.apply('PodDisruptionBudget', objects.podDisruptionBudget),
+    reconcileNetworkPolicy(ctx, snap.gateway, objects.networkPolicy),
   ]);
   const configWritten = await ctx.apply('ConfigMap', objects.configMap);
-  if (autoscaled) await handOffReplicas(ctx, liveDeployment);
+  if (snap.autoscaled) await handOffReplicas(ctx, snap.deployment);
   await ctx.apply('Deployment', objects.deployment);
   return { configWritten };
 }
@@ -98,7 +125,7 @@ async function reconcileModelGateway(
     defaultImage: ctx.settings.gatewayImage,
     compiled,
   });
-  const { configWritten } = await applyGatewayObjects(ctx, out.objects, snap.autoscaled, snap.deployment);
+  const { configWritten } = await applyGatewayObjects(ctx, snap, out.objects);
   await ctx.patchStatus('ModelGateway', snap.gateway as unknown as KubeObject, out.status);
   reportGateway(ctx, snap.gateway, out, configWritten);
 }
@@ -163,6 +190,7 @@ const gatewayWatches: WatchSpec[] = [
   owned('Role'),
   owned('RoleBinding'),
   owned('PodDisruptionBudget'),
+  owned('NetworkPolicy'),
 ];
 
 /** The ModelGateway controller; `compiled` is shared with the route controller of the same operator. */

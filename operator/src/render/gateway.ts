@@ -1,5 +1,6 @@
-// Renders what a ModelGateway owns: ServiceAccount, Deployment, Service, PodDisruptionBudget, a Role and
-// RoleBinding that let its pods read their own ConfigMap and nothing else, and the GatewayConfig ConfigMap.
+// Renders what a ModelGateway owns: ServiceAccount, Deployment, Service, PodDisruptionBudget, NetworkPolicy
+// (gateway-network-policy.ts), a Role and RoleBinding that let its pods read their own ConfigMap and nothing
+// else, and the GatewayConfig ConfigMap.
 // Every Secret the gateway uses (backend credentials, the API keys, the Redis URL) reaches its pods as a
 // Secret volume under one directory, read by the kubelet: neither the pods' ServiceAccount nor the operator
 // needs any permission on Secrets. Pure: plain objects in, plain objects out.
@@ -11,6 +12,7 @@ import {
   type ModelGateway,
 } from '../../../api/v1alpha1/index.js';
 import type { KubeObject, OwnerReference } from '../../../kube/client.js';
+import { renderGatewayNetworkPolicy } from './gateway-network-policy.js';
 
 export const GATEWAY_PORT = 8080;
 /**
@@ -88,6 +90,8 @@ export interface GatewayObjects {
   deployment: KubeObject;
   service: KubeObject;
   podDisruptionBudget: KubeObject;
+  /** Absent when spec.networkPolicy.enabled is false: the controller deletes the one it made before. */
+  networkPolicy: KubeObject | undefined;
 }
 
 function meta(
@@ -373,6 +377,12 @@ export function renderGatewayObjects(input: GatewayRenderInput): GatewayObjects 
         selector: { matchLabels: gatewaySelector(name) },
       },
     },
+    networkPolicy: renderGatewayNetworkPolicy({
+      spec: gw.spec,
+      metadata: meta(gw, objName),
+      podSelector: gatewaySelector(name),
+      port: GATEWAY_PORT,
+    }),
   };
 }
 

@@ -106,6 +106,7 @@ function renderCase(name: string): unknown[] {
     o.deployment,
     o.service,
     o.podDisruptionBudget,
+    ...(o.networkPolicy ? [o.networkPolicy] : []),
     { kind: 'ModelGatewayStatus', name: gateway, status: out.status },
   ];
   for (const [route, r] of out.routes)

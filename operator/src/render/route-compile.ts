@@ -2,6 +2,7 @@
 // contract's schema, and the memo that spares recompiling routes that did not change. The memo belongs to
 // whoever runs the translator (the operator's controllers), never to this module, so two operators in one
 // process never share one.
+import { z } from 'zod';
 import {
   CompiledRoute,
   compileRoute,
@@ -35,14 +36,17 @@ export class CompiledRouteMemo {
   }
 }
 
+const issues = (e: z.ZodError): string =>
+  e.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+
 function compileUnmemoised(route: ModelRoute, overlay: CanaryOverlay | undefined): CompileResult {
   try {
     const compiled = compileRoute(route, overlay);
     const parsed = CompiledRoute.safeParse(compiled);
     if (parsed.success) return { compiled };
-    return { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+    return { error: issues(parsed.error) };
   } catch (e) {
-    return { error: (e as Error).message };
+    return { error: e instanceof z.ZodError ? issues(e) : (e as Error).message };
   }
 }
 

@@ -113,20 +113,22 @@ export type RouteVerdict =
     }
   | { accepted: false; route: ModelRoute; reason: Reason; message: string; overlay?: CanaryOverlay };
 
-const routeOrder = (a: ModelRoute, b: ModelRoute): number => {
+/** Oldest first, and by name among objects created in the same second (timestamps' resolution). */
+const olderFirst = (
+  a: { metadata: { name: string; creationTimestamp?: string | undefined } },
+  b: { metadata: { name: string; creationTimestamp?: string | undefined } },
+): number => {
   const ta = a.metadata.creationTimestamp ?? '';
   const tb = b.metadata.creationTimestamp ?? '';
   if (ta !== tb) return ta < tb ? -1 : 1;
   return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
 };
 
-/** The canary that rolls out a route: the oldest one naming it. */
+/** The canary that rolls out a route: the oldest one naming it (by name among those of the same second). */
 function canaryFor(route: ModelRoute, canaries: Canary[]): Canary | undefined {
   return canaries
     .filter((c) => c.spec.routeRef.name === route.metadata.name && !c.metadata.deletionTimestamp)
-    .sort((a, b) =>
-      (a.metadata.creationTimestamp ?? '') < (b.metadata.creationTimestamp ?? '') ? -1 : 1,
-    )[0];
+    .sort(olderFirst)[0];
 }
 
 function missingReference(
@@ -225,7 +227,7 @@ function judgeRoute(
 function evaluateRoutes(snap: RouteSnapshot, memo?: CompiledRouteMemo): Map<string, RouteVerdict> {
   const out = new Map<string, RouteVerdict>();
   const claims = new Map<string, string>();
-  const live = snap.routes.filter((r) => !r.metadata.deletionTimestamp).sort(routeOrder);
+  const live = snap.routes.filter((r) => !r.metadata.deletionTimestamp).sort(olderFirst);
   for (const route of live) {
     const name = route.metadata.name;
     const olderClaim = claims.get(route.spec.model);

@@ -36,6 +36,8 @@ export interface ManagerOptions {
 }
 
 const MANAGED = 'app.kubernetes.io/managed-by=beastmode-operator';
+/** How long stopLeading() waits for the reconciles in flight. */
+const STOP_LEADING_GRACE_MS = 5_000;
 
 /** How each kind is listed and watched: owned kinds by label, Secrets as metadata only. */
 const INFORMER_SHAPE: Partial<Record<KnownKind, { labelSelector?: string; metadataOnly?: boolean }>> = {
@@ -44,6 +46,7 @@ const INFORMER_SHAPE: Partial<Record<KnownKind, { labelSelector?: string; metada
   Role: { labelSelector: MANAGED },
   RoleBinding: { labelSelector: MANAGED },
   PodDisruptionBudget: { labelSelector: MANAGED },
+  NetworkPolicy: { labelSelector: MANAGED },
   HorizontalPodAutoscaler: { labelSelector: MANAGED },
   Secret: { metadataOnly: true },
 };
@@ -221,11 +224,20 @@ export class Manager {
     this.resyncTimer.unref();
   }
 
-  /** Leadership lost: stop writing at once. */
+  /**
+   * Leadership lost: stop writing at once (the context refuses writes from here on). Reconciles in flight
+   * get a short grace to finish, no more: one waiting on a dead connection (a silent API server is given
+   * 300 s) must not hold up the exit that follows.
+   */
   async stopLeading(): Promise<void> {
     this.leading = false;
     clearInterval(this.resyncTimer);
-    await Promise.all([...this.queues.values()].map((q) => q.shutdown()));
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.queues.values()].map((q) => q.shutdown())),
+      new Promise((resolve) => (grace = setTimeout(resolve, STOP_LEADING_GRACE_MS))),
+    ]);
+    clearTimeout(grace);
   }
 
   /** Enqueues every object of every controller's primary kind. */

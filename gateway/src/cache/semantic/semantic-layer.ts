@@ -6,6 +6,7 @@
 // producers and fence); the index only maps a wording to the key of an answer. A stored answer is indexed
 // with its text and vector; bad feedback on an answer served from here forgets its entry.
 import type { Counter } from 'prom-client';
+import type { Dispatcher } from 'undici';
 import type { CompiledRoute, GatewayConfig } from '../../../../api/v1alpha1/gatewayconfig.js';
 import type { Caller, ChatRequest } from '../../policy/types.js';
 import type { StoredEntry } from '../entry.js';
@@ -33,6 +34,8 @@ export interface SemanticDeps {
   /** beastmode_cache_semantic_embeddings_total: calls to routes' embeddings servers, by result. */
   embeddings?: Counter<'namespace' | 'route' | 'result'>;
   log?: Logger;
+  /** Connects to embeddings servers where the egress policy allows. */
+  dispatcher?: Dispatcher;
 }
 
 /** What a miss remembers, to index the answer once it is stored. */
@@ -113,7 +116,7 @@ export class SemanticLayer implements LocalIndex {
       return undefined;
     }
     try {
-      const [v = []] = await fetchEmbeddings(e, [text], e.timeoutMs);
+      const [v = []] = await fetchEmbeddings(e, [text], e.timeoutMs, this.deps.dispatcher);
       this.servers.succeeded(server);
       count('ok');
       return unitLength(v);
