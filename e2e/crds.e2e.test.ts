@@ -219,7 +219,9 @@ describe('the chart', () => {
       const kinds = parseAllDocuments(rendered.stdout).map((d) => (d.toJS() as KubeObject | null)?.kind);
       expect(kinds.includes('NetworkPolicy')).toBe(!values.includes('networkPolicy.enabled=false'));
       const res = await kubectl(
-        ['apply', '--dry-run=server', '--validate=strict', '-n', ns, '-f', '-'],
+        // Each object names its namespace (the release's, or kube-system for the external metrics API's
+        // reader binding).
+        ['apply', '--dry-run=server', '--validate=strict', '-f', '-'],
         rendered.stdout,
       );
       expectSuccess(res, 'kubectl apply --dry-run=server --validate=strict');

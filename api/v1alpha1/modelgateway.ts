@@ -62,26 +62,38 @@ export const GatewayLimitsSpec = z
   .strict();
 
 /** A CIDR ("10.96.0.0/12", "fd00::/8") or a host name, "*." in front for every name under a domain. */
+const EGRESS_ENTRY = String.raw`^(([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*/[0-9]{1,3}|(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$`;
+const EGRESS_ENTRY_MESSAGE =
+  'egress.allow entries must be CIDRs such as 10.96.0.0/12 or fd00::/8, or lower-case host names such as vllm.models.svc.cluster.local or *.models.svc.cluster.local';
+
+/** One entry: checked by the rule on the list, so the API server says what to write instead of a pattern. */
 export const egressAllowEntry = z
   .string()
   .min(1)
   .max(253)
-  .regex(
-    /^(([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*\/[0-9]{1,3}|(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$/,
-    'must be a CIDR such as 10.96.0.0/12 or fd00::/8, or a lower-case host name such as vllm.models.svc.cluster.local or *.models.svc.cluster.local',
-  );
+  .refine((e) => new RegExp(EGRESS_ENTRY).test(e), EGRESS_ENTRY_MESSAGE);
 
-export const GatewayEgressSpec = z
-  .object({
-    allow: z
-      .array(egressAllowEntry)
-      .max(64)
-      .default([])
-      .describe(
-        'Non-public destinations the gateway may call (loopback, private, CGNAT, link-local, unique-local and other internal ranges): CIDRs, or host names ("*.models.svc.cluster.local") whose addresses may be internal (never link-local, unspecified or multicast: only a CIDR opens those). Public addresses are always allowed; everything else a backend or embeddings URL resolves to is refused when the gateway connects',
-      ),
-  })
-  .strict();
+export const GatewayEgressSpec = withRules(
+  z
+    .object({
+      allow: z
+        .array(egressAllowEntry)
+        .max(64)
+        .default([])
+        .describe(
+          'Non-public destinations the gateway may call (loopback, private, CGNAT, link-local, unique-local and other internal ranges): CIDRs, or host names ("*.models.svc.cluster.local") whose addresses may be internal (never link-local, unspecified or multicast: only a CIDR opens those). Public addresses are always allowed; everything else a backend or embeddings URL resolves to is refused when the gateway connects',
+        ),
+    })
+    .strict(),
+  [
+    {
+      rule: `!has(self.allow) || self.allow.all(e, e.matches(r'${EGRESS_ENTRY}'))`,
+      message: EGRESS_ENTRY_MESSAGE,
+      check: (s) => s.allow.every((e) => new RegExp(EGRESS_ENTRY).test(e)),
+      path: ['allow'],
+    },
+  ],
+);
 
 /** An IPv4 or IPv6 CIDR, as a NetworkPolicy's ipBlock takes it. */
 const cidr = () =>
