@@ -378,13 +378,32 @@ async function listen(server: http.Server, port: number, host: string, shared: b
   return (server.address() as AddressInfo).port;
 }
 
+/**
+ * Draining: every answer in progress closes its connection when it is done. A client kept alive on this
+ * replica (through a Service the connection outlives the endpoint) then sends its next request on a new
+ * connection, to a replica that is not stopping, instead of on this one, where the end of the drain would
+ * cut it. An answer whose headers are out (a stream) closes its connection as it finishes.
+ */
+function closeConnectionsAfterAnswers(answering: ReadonlySet<http.ServerResponse>): void {
+  for (const res of answering) {
+    if (!res.headersSent) {
+      res.setHeader('connection', 'close');
+      continue;
+    }
+    const socket = res.socket;
+    res.once('finish', () => socket?.end());
+  }
+}
+
 async function closeGateway(
   parts: Parts,
   server: http.Server,
   source: ConfigSource | undefined,
   deadlineMs: number,
+  answering: ReadonlySet<http.ServerResponse>,
 ): Promise<void> {
   source?.stop();
+  closeConnectionsAfterAnswers(answering);
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const until = parts.now() + deadlineMs;
@@ -410,7 +429,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     v1ViaExpress,
     ...(opts.pod !== undefined ? { pod: opts.pod } : {}),
   });
-  const server = http.createServer(SERVER_OPTIONS, handler);
+  // The answers in progress, for a drain to close their connections (closeConnectionsAfterAnswers); once
+  // draining, every new answer closes its connection.
+  const answering = new Set<http.ServerResponse>();
+  const server = http.createServer(SERVER_OPTIONS, (req, res) => {
+    if (closing) res.setHeader('connection', 'close');
+    else {
+      answering.add(res);
+      res.once('close', () => answering.delete(res));
+    }
+    handler(req, res);
+  });
   followConfig(parts, server);
   const source = startSource(opts.source, state.store, logger);
   if (source !== undefined && !('configMap' in opts.source)) await source.ready;
@@ -423,7 +452,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     state,
     close: async (deadlineMs = 10_000) => {
       closing = true;
-      await closeGateway(parts, server, source, deadlineMs);
+      await closeGateway(parts, server, source, deadlineMs, answering);
     },
   };
 }

@@ -1,0 +1,131 @@
+// The soak's verdict: the first windows after the warm-up against the last ones, each side at its best,
+// each check with its bound; and the lines it prints.
+import { describe, expect, it } from '@jest/globals';
+import { formatHeader, formatVerdict, formatWindow } from './report.js';
+import { judgeSoak, THRESHOLDS, type SoakWindow } from './verdict.js';
+
+const MiB = 1024 * 1024;
+
+function window(minute: number, over: Partial<SoakWindow> = {}): SoakWindow {
+  return {
+    minute,
+    offered: 15_000,
+    served: 15_000,
+    errors: 0,
+    p50Ms: 1.4,
+    p99Ms: 12,
+    maxMs: 80,
+    cpuPercent: 24,
+    rssBytes: 280 * MiB,
+    fds: 22,
+    upstreamConnections: 8,
+    clientConnections: 40,
+    eldP99Ms: 13,
+    eldMaxMs: 25,
+    load: 'load 3.00 3.00 3.00 on 2 cores',
+    ...over,
+  };
+}
+
+/** Eight minutes: a wild warm-up, steady windows, and the last three changed by `late`. */
+const run = (late: Partial<SoakWindow>) => [
+  window(1, { p99Ms: 300, rssBytes: 200 * MiB, fds: 60, errors: 0, eldP99Ms: 90 }),
+  ...[2, 3, 4, 5].map((m) => window(m)),
+  ...[6, 7, 8].map((m) => window(m, late)),
+];
+
+const failed = (windows: SoakWindow[]) =>
+  judgeSoak(windows)
+    .checks.filter((c) => !c.ok)
+    .map((c) => c.name);
+
+describe('soak verdict', () => {
+  it('passes a steady run, comparing the first three windows after the warm-up with the last three', () => {
+    const v = judgeSoak(run({}));
+    expect(v).toMatchObject({ ok: true, first: [2, 3, 4], last: [6, 7, 8] });
+    expect(v.checks.map((c) => c.name)).toEqual([
+      'errors',
+      'memory',
+      'descriptors',
+      'latency p99',
+      'event-loop delay p99',
+    ]);
+  });
+
+  it('compares at most half the windows after the warm-up on each side, one with itself', () => {
+    const windows = (n: number) => Array.from({ length: n }, (_, i) => window(i + 1));
+    expect(judgeSoak(windows(2))).toMatchObject({ first: [2], last: [2] });
+    expect(judgeSoak(windows(3))).toMatchObject({ first: [2], last: [3] });
+    expect(judgeSoak(windows(5))).toMatchObject({ first: [2, 3], last: [4, 5] });
+    expect(judgeSoak(windows(60))).toMatchObject({ first: [2, 3, 4], last: [58, 59, 60] });
+    expect(() => judgeSoak(windows(1))).toThrow('a verdict needs a warm-up window and one more (got 1)');
+  });
+
+  it('reads each side at its best: one bad late minute (a starved machine) is not a drift', () => {
+    const windows = run({});
+    windows[7] = window(8, { p99Ms: 400, eldP99Ms: 200, rssBytes: 500 * MiB, fds: 90 });
+    expect(failed(windows)).toEqual([]);
+  });
+
+  it('ignores the warm-up minute for growth and drift, but not for errors', () => {
+    expect(failed(run({}))).toEqual([]);
+    const warmUpErrors = run({});
+    warmUpErrors[0] = window(1, { errors: 3, served: 14_997 });
+    expect(failed(warmUpErrors)).toEqual(['errors']);
+  });
+
+  it('breaks on any error in any window', () => {
+    const windows = run({});
+    windows[3] = window(4, { errors: 1, served: 14_999 });
+    expect(failed(windows)).toEqual(['errors']);
+  });
+
+  it('breaks on memory growth at the bound, not below it', () => {
+    expect(failed(run({ rssBytes: 280 * MiB + THRESHOLDS.rssGrowthBytes - 1 }))).toEqual([]);
+    expect(failed(run({ rssBytes: 280 * MiB + THRESHOLDS.rssGrowthBytes }))).toEqual(['memory']);
+  });
+
+  it('breaks when descriptors other than connections drift either way beyond ±10', () => {
+    expect(failed(run({ fds: 32 }))).toEqual([]);
+    expect(failed(run({ fds: 33 }))).toEqual(['descriptors']);
+    expect(failed(run({ fds: 11 }))).toEqual(['descriptors']);
+  });
+
+  it('leaves the connections to the load: upstream and client connections are not judged', () => {
+    expect(failed(run({ upstreamConnections: 120, clientConnections: 400 }))).toEqual([]);
+  });
+
+  it('lets p99 double, or rise anywhere under the floor, and breaks beyond both', () => {
+    expect(failed(run({ p99Ms: 24 }))).toEqual([]);
+    expect(failed(run({ p99Ms: 24.9 }))).toEqual([]);
+    expect(failed(run({ p99Ms: 26 }))).toEqual(['latency p99']);
+    const slow = (late: number) => [window(1), window(2, { p99Ms: 20 }), window(3, { p99Ms: late })];
+    expect(failed(slow(40))).toEqual([]);
+    expect(failed(slow(41))).toEqual(['latency p99']);
+  });
+
+  it('judges the event-loop delay the same way, with its own floor', () => {
+    expect(failed(run({ eldP99Ms: 26 }))).toEqual([]);
+    expect(failed(run({ eldP99Ms: 29.9 }))).toEqual([]);
+    expect(failed(run({ eldP99Ms: 30 }))).toEqual(['event-loop delay p99']);
+  });
+
+  it('prints one aligned line per window and a verdict naming every broken check', () => {
+    const header = formatHeader();
+    const line = formatWindow(window(2), false);
+    expect(header.indexOf('load')).toBe(line.indexOf('load'));
+    expect(line).toBe(
+      '  2     15000     15000     1.40    12.00      80.0       0    24.0     280.0    22     8       40     13.0     25.0  ' +
+        'load 3.00 3.00 3.00 on 2 cores',
+    );
+    expect(formatWindow(window(1), true)).toMatch(/\(warm-up\)$/);
+    const text = formatVerdict(judgeSoak(run({ fds: 52, rssBytes: 400 * MiB })));
+    expect(text.split('\n')[0]).toBe('Verdict, minutes 2–4 against minutes 6–8, the best of each: BROKEN');
+    expect(text).toContain('BROKEN  memory: 280.0 MiB → 400.0 MiB (+120.0 MiB; bound +50.0 MiB)');
+    expect(text).toContain('BROKEN  descriptors: 22 → 52 (+30; bound ±10)');
+    expect(text).toContain('ok      latency p99: 12.0 ms → 12.0 ms (×1.00; bound ×2 or under 25.0 ms)');
+    expect(formatVerdict(judgeSoak([window(1), window(2)])).split('\n')[0]).toBe(
+      'Verdict, minute 2 against minute 2: OK',
+    );
+  });
+});

@@ -1,0 +1,145 @@
+// The soak's verdict: the first windows after the warm-up minute against the last ones. Memory and file
+// descriptors must not grow, latency and event-loop delay must not drift up, and nothing may fail. Each
+// side is read at its best (the least of up to three windows): what leaks or drifts is worse in every late
+// window, while a minute in which another process starved the machine (a 2-core machine shared with other
+// test runs) is one window. Pure: the windows are measured by main.ts.
+
+const MiB = 1024 * 1024;
+
+/** One minute of the soak, as measured. */
+export interface SoakWindow {
+  minute: number;
+  /** Requests sent in the window, and those answered 200. */
+  offered: number;
+  served: number;
+  /** Requests not answered 200 (status or transport error). */
+  errors: number;
+  /** Latency from the send, ms. */
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** The gateway's CPU over the window, percent of one core. */
+  cpuPercent: number;
+  /**
+   * Medians of samples every few seconds: the gateway's resident memory; its open descriptors other than
+   * TCP connections (files, pipes, the listener), which must stay flat; and, not judged, its upstream
+   * connections and the connections its clients hold open. Those follow the load's concurrency: a stall
+   * of the machine makes the pool open more, kept idle as long as the upstream allows (the simulator: 65 s),
+   * and the clients' are the load generator's doing.
+   */
+  rssBytes: number;
+  fds: number;
+  upstreamConnections: number;
+  clientConnections: number;
+  /** Event-loop delay over the window (monitorEventLoopDelay at 10 ms resolution), ms. */
+  eldP99Ms: number;
+  eldMaxMs: number;
+  /** machineLoad() at the end of the window. */
+  load: string;
+}
+
+export interface SoakThresholds {
+  /** Most resident memory the last window may hold above the first. */
+  rssGrowthBytes: number;
+  /** Most the descriptors other than connections may differ by between the first window and the last. */
+  fdDrift: number;
+  /** The last p99 may be this many times the first's, or under the floor. */
+  p99Ratio: number;
+  p99FloorMs: number;
+  /** The same for the event-loop delay's p99 (whose idle reading is the 10 ms resolution). */
+  eldRatio: number;
+  eldFloorMs: number;
+}
+
+export const THRESHOLDS: SoakThresholds = {
+  rssGrowthBytes: 50 * MiB,
+  fdDrift: 10,
+  p99Ratio: 2,
+  p99FloorMs: 25,
+  eldRatio: 2,
+  eldFloorMs: 30,
+};
+
+export interface Check {
+  name: 'errors' | 'memory' | 'descriptors' | 'latency p99' | 'event-loop delay p99';
+  ok: boolean;
+  /** The figures and the bound, for the report. */
+  detail: string;
+}
+
+export interface Verdict {
+  ok: boolean;
+  /** The minutes compared (1-based): the first ones after the warm-up, and the last ones. */
+  first: number[];
+  last: number[];
+  checks: Check[];
+}
+
+const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+
+/** How many windows each side of the comparison reads. */
+export const SIDE_WINDOWS = 3;
+
+/** Latency-like figures: within `ratio` of the first windows', or under the floor. */
+function drift(name: Check['name'], first: number, last: number, ratio: number, floor: number): Check {
+  const r = first > 0 ? last / first : Number.POSITIVE_INFINITY;
+  const ok = last <= ratio * first || last < floor;
+  return {
+    name,
+    ok,
+    detail: `${ms(first)} → ${ms(last)} (×${r.toFixed(2)}; bound ×${ratio} or under ${ms(floor)})`,
+  };
+}
+
+/**
+ * Judges a run of at least two windows: the first is the warm-up; then the first up to three windows
+ * against the last as many (at most half the rest each; with one window left, it against itself).
+ */
+export function judgeSoak(windows: readonly SoakWindow[], t: SoakThresholds = THRESHOLDS): Verdict {
+  const rest = windows.slice(1);
+  if (rest.length === 0)
+    throw new Error(`a verdict needs a warm-up window and one more (got ${windows.length})`);
+  const k = Math.max(1, Math.min(SIDE_WINDOWS, Math.floor(rest.length / 2)));
+  const early = rest.slice(0, k);
+  const late = rest.slice(-k);
+  const best = (ws: SoakWindow[], f: (w: SoakWindow) => number) => Math.min(...ws.map(f));
+  const [rssFirst, rssLast] = [best(early, (w) => w.rssBytes), best(late, (w) => w.rssBytes)];
+  const [fdsFirst, fdsLast] = [best(early, (w) => w.fds), best(late, (w) => w.fds)];
+  const errors = windows.reduce((s, w) => s + w.errors, 0);
+  const growth = rssLast - rssFirst;
+  const fdDelta = fdsLast - fdsFirst;
+  const checks: Check[] = [
+    {
+      name: 'errors',
+      ok: errors === 0,
+      detail: `${errors} in ${windows.reduce((s, w) => s + w.offered, 0)} requests (bound 0)`,
+    },
+    {
+      name: 'memory',
+      ok: growth < t.rssGrowthBytes,
+      detail: `${mib(rssFirst)} → ${mib(rssLast)} (${growth >= 0 ? '+' : ''}${mib(growth)}; bound +${mib(t.rssGrowthBytes)})`,
+    },
+    {
+      name: 'descriptors',
+      ok: Math.abs(fdDelta) <= t.fdDrift,
+      detail: `${fdsFirst} → ${fdsLast} (${fdDelta >= 0 ? '+' : ''}${fdDelta}; bound ±${t.fdDrift})`,
+    },
+    drift(
+      'latency p99',
+      best(early, (w) => w.p99Ms),
+      best(late, (w) => w.p99Ms),
+      t.p99Ratio,
+      t.p99FloorMs,
+    ),
+    drift(
+      'event-loop delay p99',
+      best(early, (w) => w.eldP99Ms),
+      best(late, (w) => w.eldP99Ms),
+      t.eldRatio,
+      t.eldFloorMs,
+    ),
+  ];
+  const minutes = (ws: SoakWindow[]) => ws.map((w) => w.minute);
+  return { ok: checks.every((c) => c.ok), first: minutes(early), last: minutes(late), checks };
+}
