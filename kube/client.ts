@@ -97,6 +97,16 @@ export interface Selectors {
   fieldSelector?: string;
 }
 
+export interface WatchOptions extends Selectors {
+  resourceVersion: string;
+  metadataOnly?: boolean;
+  timeoutSeconds: number;
+  idleTimeoutMs: number;
+  answerTimeoutMs?: number;
+  /** Called once the server has accepted the watch (a 2xx answer), before any event. */
+  onOpen?: () => void;
+}
+
 /** Calls onLine for each non-empty line of a newline-delimited stream (a watch), onChunk for each read. */
 async function readJsonLines(
   body: AsyncIterable<unknown>,
@@ -202,8 +212,13 @@ export class KubeClient {
     return new KubeApiError(status, reason, `${method} ${path}: ${status} ${message}`);
   }
 
-  get<T extends KubeObject = KubeObject>(r: ResourceType, namespace: string, name: string): Promise<T> {
-    return this.request<T>('GET', objectPath(r, namespace, name));
+  get<T extends KubeObject = KubeObject>(
+    r: ResourceType,
+    namespace: string,
+    name: string,
+    opts: Pick<RequestOptions, 'signal'> = {},
+  ): Promise<T> {
+    return this.request<T>('GET', objectPath(r, namespace, name), { signal: opts.signal });
   }
 
   /** Every page of a list, and the resourceVersion to watch from. */
@@ -237,18 +252,14 @@ export class KubeClient {
   }
 
   /**
-   * Streams watch events until the server ends the watch (resolves), the signal aborts or the connection
-   * stays silent for `idleTimeoutMs` (rejects with a TimeoutError).
+   * Streams watch events until the server ends the watch (resolves), the signal aborts, the server does not
+   * answer within `answerTimeoutMs` (default `idleTimeoutMs`) or the stream stays silent for `idleTimeoutMs`
+   * (both reject with a TimeoutError).
    */
   async watch(
     r: ResourceType,
     namespace: string | undefined,
-    opts: Selectors & {
-      resourceVersion: string;
-      metadataOnly?: boolean;
-      timeoutSeconds: number;
-      idleTimeoutMs: number;
-    },
+    opts: WatchOptions,
     onEvent: (e: WatchEvent) => void,
     signal: AbortSignal,
   ): Promise<void> {
@@ -265,28 +276,31 @@ export class KubeClient {
     const abortOuter = (): void => controller.abort(signal.reason);
     signal.addEventListener('abort', abortOuter);
     let idle: NodeJS.Timeout | undefined;
-    let timedOut = false;
-    const resetIdle = (): void => {
+    let timedOut: string | undefined;
+    const resetIdle = (ms = opts.idleTimeoutMs, why = `silent for ${ms}ms`): void => {
       clearTimeout(idle);
       idle = setTimeout(() => {
-        timedOut = true;
+        timedOut = why;
         controller.abort();
-      }, opts.idleTimeoutMs);
+      }, ms);
       idle.unref();
     };
     try {
-      resetIdle();
+      const answerMs = opts.answerTimeoutMs ?? opts.idleTimeoutMs;
+      resetIdle(answerMs, `no answer within ${answerMs}ms`);
       const res = await fetch(url, {
         headers: { ...auth.headers, Accept: opts.metadataOnly ? METADATA_ONLY_WATCH : 'application/json' },
         dispatcher: auth.dispatcher,
         signal: controller.signal,
       });
+      resetIdle();
       if (!res.ok || !res.body)
         throw KubeClient.apiError('watch', r.plural, res.status, res.statusText, await res.text());
+      opts.onOpen?.();
       await readJsonLines(res.body, resetIdle, (line) => onEvent(JSON.parse(line) as WatchEvent));
     } catch (e) {
-      if (timedOut) {
-        const err = new Error(`watch ${r.plural} silent for ${opts.idleTimeoutMs}ms`);
+      if (timedOut !== undefined) {
+        const err = new Error(`watch ${r.plural} ${timedOut}`);
         err.name = 'TimeoutError';
         throw err;
       }
@@ -335,19 +349,31 @@ export class KubeClient {
     return out;
   }
 
-  async create<T extends KubeObject>(r: ResourceType, obj: KubeObject, fieldManager?: string): Promise<T> {
+  async create<T extends KubeObject>(
+    r: ResourceType,
+    obj: KubeObject,
+    fieldManager?: string,
+    opts: Pick<RequestOptions, 'signal'> = {},
+  ): Promise<T> {
     const out = await this.request<T>('POST', collectionPath(r, obj.metadata.namespace), {
       query: { fieldManager },
       body: { ...obj, apiVersion: apiVersionOf(r), kind: r.kind },
+      signal: opts.signal,
     });
     this.writeObserver('create', r.kind);
     return out;
   }
 
-  async replace<T extends KubeObject>(r: ResourceType, obj: KubeObject, fieldManager?: string): Promise<T> {
+  async replace<T extends KubeObject>(
+    r: ResourceType,
+    obj: KubeObject,
+    fieldManager?: string,
+    opts: Pick<RequestOptions, 'signal'> = {},
+  ): Promise<T> {
     const out = await this.request<T>('PUT', objectPath(r, obj.metadata.namespace ?? '', obj.metadata.name), {
       query: { fieldManager },
       body: { ...obj, apiVersion: apiVersionOf(r), kind: r.kind },
+      signal: opts.signal,
     });
     this.writeObserver('update', r.kind);
     return out;

@@ -1,6 +1,6 @@
 // An informer: list, then watch from the list's resourceVersion, keep a cache with secondary indexes and
-// tell handlers what changed. Same semantics as client-node's ListWatch (relist on 410 Gone), plus a relist
-// when a watch goes silent past its server timeout (a half-open connection), bookmarks, label and field
+// tell handlers what changed. Same semantics as client-node's ListWatch (relist on 410 Gone), plus a new
+// watch from the last resourceVersion when one goes silent (a half-open connection), bookmarks, label and field
 // selectors, exponential backoff after failures, and one informer spanning several namespaces. The operator
 // follows whole collections with it; the gateway follows single named objects (a field selector on
 // metadata.name, which is what RBAC rules with resourceNames allow for list and watch).
@@ -27,9 +27,16 @@ export interface InformerOptions {
   fieldSelector?: string;
   /** Only metadata is listed and watched (PartialObjectMetadata): for Secrets, whose data we never need. */
   metadataOnly?: boolean;
-  /** Server-side watch timeout; the client gives up on a silent watch 30 s after it. */
+  /** Server-side watch timeout, after which the watch is resumed from the last resourceVersion. */
   watchTimeoutSeconds?: number;
-  /** Wait between attempts after a failed list or watch; a watch that ends normally resets it. */
+  /**
+   * A watch that sends nothing for this long (or a watch request unanswered for the shorter of this and
+   * 15 s) is taken for a dead connection and resumed from the last resourceVersion on a new one. The API
+   * server sends a watch that allows bookmarks one a minute, so a live watch is never silent that long.
+   * Default 90 s.
+   */
+  silenceTimeoutMs?: number;
+  /** Wait between attempts after a failed list or watch; a watch the server accepts resets it. */
   backoff?: Backoff;
   onRestart?: (kind: string, reason: RestartReason) => void;
   /** A list or watch failed (retried after `retryInMs`), or a change handler threw (no retry). */
@@ -39,6 +46,10 @@ export interface InformerOptions {
 export const DEFAULT_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000 };
 /** After this many failures in a row the informer lists again rather than resume a watch. */
 const FAILURES_BEFORE_RELIST = 3;
+/** A minute between the API server's bookmarks, and half a minute's grace. */
+const DEFAULT_SILENCE_TIMEOUT_MS = 90_000;
+/** The API server answers a watch request at once (events follow); longer is a dead connection. */
+const WATCH_ANSWER_TIMEOUT_MS = 15_000;
 
 export const objectKey = (o: { metadata: { namespace?: string; name: string } }): string =>
   o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
@@ -320,6 +331,7 @@ export class Informer {
   private async watchOnce(cursor: Cursor): Promise<boolean> {
     const { resource, labelSelector, fieldSelector, metadataOnly } = this.opts;
     const timeoutSeconds = (this.opts.watchTimeoutSeconds ?? 300) + Math.floor(Math.random() * 60);
+    const silenceMs = this.opts.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
     let gone = false;
     const perWatch = new AbortController();
     const onAbort = (): void => perWatch.abort();
@@ -346,7 +358,10 @@ export class Informer {
           fieldSelector,
           metadataOnly,
           timeoutSeconds,
-          idleTimeoutMs: (timeoutSeconds + 30) * 1000,
+          idleTimeoutMs: Math.min((timeoutSeconds + 30) * 1000, silenceMs),
+          answerTimeoutMs: Math.min(WATCH_ANSWER_TIMEOUT_MS, silenceMs),
+          // The API server is back: the next failure starts the backoff over, not 30 s after an outage.
+          onOpen: () => (cursor.failures = 0),
         },
         onEvent,
         perWatch.signal,
@@ -357,14 +372,19 @@ export class Informer {
     return gone;
   }
 
-  /** After a failed list or watch: relist at once when the watch is stale, else back off and retry. */
+  /**
+   * After a failed list or watch: relist at once when the resourceVersion is gone; resume at once from it
+   * when the watch went silent (a dead connection: the events since come with the new watch, or a 410 if
+   * they are no longer kept); else back off and retry.
+   */
   private async recover(cursor: Cursor, e: unknown): Promise<void> {
     const timeout = e instanceof Error && e.name === 'TimeoutError';
     this.opts.onRestart?.(this.kind, isGone(e) ? 'gone' : timeout ? 'timeout' : 'error');
-    if (isGone(e) || timeout) {
+    if (isGone(e)) {
       cursor.resourceVersion = undefined;
       return;
     }
+    if (timeout) return;
     const { initialMs, maxMs } = this.opts.backoff ?? DEFAULT_BACKOFF;
     cursor.failures++;
     const waitMs = Math.min(maxMs, initialMs * 2 ** Math.min(cursor.failures - 1, 30));

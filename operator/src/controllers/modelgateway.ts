@@ -32,6 +32,7 @@ async function handOffReplicas(ctx: ControllerContext, live: KubeObject | undefi
   if (!live || live.metadata.annotations?.[REPLICAS_OWNER_ANNOTATION] === 'autoscaler') return;
   const replicas = (live.spec as { replicas?: number } | undefined)?.replicas;
   if (replicas === undefined) return;
+  ctx.assertLeading();
   await ctx.client.apply(
     R.Deployment,
     { metadata: { name: live.metadata.name, namespace: live.metadata.namespace }, spec: { replicas } },
@@ -56,6 +57,7 @@ async function reconcileNetworkPolicy(
   const name = gatewayObjectName(gw.metadata.name);
   const live = ctx.cache.get<KubeObject>('NetworkPolicy', namespace, name);
   if (!live || controllerOwnerKey(live, 'ModelGateway')[0] !== keyOf(gw)) return;
+  ctx.assertLeading();
   try {
     await ctx.client.delete(R.NetworkPolicy, namespace, name);
   } catch (e) {

@@ -31,7 +31,10 @@ export interface ControllerContext {
   enqueue(controller: string, key: string, delayMs?: number): void;
   /** Coalesces a burst of triggers into one reconcile (see WorkQueue.addDebounced). */
   enqueueDebounced(controller: string, key: string): void;
+  /** Raw API access: a write through it must call `assertLeading()` first (apply and patchStatus do). */
   client: KubeClient;
+  /** Throws unless this instance leads: the guard of every write. */
+  assertLeading(): void;
   log: Logger;
   now(): number;
   settings: { gatewayImage: string };

@@ -32,11 +32,12 @@ export interface ManagerOptions {
   debounceMaxWaitMs?: number;
   /** Full resync period: every primary key is reconciled again (no writes when nothing changed). */
   resyncPeriodMs?: number;
+  /** How long stopLeading() waits for the reconciles in flight (default 5 s). */
+  stopLeadingGraceMs?: number;
   now?: () => number;
 }
 
 const MANAGED = 'app.kubernetes.io/managed-by=beastmode-operator';
-/** How long stopLeading() waits for the reconciles in flight. */
 const STOP_LEADING_GRACE_MS = 5_000;
 
 /** How each kind is listed and watched: owned kinds by label, Secrets as metadata only. */
@@ -123,6 +124,7 @@ export class Manager {
     };
     return {
       cache: this.cache,
+      assertLeading: guard,
       apply: async (kind, desired) => {
         guard();
         return this.applier.apply(R[kind], desired);
@@ -235,7 +237,9 @@ export class Manager {
     let grace: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all([...this.queues.values()].map((q) => q.shutdown())),
-      new Promise((resolve) => (grace = setTimeout(resolve, STOP_LEADING_GRACE_MS))),
+      new Promise((resolve) => {
+        grace = setTimeout(resolve, this.opts.stopLeadingGraceMs ?? STOP_LEADING_GRACE_MS);
+      }),
     ]);
     clearTimeout(grace);
   }
