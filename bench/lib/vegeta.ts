@@ -1,19 +1,18 @@
 // Fixed-rate steps of the benchmarks driven by vegeta (github.com/tsenart/vegeta), a
 // constant-rate load generator in Go: on a 2-core machine a Node load generator costs about as much CPU as
 // the proxy it measures and its own event-loop stalls land in the p99. vegeta is built from the Go module
-// proxy once per machine into ~/.cache/beastmode/vegeta-<version>/vegeta (the cache and lock of
-// cluster/build.ts); without Go the benchmark falls back to the Node generator (loadgen.ts).
+// proxy once per machine into ~/.cache/beastmode/vegeta-<version>/vegeta (cluster/go-tools.ts); without Go
+// the benchmark falls back to the Node generator (loadgen.ts).
 //
 // Each step is one `vegeta attack` process writing its results to a file, reported afterwards with
 // `vegeta report -type=json`, so decoding the results does not compete with the step. vegeta measures
 // each request from the moment it is sent; its pacer sends on schedule while it has workers (up to
 // maxWorkers) and CPU, and catches up in a burst after a stall of its own. A send that waits for one of
 // the 128 connections counts that wait in its latency (as the Node generator's 128-connection pool does).
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaultCacheRoot, formatElapsed, withBuildLock } from '../../cluster/build.js';
+import { ensureGoTool } from '../../cluster/go-tools.js';
 import { BODY, type RateResult, type Target } from './loadgen.js';
 
 export const VEGETA_MODULE = 'github.com/tsenart/vegeta/v12';
@@ -25,10 +24,6 @@ export interface VegetaRateResult extends RateResult {
   p95: number;
   max: number;
   statusCodes: Record<string, number>;
-}
-
-function hasGo(): boolean {
-  return spawnSync('go', ['version'], { stdio: 'ignore' }).error === undefined;
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<string> {
@@ -46,40 +41,11 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): 
 }
 
 /**
- * The vegeta binary, built with `GOFLAGS=-trimpath go install <module>@<version>` into the cache on the
- * first call on a machine; undefined when it is not cached and Go is not installed.
+ * The vegeta binary, built with `go install <module>@<version>` into the cache on the first call on a
+ * machine; undefined when it is not cached and Go is not installed.
  */
-export async function ensureVegeta(onProgress: (line: string) => void): Promise<string | undefined> {
-  const cacheRoot = defaultCacheRoot();
-  const dir = path.join(cacheRoot, `vegeta-${VEGETA_VERSION}`);
-  const bin = path.join(dir, 'vegeta');
-  if (existsSync(bin)) return bin;
-  if (!hasGo()) return undefined;
-  return withBuildLock(cacheRoot, onProgress, async () => {
-    if (existsSync(bin)) return bin;
-    const staging = `${dir}.tmp-${process.pid}`;
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true });
-    const started = Date.now();
-    onProgress(`Building vegeta ${VEGETA_VERSION} into ${dir} (go install, once per machine)`);
-    await run(
-      'go',
-      ['install', `${VEGETA_MODULE}@${VEGETA_VERSION}`],
-      {
-        ...process.env,
-        GOBIN: staging,
-        GOFLAGS: `${process.env.GOFLAGS ?? ''} -trimpath -buildvcs=false`.trim(),
-        GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? 'local',
-        CGO_ENABLED: '0',
-      },
-      // Outside any module: `go install pkg@version` builds with the module's own go.mod.
-      tmpdir(),
-    );
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(staging, dir);
-    onProgress(`Built vegeta in ${formatElapsed(Date.now() - started)}`);
-    return bin;
-  });
+export function ensureVegeta(onProgress: (line: string) => void): Promise<string | undefined> {
+  return ensureGoTool({ name: 'vegeta', module: VEGETA_MODULE, version: VEGETA_VERSION }, onProgress);
 }
 
 export interface Vegeta {

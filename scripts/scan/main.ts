@@ -1,14 +1,13 @@
 // `npm run scan`: trivy's configuration checks on the Helm chart (rendered by trivy's own Helm scanner, with
 // the default values and with the external metrics API on), the objects the operator renders for gateways
-// (its golden files) and the Dockerfile, failing on any HIGH or CRITICAL finding that .trivyignore.yaml does not accept with a
-// reason. trivy is built from the Go module proxy once per machine into
-// ~/.cache/beastmode/trivy-<version>/ (the cache and lock of cluster/build.ts), and runs with the checks it
-// embeds (no download at scan time).
+// (its golden files) and the Dockerfile, failing on any HIGH or CRITICAL finding that .trivyignore.yaml does
+// not accept with a reason. trivy is built from the Go module proxy once per machine into
+// ~/.cache/beastmode/trivy-<version>/ (cluster/go-tools.ts), and runs with the checks it embeds (no download
+// at scan time).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { defaultCacheRoot, formatElapsed, withBuildLock } from '../../cluster/build.js';
+import { ensureGoTool } from '../../cluster/go-tools.js';
 
 export const TRIVY_MODULE = 'github.com/aquasecurity/trivy/cmd/trivy';
 export const TRIVY_VERSION = 'v0.74.0';
@@ -20,15 +19,9 @@ Dockerfile, with the accepted findings of
 .trivyignore.yaml, and exits non-zero on any other. The first run on a machine builds trivy ${TRIVY_VERSION} from
 the Go module proxy (several minutes; cached under ~/.cache/beastmode).`;
 
-function run(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  cwd: string,
-  quiet: boolean,
-): Promise<number> {
+function run(cmd: string, args: string[], cwd: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { env, cwd, stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'] });
+    const c = spawn(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
     c.on('error', reject);
     c.on('close', (code) => resolve(code ?? 1));
   });
@@ -36,39 +29,19 @@ function run(
 
 /** The trivy binary, built into the cache on the first call on a machine. */
 async function ensureTrivy(say: (line: string) => void): Promise<string> {
-  const cacheRoot = defaultCacheRoot();
-  const dir = path.join(cacheRoot, `trivy-${TRIVY_VERSION}`);
-  const bin = path.join(dir, 'trivy');
-  if (existsSync(bin)) return bin;
-  return withBuildLock(cacheRoot, say, async () => {
-    if (existsSync(bin)) return bin;
-    const staging = `${dir}.tmp-${process.pid}`;
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true });
-    const started = Date.now();
-    say(`Building trivy ${TRIVY_VERSION} into ${dir} (go install, once per machine)`);
-    const env = {
-      ...process.env,
-      GOBIN: staging,
-      GOFLAGS: `${process.env.GOFLAGS ?? ''} -trimpath -buildvcs=false`.trim(),
-      GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? 'local',
+  const bin = await ensureGoTool(
+    {
+      name: 'trivy',
+      module: TRIVY_MODULE,
+      version: TRIVY_VERSION,
       // trivy uses encoding/json/v2, an experiment in Go 1.26.
-      GOEXPERIMENT: 'jsonv2',
-      CGO_ENABLED: '0',
-    };
-    const code = await run(
-      'go',
-      ['install', '-ldflags=-s -w', `${TRIVY_MODULE}@${TRIVY_VERSION}`],
-      env,
-      tmpdir(),
-      false,
-    );
-    if (code !== 0) throw new Error(`go install ${TRIVY_MODULE}@${TRIVY_VERSION} exited ${code}`);
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(staging, dir);
-    say(`Built trivy in ${formatElapsed(Date.now() - started)}`);
-    return bin;
-  });
+      env: { GOEXPERIMENT: 'jsonv2' },
+      flags: ['-ldflags=-s -w'],
+    },
+    say,
+  );
+  if (bin === undefined) throw new Error(`trivy is not built and Go is not installed to build it`);
+  return bin;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -105,9 +78,7 @@ async function main(argv: string[]): Promise<number> {
         ...extra,
         target,
       ],
-      process.env,
       root,
-      false,
     );
     if (code !== 0) failed++;
   }

@@ -114,4 +114,33 @@ describe('WorkQueue', () => {
     expect(calls).toBe(0);
     expect(q.depth).toBe(1);
   });
+
+  test('a key that always fails and makes its own events backs off alone: bounded attempts, others unhurt', async () => {
+    let failing = 0;
+    let healthy = 0;
+    let q: WorkQueue | undefined = undefined;
+    q = new WorkQueue(
+      (key) => {
+        if (key === 'b') return Promise.resolve(void healthy++);
+        failing++;
+        // Its reconcile writes something that comes back as an event for itself (a status, an owned object).
+        q?.add('a');
+        return Promise.reject(new Error('permanently broken'));
+      },
+      { name: 't', baseDelayMs: 100, maxDelayMs: 60_000 },
+    );
+    q.start();
+    q.add('a');
+    const started = Date.now();
+    while (Date.now() - started < 2500) {
+      q.add('b');
+      await tick(20);
+    }
+    await q.shutdown();
+    // Backoff 0, 0.1, 0.3, 0.7, 1.5 s (and an event at most once a second): without the floor, an event during
+    // each failure retried at once — thousands of attempts, each an API call.
+    expect(failing).toBeGreaterThanOrEqual(4);
+    expect(failing).toBeLessThanOrEqual(7);
+    expect(healthy).toBeGreaterThanOrEqual(60);
+  });
 });

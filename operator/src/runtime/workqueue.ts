@@ -2,6 +2,10 @@
 // being processed is never processed concurrently (an add meanwhile is deferred until it finishes), failures
 // retry with per-key exponential backoff, delayed adds keep the earliest deadline, and at most
 // `concurrency` keys are processed at a time. Dispatch starts only on start() (after winning the lease).
+// Unlike client-go, an event for a key that failed less than `eventRetryFloorMs` ago does not retry it at
+// once: it retries at that floor (or its backoff, if sooner). A permanently failing object whose own
+// reconcile (or anything else) keeps producing events therefore costs at most about one attempt per second,
+// instead of a loop as fast as the API server answers; a healthy key is never delayed by it.
 
 export interface ReconcileOutcome {
   /** Process the key again after this many milliseconds (polling, a canary tick). */
@@ -16,6 +20,8 @@ export interface WorkQueueOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   onError?: (key: string, err: unknown, failures: number) => void;
+  /** Soonest an event retries a key after its failure. Default 1000 ms. */
+  eventRetryFloorMs?: number;
 }
 
 export class WorkQueue {
@@ -25,6 +31,8 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
+  /** When each failing key last failed. */
+  private readonly failedAt = new Map<string, number>();
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly burstStart = new Map<string, number>();
   private running = false;
@@ -50,6 +58,18 @@ export class WorkQueue {
   }
 
   add(key: string): void {
+    if (this.stopped) return;
+    const wait = this.eventRetryWait(key);
+    if (wait > 0) {
+      if (this.processing.has(key)) this.dirty.add(key);
+      else this.addAfter(key, wait);
+      return;
+    }
+    this.enqueue(key);
+  }
+
+  /** Queues the key now (a due timer: a backoff, a requeue, the event floor). */
+  private enqueue(key: string): void {
     if (this.stopped) return;
     const t = this.timers.get(key);
     if (t) {
@@ -78,7 +98,7 @@ export class WorkQueue {
     if (existing) clearTimeout(existing.timer);
     const timer = setTimeout(() => {
       this.timers.delete(key);
-      this.add(key);
+      this.enqueue(key);
     }, delayMs);
     timer.unref();
     this.timers.set(key, { at, timer });
@@ -120,6 +140,14 @@ export class WorkQueue {
 
   forget(key: string): void {
     this.failures.delete(key);
+    this.failedAt.delete(key);
+  }
+
+  /** How long an event must wait to retry a key that failed recently (0: not failing, or long enough ago). */
+  private eventRetryWait(key: string): number {
+    const at = this.failedAt.get(key);
+    if (at === undefined) return 0;
+    return Math.max(0, at + (this.opts.eventRetryFloorMs ?? 1000) - Date.now());
   }
 
   start(): void {
@@ -163,6 +191,7 @@ export class WorkQueue {
       outcome = await this.handler(key);
     } catch (e) {
       failed = true;
+      this.failedAt.set(key, Date.now());
       this.opts.onError?.(key, e, (this.failures.get(key) ?? 0) + 1);
     }
     this.processing.delete(key);
