@@ -26,13 +26,12 @@ import { RouterModels, type ConfigMapWatch } from '../routing/router-models.js';
 import { EmbeddingScorer } from './embedding-scores.js';
 import { RouterMetrics } from './router-metrics.js';
 import { AttemptRunner } from './attempt-runner.js';
-import { httpHandler } from './http-app.js';
+import { closeConnectionsAfterAnswers, httpHandler } from './http-app.js';
 import { GatewayMetrics } from './metrics.js';
 import { ObservedStatsStore } from './observed.js';
 import { Pipeline } from './pipeline.js';
-import { EgressPolicy, type EgressGuard } from './egress.js';
 import { viaToken } from './loops.js';
-import { UpstreamPools } from './pools.js';
+import { upstreamPools, type UpstreamPools } from './pools.js';
 import { UpstreamCaller } from './upstream-attempt.js';
 import type { PodState } from '../workers/pod-state.js';
 
@@ -235,52 +234,6 @@ function selectionParts(
   return { learners, models, routerMetrics, embeddings };
 }
 
-/**
- * The egress policy of the config in force, counted and logged when it refuses a connection (once per
- * host and reason for each config, so a refused backend does not log every request).
- */
-function egressGuard(store: ConfigStore, metrics: GatewayMetrics, logger: Logger): EgressGuard {
-  const policies = new WeakMap<GatewayConfig, EgressPolicy>();
-  const publicOnly = new EgressPolicy([]);
-  let said = new Set<string>();
-  store.onChange(() => (said = new Set()));
-  return {
-    policy: () => {
-      const config = store.current()?.config;
-      if (config === undefined) return publicOnly;
-      let p = policies.get(config);
-      if (p === undefined) policies.set(config, (p = new EgressPolicy(config.egress?.allow ?? [])));
-      return p;
-    },
-    refused: (e) => {
-      metrics.egressRefusals.inc({ reason: e.reason });
-      if (said.has(`${e.host}/${e.reason}`)) return;
-      said.add(`${e.host}/${e.reason}`);
-      logger.log(
-        'warn',
-        'Egress refused: the backend resolves to an address the ModelGateway does not allow',
-        {
-          host: e.host,
-          address: e.address,
-          reason: e.reason,
-        },
-      );
-    },
-  };
-}
-
-/** The upstream connections, under the egress policy; a config that changes it reconnects them. */
-function upstreamPools(store: ConfigStore, metrics: GatewayMetrics, logger: Logger): UpstreamPools {
-  const pools = new UpstreamPools(egressGuard(store, metrics, logger));
-  let allowed = '';
-  store.onChange(({ config }) => {
-    const now = JSON.stringify(config.egress?.allow ?? []);
-    if (now !== allowed && allowed !== '') pools.reconnect();
-    allowed = now;
-  });
-  return pools;
-}
-
 /** Before any config: a request is never sent upstream then, but the Via pseudonym needs a name. */
 const NO_CONFIG = { gateway: { namespace: '', name: '' } } as GatewayConfig;
 
@@ -376,23 +329,6 @@ async function listen(server: http.Server, port: number, host: string, shared: b
     server.listen({ port, host, ...(shared ? { reusePort: true, exclusive: true } : {}) }, () => resolve());
   });
   return (server.address() as AddressInfo).port;
-}
-
-/**
- * Draining: every answer in progress closes its connection when it is done. A client kept alive on this
- * replica (through a Service the connection outlives the endpoint) then sends its next request on a new
- * connection, to a replica that is not stopping, instead of on this one, where the end of the drain would
- * cut it. An answer whose headers are out (a stream) closes its connection as it finishes.
- */
-function closeConnectionsAfterAnswers(answering: ReadonlySet<http.ServerResponse>): void {
-  for (const res of answering) {
-    if (!res.headersSent) {
-      res.setHeader('connection', 'close');
-      continue;
-    }
-    const socket = res.socket;
-    res.once('finish', () => socket?.end());
-  }
 }
 
 async function closeGateway(

@@ -1,7 +1,8 @@
 // The gateway's HTTP surface: one node:http handler that sends the pipeline's paths (/v1 model endpoints,
-// models, feedback) straight to it, and everything else — health, readiness, metrics, unknown paths — to a
-// small express app. With `v1ViaExpress` the /v1 paths go through express too (for the benchmark that
-// measured the difference).
+// models, feedback) straight to it — unless the request came round a loop of gateways — and everything
+// else — health, readiness, metrics, unknown paths — to a small express app; and how a drain closes its
+// connections. With `v1ViaExpress` the /v1 paths go through express too (for the benchmark that measured
+// the difference).
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express from 'express';
 import { HEADERS } from '../../../api/v1alpha1/index.js';
@@ -119,4 +120,21 @@ export function httpHandler(s: HttpSurface): RequestListener {
     if (servesPath(q < 0 ? url : url.slice(0, q))) pipelineOrLoop(s, req, res);
     else app(req, res);
   };
+}
+
+/**
+ * Draining: every answer in progress closes its connection when it is done. A client kept alive on this
+ * replica (through a Service the connection outlives the endpoint) then sends its next request on a new
+ * connection, to a replica that is not stopping, instead of on this one, where the end of the drain would
+ * cut it. An answer whose headers are out (a stream) closes its connection as it finishes.
+ */
+export function closeConnectionsAfterAnswers(answering: ReadonlySet<ServerResponse>): void {
+  for (const res of answering) {
+    if (!res.headersSent) {
+      res.setHeader('connection', 'close');
+      continue;
+    }
+    const socket = res.socket;
+    res.once('finish', () => socket?.end());
+  }
 }

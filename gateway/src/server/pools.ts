@@ -2,7 +2,11 @@
 // keeps a backend keeps its warm connections). Every connection goes through the egress guard; a config
 // that narrows the egress allow-list closes the pools, so no connection opened under the wider one lives on.
 import { Agent, Pool } from 'undici';
-import { guardedConnector, type EgressGuard } from './egress.js';
+import type { GatewayConfig } from '../../../api/v1alpha1/index.js';
+import type { ConfigStore } from '../config/store.js';
+import type { Logger } from '../log.js';
+import { EgressPolicy, guardedConnector, type EgressGuard } from './egress.js';
+import type { GatewayMetrics } from './metrics.js';
 
 export class UpstreamPools {
   private readonly pools = new Map<string, Pool>();
@@ -50,4 +54,50 @@ export class UpstreamPools {
     this.pools.clear();
     await Promise.allSettled(all.map((p) => p.close()));
   }
+}
+
+/**
+ * The egress policy of the config in force, counted and logged when it refuses a connection (once per
+ * host and reason for each config, so a refused backend does not log every request).
+ */
+function egressGuard(store: ConfigStore, metrics: GatewayMetrics, logger: Logger): EgressGuard {
+  const policies = new WeakMap<GatewayConfig, EgressPolicy>();
+  const publicOnly = new EgressPolicy([]);
+  let said = new Set<string>();
+  store.onChange(() => (said = new Set()));
+  return {
+    policy: () => {
+      const config = store.current()?.config;
+      if (config === undefined) return publicOnly;
+      let p = policies.get(config);
+      if (p === undefined) policies.set(config, (p = new EgressPolicy(config.egress?.allow ?? [])));
+      return p;
+    },
+    refused: (e) => {
+      metrics.egressRefusals.inc({ reason: e.reason });
+      if (said.has(`${e.host}/${e.reason}`)) return;
+      said.add(`${e.host}/${e.reason}`);
+      logger.log(
+        'warn',
+        'Egress refused: the backend resolves to an address the ModelGateway does not allow',
+        {
+          host: e.host,
+          address: e.address,
+          reason: e.reason,
+        },
+      );
+    },
+  };
+}
+
+/** The upstream connections, under the egress policy; a config that changes it reconnects them. */
+export function upstreamPools(store: ConfigStore, metrics: GatewayMetrics, logger: Logger): UpstreamPools {
+  const pools = new UpstreamPools(egressGuard(store, metrics, logger));
+  let allowed = '';
+  store.onChange(({ config }) => {
+    const now = JSON.stringify(config.egress?.allow ?? []);
+    if (now !== allowed && allowed !== '') pools.reconnect();
+    allowed = now;
+  });
+  return pools;
 }
