@@ -4,7 +4,6 @@
 // event-loop delay from /metrics.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -37,20 +36,8 @@ process.once('exit', () => {
   for (const c of running) c.kill('SIGKILL');
 });
 
-/** A loopback port nobody listens on now (the kernel's pick, released for the caller to bind). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../cluster/control-plane.js';
 
-/** Starts the gateway CLI on 127.0.0.1:<port>, reading its config from a file; killed if this process exits. */
 export function spawnGateway(o: GatewayProcessOptions): GatewayProcess {
   const args = [...(o.nodeArgs ?? []), '--import', 'tsx', 'cli/main.ts', 'gateway', '--host', '127.0.0.1'];
   args.push('--port', String(o.port), '--config', o.configFile);

@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import { finishGatewayConfig, METRICS, type GatewayConfig } from '../../../api/v1alpha1/index.js';
 import { compiledRoute, gatewayConfig } from '../../../testkit/gateway-config.js';
 import { silent, TestServers } from '../../../testkit/http-servers.js';
+import { freePort } from '../../../cluster/control-plane.js';
 import { fetchEmbeddings } from '../routing/embeddings-client.js';
 import { checkedAddress, EgressPolicy, EgressRefused, nonPublicReason } from './egress.js';
 import { startGateway } from './gateway.js';
@@ -273,10 +274,7 @@ describe('over HTTP', () => {
   });
 
   test('a backend pointing at the gateway itself is refused with 508 after one hop, not a storm', async () => {
-    const server = http.createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as AddressInfo).port;
-    await new Promise((r) => server.close(r));
+    const port = await freePort();
     const gw = servers.adopt(
       await startGateway({
         port,
