@@ -159,6 +159,8 @@ export interface EventLoopDelay {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** The V8 heap in use at the scrape (nodejs_heap_size_used_bytes), bytes. */
+  heapUsedBytes: number;
 }
 
 /** A sample value of the text exposition format, or NaN. */
@@ -178,5 +180,10 @@ export async function scrapeEventLoopDelay(url: string): Promise<EventLoopDelay>
   const text = await r.text();
   if (r.status !== 200) throw new Error(`GET ${url}/metrics answered ${r.status}`);
   const ms = (name: string) => sample(text, `nodejs_eventloop_lag_${name}_seconds`) * 1000;
-  return { p50Ms: ms('p50'), p99Ms: ms('p99'), maxMs: ms('max') };
+  return {
+    p50Ms: ms('p50'),
+    p99Ms: ms('p99'),
+    maxMs: ms('max'),
+    heapUsedBytes: sample(text, 'nodejs_heap_size_used_bytes'),
+  };
 }

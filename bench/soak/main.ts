@@ -99,6 +99,7 @@ async function measureWindow(
     clientConnections: median(clients),
     eldP99Ms: eld.p99Ms,
     eldMaxMs: eld.maxMs,
+    heapUsedBytes: eld.heapUsedBytes,
     load: machineLoad(),
   };
 }
@@ -122,7 +123,8 @@ async function soak(o: SoakOptions, tmp: string): Promise<boolean> {
     console.log(
       `cpu: the gateway's, % of one core; rss, fds (descriptors but TCP connections), up (upstream ` +
         `connections), clients (client connections): medians of samples every ${SAMPLE_MS / 1000} s; eld: ` +
-        "event-loop delay from the gateway's /metrics, ms (10 ms resolution: an idle loop reads ~10 ms)",
+        "event-loop delay from the gateway's /metrics, ms (10 ms resolution: an idle loop reads ~10 ms); " +
+        'heap: the V8 heap in use at the end of the window (not judged: it saws with each collection)',
     );
     await scrapeEventLoopDelay(gw.url); // starts the first window's event-loop histogram
     console.log(formatHeader());

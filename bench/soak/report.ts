@@ -18,6 +18,7 @@ const COLUMNS: [string, number][] = [
   ['clients', 7],
   ['eld p99', 7],
   ['eld max', 7],
+  ['heap MiB', 8],
 ];
 
 const row = (cells: string[]) => cells.map((c, i) => c.padStart(COLUMNS[i]?.[1] ?? c.length)).join('  ');
@@ -42,6 +43,7 @@ export function formatWindow(w: SoakWindow, warmUp: boolean): string {
     String(w.clientConnections),
     w.eldP99Ms.toFixed(1),
     w.eldMaxMs.toFixed(1),
+    (w.heapUsedBytes / (1024 * 1024)).toFixed(1),
   ];
   return `${row(cells)}  ${w.load}${warmUp ? '  (warm-up)' : ''}`;
 }

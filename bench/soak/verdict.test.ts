@@ -22,6 +22,7 @@ function window(minute: number, over: Partial<SoakWindow> = {}): SoakWindow {
     clientConnections: 40,
     eldP99Ms: 13,
     eldMaxMs: 25,
+    heapUsedBytes: 40 * 1024 * 1024,
     load: 'load 3.00 3.00 3.00 on 2 cores',
     ...over,
   };
@@ -115,8 +116,8 @@ describe('soak verdict', () => {
     const line = formatWindow(window(2), false);
     expect(header.indexOf('load')).toBe(line.indexOf('load'));
     expect(line).toBe(
-      '  2     15000     15000     1.40    12.00      80.0       0    24.0     280.0    22     8       40     13.0     25.0  ' +
-        'load 3.00 3.00 3.00 on 2 cores',
+      '  2     15000     15000     1.40    12.00      80.0       0    24.0     280.0    22     8       40     13.0     25.0' +
+        '      40.0  load 3.00 3.00 3.00 on 2 cores',
     );
     expect(formatWindow(window(1), true)).toMatch(/\(warm-up\)$/);
     const text = formatVerdict(judgeSoak(run({ fds: 52, rssBytes: 400 * MiB })));

@@ -34,6 +34,8 @@ export interface SoakWindow {
   /** Event-loop delay over the window (monitorEventLoopDelay at 10 ms resolution), ms. */
   eldP99Ms: number;
   eldMaxMs: number;
+  /** The V8 heap in use at the end of the window, bytes (reported, not judged). */
+  heapUsedBytes: number;
   /** machineLoad() at the end of the window. */
   load: string;
 }

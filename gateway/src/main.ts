@@ -283,6 +283,13 @@ async function serve(f: GatewayFlags, env: NodeJS.ProcessEnv): Promise<void> {
   exitOnSignals(gw, logger, f['drain-seconds'] * 1000, () => files.stop());
 }
 
+/**
+ * How long connections kept alive but idle stay open after SIGTERM: a client behind a Service keeps its
+ * connection to this pod after the endpoint is gone, and its next request, answered with `connection:
+ * close`, moves it to another replica without an error.
+ */
+const IDLE_GRACE_MS = 1000;
+
 /** SIGTERM or SIGINT: stop accepting, drain requests in flight up to the deadline, then exit. */
 function exitOnSignals(gw: Gateway, logger: Logger, drainMs: number, beforeClose: () => void): void {
   let stopping = false;
@@ -291,7 +298,7 @@ function exitOnSignals(gw: Gateway, logger: Logger, drainMs: number, beforeClose
     stopping = true;
     logger.log('info', 'Shutting down', { signal, inflight: gw.state.inflight() });
     beforeClose();
-    gw.close(drainMs).then(
+    gw.close(drainMs, IDLE_GRACE_MS).then(
       () => process.exit(0),
       () => process.exit(1),
     );

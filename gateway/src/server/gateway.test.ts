@@ -1,5 +1,6 @@
 // Acceptance tests of the data plane over real HTTP: the official openai client against the gateway, the
 // gateway against simulator upstreams, all on 127.0.0.1 ephemeral ports.
+import net from 'node:net';
 import OpenAI from 'openai';
 import { HEADERS, type CompiledRoute } from '../../../api/v1alpha1/index.js';
 import type { Simulator } from '../../../simulator/simulator.js';
@@ -334,6 +335,15 @@ describe('resilience', () => {
   });
 });
 
+/** Polls `ok` every 10 ms; fails the test after `ms`. */
+async function until(ok: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('shutdown', () => {
   test('finishes requests in flight, then refuses new connections', async () => {
     const slow = await sim({ faults: { latencyMs: 300 } });
@@ -347,6 +357,54 @@ describe('shutdown', () => {
     await expect(inflight).resolves.toBeDefined();
     await closed;
     await expect(fetch(`${g.url}/healthz`)).rejects.toThrow();
+  });
+
+  /** A kept-alive connection that has had one answer and is idle when the gateway starts closing. */
+  async function idleConnection(g: Gateway): Promise<{ socket: net.Socket; received: () => string }> {
+    const socket = net.connect(g.port, '127.0.0.1');
+    let data = '';
+    socket.on('data', (d: Buffer) => (data += d.toString()));
+    socket.on('error', () => undefined);
+    socket.write('GET /healthz HTTP/1.1\r\nhost: gw\r\n\r\n');
+    await until(() => data.includes('{"status":"ok"}'));
+    data = '';
+    return { socket, received: () => data };
+  }
+
+  const chatRequest = (): string => {
+    const body = JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
+    return `POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  };
+
+  test('a request sent on an idle kept-alive connection during the idle grace is answered, with connection: close', async () => {
+    const g = await startGateway({
+      source: { config: gatewayConfig([compiledRoute('chat', [b('a', await sim())])]) },
+      logger: silent,
+    });
+    const { socket, received } = await idleConnection(g);
+    const closed = g.close(5000, 800);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(socket.readyState).toBe('open');
+    socket.write(chatRequest());
+    await until(() => /\r\n\r\n[\s\S]*"choices"/.test(received()));
+    expect(received()).toMatch(/^HTTP\/1\.1 200/);
+    expect(received().toLowerCase()).toContain('connection: close');
+    await closed;
+    await until(() => socket.destroyed || socket.readyState === 'closed');
+  });
+
+  test('without an idle grace the idle connection is closed at once', async () => {
+    const g = await startGateway({
+      source: { config: gatewayConfig([compiledRoute('chat', [b('a', await sim())])]) },
+      logger: silent,
+    });
+    const { socket } = await idleConnection(g);
+    let ended = false;
+    socket.on('end', () => (ended = true));
+    socket.on('close', () => (ended = true));
+    const closed = g.close(5000, 0);
+    await until(() => ended);
+    await closed;
   });
 });
 

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { GatewayConfig } from '../../../api/v1alpha1/index.js';
 import type { KubeClient } from '../../../kube/client.js';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { Dispatcher } from 'undici';
 import { gatewayWatchOptions, watchConfigMap, type KubeLog } from '../config/configmap.js';
 import { informerForName } from '../../../kube/informer.js';
@@ -90,8 +90,12 @@ export interface Gateway {
   url: string;
   port: number;
   state: GatewayState;
-  /** Stops accepting, lets in-flight requests finish for up to `deadlineMs`, then closes everything. */
-  close(deadlineMs?: number): Promise<void>;
+  /**
+   * Stops accepting, lets in-flight requests finish for up to `deadlineMs`, then closes everything. For
+   * `idleGraceMs` (within the deadline) connections kept alive but idle stay open: a request a client sends
+   * on one in that time is answered (with `connection: close`) instead of meeting a closed socket.
+   */
+  close(deadlineMs?: number, idleGraceMs?: number): Promise<void>;
 }
 
 /** Everything a running gateway holds. */
@@ -335,18 +339,24 @@ async function closeGateway(
   parts: Parts,
   server: http.Server,
   source: ConfigSource | undefined,
-  deadlineMs: number,
+  deadline: { ms: number; idleGraceMs: number },
   answering: ReadonlySet<http.ServerResponse>,
 ): Promise<void> {
   source?.stop();
   closeConnectionsAfterAnswers(answering);
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const until = parts.now() + deadline.ms;
+  // http.Server#close would also close the idle keep-alive connections at once, racing a client that is
+  // sending its next request on one (a POST cut after it was sent: not safe to retry). The listener stops
+  // now; idle connections close after the grace, and what arrives on them meanwhile is answered.
+  const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+  const grace = Math.min(deadline.idleGraceMs, deadline.ms);
+  if (grace > 0) await new Promise((r) => setTimeout(r, grace));
   server.closeIdleConnections();
-  const until = parts.now() + deadlineMs;
   while (parts.pipeline.inflightRequests > 0 && parts.now() < until)
     await new Promise((r) => setTimeout(r, 20));
   server.closeAllConnections();
   await closed;
+  server.close(); // the http part of close: stops the connection-checking timer
   await parts.pools.close();
   await parts.state.learners.close();
   parts.state.models.close();
@@ -386,9 +396,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     port,
     state,
-    close: async (deadlineMs = 10_000) => {
+    close: async (deadlineMs = 10_000, idleGraceMs = 0) => {
       closing = true;
-      await closeGateway(parts, server, source, deadlineMs, answering);
+      await closeGateway(parts, server, source, { ms: deadlineMs, idleGraceMs }, answering);
     },
   };
 }
