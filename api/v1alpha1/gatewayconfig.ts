@@ -31,6 +31,7 @@ import {
   Selection,
   embeddingsServerFields,
 } from './selection.js';
+import { CompiledRouteTracing, CompiledTracing, RouteTracingSpec } from './tracing.js';
 
 export const GATEWAY_CONFIG_KEY = 'config.json';
 
@@ -167,6 +168,7 @@ export const CompiledRoute = z
       })
       .strict()
       .optional(),
+    tracing: CompiledRouteTracing.optional(),
   })
   .strict()
   .superRefine((r, ctx) => {
@@ -218,6 +220,7 @@ export const GatewayConfig = z
       .optional()
       .describe('Non-public destinations backends may resolve to; absent: public addresses only'),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']),
+    tracing: CompiledTracing.optional().describe('Where spans of the requests go; absent: no tracing'),
     routes: z.array(CompiledRoute).max(5000),
   })
   .strict()
@@ -252,6 +255,7 @@ export function compileGatewaySettings(
     limits: GatewayLimitsSpec.parse(s.limits ?? {}),
     ...(s.egress !== undefined && s.egress.allow.length > 0 ? { egress: { allow: s.egress.allow } } : {}),
     logLevel: s.logLevel,
+    ...(s.tracing !== undefined ? { tracing: s.tracing } : {}),
   };
 }
 
@@ -362,6 +366,7 @@ export function compileRoute(route: ModelRoute, canary?: CanaryOverlay): Compile
     cache: compileCache(RouteCache.parse(s.cache ?? {})),
     rateLimits: (s.rateLimits ?? []).map((r) => RateLimit.parse(r)),
     budgets: (s.budgets ?? []).map((b) => Budget.parse(b)),
+    ...(RouteTracingSpec.parse(s.tracing ?? {}).capturePrompts ? { tracing: { capturePrompts: true } } : {}),
     ...(canary && splits
       ? {
           canary: {

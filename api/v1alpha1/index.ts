@@ -1,6 +1,7 @@
 // The v1alpha1 API of beastmode.dev: schemas, inferred types, kind metadata and the GatewayConfig contract.
 export * from './common.js';
 export * from './conditions.js';
+export * from './tracing.js';
 export * from './modelgateway.js';
 export * from './selection.js';
 export * from './modelroute.js';

@@ -90,6 +90,25 @@ export const METRICS = {
   routerEmbeddings: 'beastmode_router_embeddings_total',
   /** Time to get a prompt's embedding (answered or not). Labels: namespace, route. */
   routerEmbeddingSeconds: 'beastmode_router_embedding_seconds',
+  /** Spans the trace collector accepted (docs/tracing.md). */
+  traceSpansExported: 'beastmode_trace_spans_exported_total',
+  /** Spans not exported. Labels: reason (queue-full|export-failed). */
+  traceSpansDropped: 'beastmode_trace_spans_dropped_total',
+  /**
+   * Requests refused a caller (docs/security-monitoring.md). Labels: key (the revoked key's name; "unknown"
+   * for every other failure), reason (see AUTH_FAILURE_REASONS in gateway/src/auth/authenticate.ts).
+   */
+  authFailures: 'beastmode_auth_failures_total',
+  /** Requests for a model outside the key's scope (403). Labels: key, model (the route's model). */
+  modelRefusals: 'beastmode_model_refusals_total',
+  /** Requests a budget could not fit. Labels: namespace, route, key, action (refused|fallback). */
+  budgetExhaustions: 'beastmode_budget_exhaustions_total',
+  /** Requests of authenticated callers, admitted or not. Labels: key, team. */
+  callerRequests: 'beastmode_caller_requests_total',
+  /** How far a key's last complete minute lies above its own history (gauge). Labels: key, signal (requests|spend). */
+  keyAnomalyScore: 'beastmode_key_anomaly_score',
+  /** Minutes a key's anomaly score crossed its threshold after one that had not. Labels: key, signal. */
+  keyAnomalies: 'beastmode_key_anomalies_total',
 } as const;
 
 /** How a quality-cost or domain route's backend was chosen (beastmode_router_decisions_total's via). */

@@ -10,6 +10,7 @@ import {
   statusBase,
   withRules,
 } from './common.js';
+import { GatewayTracingSpec } from './tracing.js';
 
 export const GatewayServiceSpec = z
   .object({
@@ -212,6 +213,9 @@ export const ModelGatewaySpec = z
       "Where backends of the attached routes may point besides public addresses (routes are written by tenants; this list is the platform team's)",
     ),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+    tracing: GatewayTracingSpec.optional().describe(
+      'OpenTelemetry traces of the requests served, sent to an OTLP/HTTP collector; absent: no tracing',
+    ),
     networkPolicy: GatewayNetworkPolicySpec.optional().describe(
       "The NetworkPolicy around the gateway's pods; absent: enabled with the defaults. In: the gateway port. Out: DNS, the API server, Redis when set, and backends anywhere but link-local addresses (cloud metadata)",
     ),

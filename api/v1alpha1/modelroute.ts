@@ -13,6 +13,7 @@ import {
   withRules,
 } from './common.js';
 import { Selection, embeddingsServerFields } from './selection.js';
+import { RouteTracingSpec } from './tracing.js';
 
 export const PROVIDERS = ['openai', 'openai-compatible', 'anthropic'] as const;
 export const Provider = z.enum(PROVIDERS);
@@ -296,6 +297,9 @@ export const ModelRouteSpec = withRules(
       cache: RouteCache.optional(),
       rateLimits: z.array(RateLimit).max(8).optional(),
       budgets: z.array(Budget).max(8).optional(),
+      tracing: RouteTracingSpec.optional().describe(
+        "What this route's spans record beyond the defaults, when its gateway traces requests",
+      ),
     })
     .strict(),
   [

@@ -6,7 +6,7 @@
 import cluster from 'node:cluster';
 import { z } from 'zod';
 import { readFlags, type CommandSpec } from '../../cli/flags.js';
-import type { GatewayConfig } from '../../api/v1alpha1/index.js';
+import { isOtlpEndpoint, OTLP_ENDPOINT_MESSAGE, type GatewayConfig } from '../../api/v1alpha1/index.js';
 import { KubeClient } from '../../kube/client.js';
 import { gatewayKubeAuth } from './config/configmap.js';
 import {
@@ -23,6 +23,7 @@ import { POLICY_OFF, type PolicySettings } from './policy/policy.js';
 import { EXIT_REFUSED_CONFIG, runPrimary } from './workers/primary.js';
 import { connectToPod } from './workers/pod-state.js';
 import { startGateway, type ConfigOrigin, type Gateway } from './server/gateway.js';
+import type { TracingOptions } from './tracing/tracer.js';
 
 export { startGateway } from './server/gateway.js';
 
@@ -44,6 +45,9 @@ const Flags = z
     'log-level': z.enum(['error', 'warn', 'info', 'debug']).default('info'),
     'drain-seconds': z.coerce.number().min(0).max(3600).default(25),
     workers: z.coerce.number().int().min(1).max(256).default(1),
+    'otlp-endpoint': z.string().refine(isOtlpEndpoint, OTLP_ENDPOINT_MESSAGE).optional(),
+    'trace-sample-ratio': z.coerce.number().min(0).max(1).default(1),
+    'trace-service-name': z.string().min(1).max(128).default('beastmode-gateway'),
   })
   .refine((f) => [f.config, f.configmap, f.routes].filter((v) => v !== undefined).length === 1, {
     message: 'give exactly one of --config, --configmap or --routes',
@@ -112,6 +116,25 @@ export const GATEWAY_COMMAND: CommandSpec = {
       env: ENV.drainSeconds,
       default: '25',
       help: 'How long SIGTERM waits for in-flight requests',
+    },
+    'otlp-endpoint': {
+      value: 'url',
+      env: ENV.otlpEndpoint,
+      help:
+        'Trace requests to this OTLP/HTTP collector (JSON, POST <url>/v1/traces) while the config has no\n' +
+        'tracing of its own (a ModelGateway sets spec.tracing); unset: no tracing (docs/tracing.md)',
+    },
+    'trace-sample-ratio': {
+      value: '0..1',
+      env: ENV.traceSampleRatio,
+      default: '1',
+      help: 'With --otlp-endpoint: the share of requests traced that carry no client traceparent',
+    },
+    'trace-service-name': {
+      value: 'name',
+      env: ENV.serviceName,
+      default: 'beastmode-gateway',
+      help: 'With --otlp-endpoint: the service.name of the spans',
     },
   },
   notes:
@@ -277,6 +300,7 @@ async function serve(f: GatewayFlags, env: NodeJS.ProcessEnv): Promise<void> {
     // Only for the benchmark that compares the two; see gateway/README.md.
     v1ViaExpress: env.BEASTMODE_V1_VIA_EXPRESS === '1',
     pod: connectToPod(),
+    tracing: tracingOptions(f, env),
   });
   reportCredentials(gw, files);
   refuseUnsafeAuth(gw, keys, policy.enforce !== false, logger);
@@ -289,6 +313,18 @@ async function serve(f: GatewayFlags, env: NodeJS.ProcessEnv): Promise<void> {
  * close`, moves it to another replica without an error.
  */
 const IDLE_GRACE_MS = 1000;
+
+/** The flags' tracing, used while the config has none, and the pod the spans come from (downward API). */
+function tracingOptions(f: GatewayFlags, env: NodeJS.ProcessEnv): TracingOptions {
+  const endpoint = f['otlp-endpoint'];
+  return {
+    defaults:
+      endpoint !== undefined
+        ? { endpoint, sampleRatio: f['trace-sample-ratio'], serviceName: f['trace-service-name'] }
+        : undefined,
+    pod: { namespace: env.POD_NAMESPACE, name: env.POD_NAME },
+  };
+}
 
 /** SIGTERM or SIGINT: stop accepting, drain requests in flight up to the deadline, then exit. */
 function exitOnSignals(gw: Gateway, logger: Logger, drainMs: number, beforeClose: () => void): void {

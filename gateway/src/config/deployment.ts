@@ -27,6 +27,10 @@ export const ENV = {
   redisUrl: 'BEASTMODE_REDIS_URL',
   /** The file holding the redis:// URL: the key of the ModelGateway's redis.urlSecretRef, mounted. */
   redisUrlFile: 'BEASTMODE_REDIS_URL_FILE',
+  /** The OpenTelemetry SDKs' own variables, for a standalone gateway (the operator's sets none of them). */
+  otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+  traceSampleRatio: 'OTEL_TRACES_SAMPLER_ARG',
+  serviceName: 'OTEL_SERVICE_NAME',
 } as const;
 
 /** The file name inside the API keys Secret (same as auth/keys-file.ts KEYS_FILE_KEY). */

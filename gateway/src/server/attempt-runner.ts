@@ -3,6 +3,7 @@
 // selection reads and the attempt, retry and fallback metrics.
 import type { RuntimeBackend } from '../config/load.js';
 import type { Logger } from '../log.js';
+import type { AttemptKind } from '../tracing/request-span.js';
 import type { Usage } from '../providers/types.js';
 import type { CircuitBreakers } from '../resilience/breaker.js';
 import type { ConcurrencyLimits } from '../resilience/concurrency.js';
@@ -93,6 +94,7 @@ export class AttemptRunner {
   ): Promise<RunResult> {
     if (plan.length === 0 || x.route.spec.fallback.maxAttempts < 1) return NO_BACKEND;
     const loop: AttemptLoop = { planLength: plan.length, index: 0, attempts: 0, retries: 0 };
+    let kind: AttemptKind = 'first';
     for (;;) {
       const b = plan[loop.index] as RuntimeBackend;
       if (x.client.cancelled) return { status: 499, served: b };
@@ -100,7 +102,7 @@ export class AttemptRunner {
       const started = this.deps.now();
       this.deps.breakers.begin(b.key, started);
       this.deps.limits.begin(b.key, b.spec, b.labels);
-      const r = await this.deps.upstream.attempt(x, b, started);
+      const r = await this.attempt(x, b, started, kind);
       this.deps.limits.end(b.key, b.spec, r.ok ? 'ok' : isThrottle(r.failure) ? 'throttled' : 'other');
       if (r.ok) return this.succeeded(x, b, started, r);
       this.failed(x, b, r);
@@ -117,6 +119,7 @@ export class AttemptRunner {
         }
         loop.index = spillTo;
         loop.retries = 0;
+        kind = 'spill-over';
         continue;
       }
       const step = nextStep(x.route.spec, loop, r);
@@ -125,11 +128,13 @@ export class AttemptRunner {
           this.countRetry(x, b, r);
           await sleep(step.delayMs, x.client);
           loop.retries++;
+          kind = 'retry';
           break;
         case 'fallover':
           this.countFallover(x, b, plan[step.next] as RuntimeBackend, r);
           loop.index = step.next;
           loop.retries = 0;
+          kind = 'fallback';
           break;
         case 'fail':
           return { status: step.error.status, served: b, error: step.error };
@@ -141,6 +146,14 @@ export class AttemptRunner {
         }
       }
     }
+  }
+
+  /** One upstream call, in its own span when the request is traced. */
+  private async attempt(x: UpstreamRequest, b: RuntimeBackend, started: number, kind: AttemptKind) {
+    const span = x.trace?.attempt(b, kind);
+    const r = await this.deps.upstream.attempt(x, b, started);
+    span?.end(r);
+    return r;
   }
 
   private succeeded(

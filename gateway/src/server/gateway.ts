@@ -34,6 +34,7 @@ import { viaToken } from './loops.js';
 import { upstreamPools, type UpstreamPools } from './pools.js';
 import { UpstreamCaller } from './upstream-attempt.js';
 import type { PodState } from '../workers/pod-state.js';
+import { Tracer, type TracingOptions } from '../tracing/tracer.js';
 
 export type ConfigOrigin =
   | { file: string }
@@ -70,6 +71,8 @@ export interface GatewayOptions {
    * listens with SO_REUSEPORT beside the others, and /metrics serves the whole pod's figures.
    */
   pod?: PodState | undefined;
+  /** Tracing while the config names none (a standalone gateway's flags), and the pod's identity. */
+  tracing?: TracingOptions;
 }
 
 export interface GatewayState {
@@ -105,6 +108,7 @@ interface Parts {
   pools: UpstreamPools;
   logger: Logger;
   now: () => number;
+  tracer: Tracer;
 }
 
 // The parser stays strict even under NODE_OPTIONS=--insecure-http-parser (conflicting Content-Length and
@@ -272,7 +276,9 @@ function assembleParts(opts: GatewayOptions): Parts {
     logger,
     dispatcher,
   );
+  const tracer = new Tracer({ ...opts.tracing, registry: metrics.registry, log: logger });
   store.onChange((c) => {
+    tracer.apply(c.config);
     const routes = [...c.routes.values()];
     limits.retain(new Set(routes.flatMap((r) => [...r.backends.values()].map((b) => b.key))));
     models.apply(c.config);
@@ -284,7 +290,7 @@ function assembleParts(opts: GatewayOptions): Parts {
     ...{ breakers, limits, observed, log: logger, now, random },
     ...{ learners, models, routerMetrics, embeddings },
   };
-  const pipeline = new Pipeline({ store, policy, runner, planning, metrics, recent, log: logger });
+  const pipeline = new Pipeline({ store, policy, runner, planning, metrics, recent, log: logger, tracer });
   const state: GatewayState = {
     store,
     metrics,
@@ -297,7 +303,7 @@ function assembleParts(opts: GatewayOptions): Parts {
     // Ready with a config, once a new replica's shared semantic cache has warmed.
     ready: () => store.current() !== undefined && policy.isWarm(),
   };
-  return { state, pipeline, pools, logger, now };
+  return { state, pipeline, pools, logger, now, tracer };
 }
 
 /** Step 3: every applied config retunes the server's limits, the log level and the policy layer. */
@@ -361,6 +367,7 @@ async function closeGateway(
   await parts.state.learners.close();
   parts.state.models.close();
   await parts.state.policy.close();
+  await parts.tracer.close();
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {

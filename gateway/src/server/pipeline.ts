@@ -17,6 +17,7 @@ import type { Logger } from '../log.js';
 import type { Admission, GatewayPolicy } from '../policy/policy.js';
 import type { StreamTap } from '../policy/stream-tap.js';
 import type { Caller } from '../policy/types.js';
+import type { Tracer } from '../tracing/tracer.js';
 import type { Endpoint } from '../providers/types.js';
 import {
   boundPlan,
@@ -65,6 +66,7 @@ export interface PipelineDeps {
   metrics: GatewayMetrics;
   recent: RecentRequests;
   log: Logger;
+  tracer: Tracer;
 }
 
 /** One request on a model endpoint, once its route is known: all that later stages read of it. */
@@ -110,6 +112,7 @@ export class Pipeline {
     // Backend and variant are set with the answer (one writeHead on the hot path), or as "none" on errors.
     res.setHeader(HEADERS.requestId, requestId);
     res.setHeader(HEADERS.configRevision, snapshot?.config.revision ?? 'none');
+    this.deps.tracer.begin(req, res, requestId);
     if (snapshot === undefined) {
       const e = gatewayError(503, 'the gateway has no config yet', 'not_ready', { retryAfterSeconds: 1 });
       return this.refuse(res, e);
@@ -138,6 +141,7 @@ export class Pipeline {
   };
 
   private refuse(res: ServerResponse, e: GatewayError, by = NONE): void {
+    this.deps.tracer.refused(res, e);
     this.deps.metrics.request(by, e.status);
     sendErrorWithServedHeaders(res, e);
   }
@@ -213,7 +217,9 @@ export class Pipeline {
       observer: undefined,
       headers: req.headers,
       caller: auth.caller,
+      trace: this.deps.tracer.spanOf(res),
     };
+    x.trace?.routed(x);
     await this.admitted(x);
   }
 
@@ -270,6 +276,7 @@ export class Pipeline {
     if (plan.length > 0 && policy.caches(spec)) {
       lookup = await policy.lookupCache(x.caller, spec, x.body, cacheProducers(plan));
       x.res.setHeader(HEADERS.cache, lookup.header);
+      x.trace?.cache(lookup);
       if (lookup.result === 'hit') return this.answerFromCache(x, admission, lookup);
     }
     if (plan.length === 0) {
@@ -379,6 +386,7 @@ export class Pipeline {
   }
 
   private settle(x: Exchange, admission: Admission, tap: StreamTap | undefined, result: RunResult): void {
+    x.trace?.settled(result);
     this.deps.policy.settle({
       caller: x.caller,
       route: x.route.spec,

@@ -9,6 +9,7 @@ import { HEADERS } from '../../../api/v1alpha1/index.js';
 import type { RuntimeBackend, RuntimeRoute } from '../config/load.js';
 import type { SecretResolver } from '../config/secrets.js';
 import type { Logger } from '../log.js';
+import type { RequestSpan } from '../tracing/request-span.js';
 import { openAIUsage } from '../providers/openai.js';
 import { buildUpstreamBody, clientWantsUsage, upstreamHeaders } from '../providers/provider.js';
 import { SseParser } from '../providers/sse.js';
@@ -45,6 +46,8 @@ export interface UpstreamRequest {
   /** Cancelled when the client goes away. */
   client: Cancellation;
   observer: StreamObserver | undefined;
+  /** The request's span, when it is traced. */
+  trace: RequestSpan | undefined;
 }
 
 export type AttemptResult =
@@ -152,7 +155,10 @@ export class UpstreamCaller {
       const resp = await this.deps.pools.get(b.origin).request({
         path: b.basePath + path,
         method: 'POST',
-        headers: upstreamHeaders(b.adapter, apiKey, upstreamVia(x.res.req.headers.via, this.deps.self())),
+        headers: traced(
+          upstreamHeaders(b.adapter, apiKey, upstreamVia(x.res.req.headers.via, this.deps.self())),
+          x.trace,
+        ),
         body: JSON.stringify(buildUpstreamBody(b.adapter, x.endpoint, x.body, b.spec.model)),
         signal: deadline.signal,
       });
@@ -270,6 +276,7 @@ export class UpstreamCaller {
       usage = openAIUsage(out);
     }
     this.deps.metrics.ttft(servedBy(x.route, b), (this.deps.now() - started) / 1000);
+    x.trace?.attemptInProgress?.firstToken();
     x.res.writeHead(200, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
@@ -297,6 +304,7 @@ export class UpstreamCaller {
       let s = '';
       for (const p of payloads) s += `data: ${p}\n\n`;
       x.observer?.write(s);
+      x.trace?.streamText()?.push(s);
       if (!res.write(s)) await drained(res);
     };
     for await (const chunk of resp.body as AsyncIterable<Buffer>) {
@@ -323,6 +331,7 @@ export class UpstreamCaller {
     deadline.firstTokenArrived();
     deadline.streaming();
     this.deps.metrics.ttft(servedBy(x.route, b), (this.deps.now() - started) / 1000);
+    x.trace?.attemptInProgress?.firstToken();
     x.res.writeHead(200, {
       [HEADERS.backend]: b.spec.name,
       [HEADERS.variant]: b.spec.variant,
@@ -331,6 +340,13 @@ export class UpstreamCaller {
       connection: 'keep-alive',
     });
   }
+}
+
+/** A traced attempt's upstream call carries its span as the parent of whatever the backend traces. */
+function traced(headers: Record<string, string>, trace: RequestSpan | undefined): Record<string, string> {
+  const attempt = trace?.attemptInProgress;
+  if (attempt !== undefined) headers.traceparent = attempt.traceparent;
+  return headers;
 }
 
 function endStreamWithError(res: ServerResponse, error: OpenAIErrorObject): void {

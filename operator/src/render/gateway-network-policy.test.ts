@@ -148,6 +148,21 @@ describe('gateway NetworkPolicy', () => {
     expect(withRedis.egress).toContainEqual({ ports: [tcp(6379)] });
   });
 
+  test("lets out the trace collector's port, never to the metadata ranges, only when tracing is on", () => {
+    const collectorRule = (p: PolicySpec, port: number) =>
+      p.egress.find((r) => r.ports?.length === 1 && r.ports[0]?.port === port && r.to !== undefined);
+    expect(collectorRule(policy(), 4318)).toBeUndefined();
+    const traced = policy({ tracing: { endpoint: 'http://otel-collector.observability.svc:4318' } });
+    const rule = collectorRule(traced, 4318);
+    expect(rule?.ports).toEqual([tcp(4318)]);
+    expect(rule?.to).toEqual(backendRule(traced)?.to);
+    // A collector on the scheme's port: port 80 to anywhere would open the metadata service.
+    const onHttpPort = policy({ tracing: { endpoint: 'http://collector.example' } });
+    const rule80 = collectorRule(onHttpPort, 80);
+    expect(rule80?.to).toContainEqual({ ipBlock: { cidr: '0.0.0.0/0', except: METADATA_IPV4 } });
+    expect(collectorRule(policy({ tracing: { endpoint: 'https://otlp.example/otlp' } }), 443)).toBeDefined();
+  });
+
   test('renders none when disabled', () => {
     expect(render({ networkPolicy: { enabled: false } })).toBeUndefined();
     expect(

@@ -24,6 +24,20 @@ export interface GatewayNetworkPolicyInput {
 
 const tcp = (port: number) => ({ port, protocol: 'TCP' });
 
+/** Everywhere but the cloud metadata ranges: pods are a peer of their own (see below). Fresh objects each
+ * time: a YAML writer would turn one object met twice into an alias. */
+const anywhereButMetadata = () => [
+  { ipBlock: { cidr: '0.0.0.0/0', except: METADATA_IPV4 } },
+  { ipBlock: { cidr: '::/0', except: METADATA_IPV6 } },
+  { namespaceSelector: {} },
+];
+
+/** The TCP port of an OTLP/HTTP endpoint (validated by the schema): its own, else its scheme's. */
+export function collectorPort(endpoint: string): number {
+  const u = new URL(endpoint);
+  return u.port !== '' ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+}
+
 /**
  * Out, the gateway needs DNS, the API server (it watches its GatewayConfig), Redis when set, and its
  * backends. Backends are written in routes by tenants and may be anywhere, so they get every destination
@@ -35,6 +49,9 @@ const tcp = (port: number) => ({ port, protocol: 'TCP' });
  * pods by address; none of those ports is the metadata service's (80). Pods are a peer of their own beside
  * the address ranges, since some plugins (Cilium) never match pod addresses by ipBlock, and in-cluster
  * model servers are pods.
+ * The trace collector (spec.tracing) gets its own rule, its port to the same destinations as backends: it
+ * is named even though the backends' rule covers it today, so narrowing that rule never cuts tracing off,
+ * and with a destination, since a collector on port 80 must not open the metadata service.
  * `enabled: false` renders none.
  */
 export function renderGatewayNetworkPolicy(input: GatewayNetworkPolicyInput): KubeObject | undefined {
@@ -56,13 +73,10 @@ export function renderGatewayNetworkPolicy(input: GatewayNetworkPolicyInput): Ku
         { ports: np.apiServerPorts.map(tcp), ...(apiServer ? { to: apiServer } : {}) },
         // The Redis URL is in a Secret the operator cannot read: its default port, to any destination.
         ...(input.spec.redis ? [{ ports: [tcp(REDIS_PORT)] }] : []),
-        {
-          to: [
-            { ipBlock: { cidr: '0.0.0.0/0', except: METADATA_IPV4 } },
-            { ipBlock: { cidr: '::/0', except: METADATA_IPV6 } },
-            { namespaceSelector: {} },
-          ],
-        },
+        ...(input.spec.tracing
+          ? [{ ports: [tcp(collectorPort(input.spec.tracing.endpoint))], to: anywhereButMetadata() }]
+          : []),
+        { to: anywhereButMetadata() },
       ],
     },
   };
