@@ -24,6 +24,8 @@ ENV NODE_ENV=production
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# The dashboard's page (plain HTML, ES modules and CSS: no build step) next to its compiled server.
+COPY --from=build /src/operator/src/dashboard/static ./dist/operator/src/dashboard/static
 USER 65532:65532
 EXPOSE 8080 8081
 # The one launcher: `beastmode operator|gateway|canary …` (cli/main.ts).

@@ -41,6 +41,22 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   {
+    // The dashboard's page: plain browser modules, served as they are (no build step, no tsconfig).
+    files: ['operator/src/dashboard/static/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'module',
+      parserOptions: { projectService: false, project: null },
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        location: 'readonly',
+        fetch: 'readonly',
+        EventSource: 'readonly',
+      },
+    },
+  },
+  {
     // A suite is one describe() holding its cases; a table of cases is long by nature.
     files: ['**/*.test.ts', 'e2e/**/*.ts'],
     rules: { 'max-lines': 'off', 'max-lines-per-function': 'off' },

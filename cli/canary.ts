@@ -5,6 +5,7 @@ import { isNotFound, KubeClient } from '../kube/client.js';
 import { R } from '../kube/resources.js';
 import { CanarySpec, type Canary } from '../api/v1alpha1/index.js';
 import { formatCanaryStatus } from './format.js';
+import { ABORT_PATCH, patchCanarySpec, promotionPatch } from './canary-actions.js';
 
 export interface CanaryTarget {
   /** A kubeconfig file; else $KUBECONFIG, ~/.kube/config or the in-cluster service account. */
@@ -17,9 +18,6 @@ export interface CanaryTarget {
 export interface Output {
   write(text: string): void;
 }
-
-/** Who changed the spec, in the object's managedFields (as kubectl records `kubectl-patch`). */
-const FIELD_MANAGER = 'beastmode-canary';
 
 class CanaryApi {
   private constructor(
@@ -47,13 +45,7 @@ class CanaryApi {
   }
 
   async patchSpec(spec: Record<string, unknown>): Promise<void> {
-    await this.client.mergePatch(
-      R.Canary,
-      this.namespace,
-      this.name,
-      { spec },
-      { fieldManager: FIELD_MANAGER },
-    );
+    await patchCanarySpec(this.client, this.namespace, this.name, spec);
   }
 }
 
@@ -80,14 +72,10 @@ export async function canaryStatus(
 export async function canaryPromote(t: CanaryTarget, out: Output): Promise<void> {
   const api = await CanaryApi.connect(t);
   const c = await api.get();
-  const rev = c.status?.candidateRevision;
+  const patch = promotionPatch(c);
+  const rev = patch.promotion.approvedRevision;
   const phase = c.status?.phase;
-  if (rev === undefined || (phase !== 'Progressing' && phase !== 'Paused')) {
-    throw new Error(
-      `canary ${api.namespace}/${t.name} has no candidate to promote (phase ${phase ?? 'unknown'}); promotion applies to a rollout in progress`,
-    );
-  }
-  await api.patchSpec({ promotion: { mode: 'manual', approvedRevision: rev } });
+  await api.patchSpec({ ...patch });
   out.write(
     `canary ${api.namespace}/${t.name}: approved revision ${rev}` +
       (phase === 'Paused' ? '; promoting now\n' : '; it is promoted when it reaches the last step\n'),
@@ -97,7 +85,7 @@ export async function canaryPromote(t: CanaryTarget, out: Output): Promise<void>
 export async function canaryAbort(t: CanaryTarget, out: Output): Promise<void> {
   const api = await CanaryApi.connect(t);
   await api.get();
-  await api.patchSpec({ abort: true });
+  await api.patchSpec({ ...ABORT_PATCH });
   out.write(
     `canary ${api.namespace}/${t.name}: abort set; the candidate goes to 0% at the next reconcile. ` +
       'Set spec.abort back to false before rolling out a new revision\n',

@@ -202,6 +202,30 @@ describe('the chart', () => {
       ],
     ],
     ['NetworkPolicy off', ['--set', 'networkPolicy.enabled=false']],
+    [
+      'dashboard with a token Secret and NetworkPolicy peers',
+      [
+        '--set',
+        'dashboard.enabled=true',
+        '--set',
+        'dashboard.tokenSecret.name=dashboard-token',
+        '--set-json',
+        'dashboard.from=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"ops"}}}]',
+      ],
+    ],
+    [
+      'dashboard with tokenreview auth, namespace-scoped RBAC',
+      [
+        '--set',
+        'dashboard.enabled=true',
+        '--set',
+        'dashboard.auth=tokenreview',
+        '--set',
+        `operator.watchNamespaces={${ns}}`,
+        '--set',
+        'dashboard.prometheus.url=http://prometheus.monitoring:9090',
+      ],
+    ],
   ];
   it.each(valueSets)(
     'renders objects the API server accepts under strict validation: %s',

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(openssl redis-server nginx-light lua5.4 slowhttptest)
+APT_PACKAGES=(openssl redis-server nginx-light lua5.4 slowhttptest chromium fonts-dejavu-core)
 LOG_DIR=.beastmode/bootstrap
 mkdir -p "$LOG_DIR"
 

@@ -44,6 +44,23 @@ describe('loadConfig', () => {
     });
     expect(fromEnv.gatewayMetricsUrls.get('llm/edge')).toEqual(['http://h:1/m', 'http://h:2/m']);
   });
+  test('keeps the dashboard off by default and needs a token file in token mode', () => {
+    expect(config([]).dashboardPort).toBe(0);
+    expect(() => config(['--dashboard-port', '8082'])).toThrow(/dashboardTokenFile/);
+    expect(config(['--dashboard-port', '8082', '--dashboard-token-file', '/t'])).toMatchObject({
+      dashboardPort: 8082,
+      dashboardAuth: 'token',
+      dashboardTokenFile: '/t',
+    });
+    expect(
+      config([], { BEASTMODE_DASHBOARD_PORT: '8082', BEASTMODE_DASHBOARD_AUTH: 'tokenreview' }).dashboardAuth,
+    ).toBe('tokenreview');
+    expect(() => config(['--dashboard-auth', 'none'])).toThrow(/dashboardAuth/);
+    expect(config(['--dashboard-prometheus-url', 'http://prometheus:9090']).dashboardPrometheusUrl).toBe(
+      'http://prometheus:9090',
+    );
+    expect(() => config(['--dashboard-prometheus-url', 'ftp://x'])).toThrow(/dashboardPrometheusUrl/);
+  });
   test('answers --help with every flag and its environment variable', () => {
     const c = loadConfig(['--help'], {});
     expect('help' in c).toBe(true);

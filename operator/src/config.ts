@@ -51,10 +51,22 @@ export const OperatorConfig = z
         }
       })
       .default(new Map<string, string[]>()),
+    dashboardPort: z.coerce.number().int().min(0).max(65535).default(0),
+    dashboardAddress: z.string().min(1).max(253).optional(),
+    dashboardAuth: z.enum(['token', 'tokenreview']).default('token'),
+    dashboardTokenFile: z.string().min(1).optional(),
+    dashboardPrometheusUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .max(2048)
+      .optional(),
   })
   .refine((c) => c.renewDeadlineSeconds < c.leaseDurationSeconds, {
     message: 'renewDeadlineSeconds must be less than leaseDurationSeconds',
     path: ['renewDeadlineSeconds'],
+  })
+  .refine((c) => c.dashboardPort === 0 || c.dashboardAuth !== 'token' || c.dashboardTokenFile !== undefined, {
+    message: 'the dashboard in token mode needs --dashboard-token-file (or --dashboard-auth tokenreview)',
+    path: ['dashboardTokenFile'],
   });
 export type OperatorConfig = z.infer<typeof OperatorConfig>;
 
@@ -172,6 +184,34 @@ export const OPERATOR_COMMAND: CommandSpec = {
       multiple: true,
       env: 'BEASTMODE_GATEWAY_METRICS_URLS',
       help: 'Gateway instances outside the cluster (local processes): name or ns/name = their /metrics URL',
+    },
+    'dashboard-port': {
+      value: 'port',
+      env: 'BEASTMODE_DASHBOARD_PORT',
+      default: '0 (off)',
+      help: 'Serve the read-only web dashboard here (docs/dashboard.md)',
+    },
+    'dashboard-address': {
+      value: 'host',
+      env: 'BEASTMODE_DASHBOARD_ADDRESS',
+      default: 'all interfaces',
+      help: 'Address the dashboard listens on (127.0.0.1 keeps it to port-forward and local use)',
+    },
+    'dashboard-auth': {
+      value: 'mode',
+      env: 'BEASTMODE_DASHBOARD_AUTH',
+      default: 'token',
+      help: 'token (a shared viewer token, read-only) or tokenreview (viewers log in with their own Kubernetes token)',
+    },
+    'dashboard-token-file': {
+      value: 'file',
+      env: 'BEASTMODE_DASHBOARD_TOKEN_FILE',
+      help: 'File holding the viewer token of token mode (a mounted Secret; at least 16 characters)',
+    },
+    'dashboard-prometheus-url': {
+      value: 'url',
+      env: 'BEASTMODE_DASHBOARD_PROMETHEUS_URL',
+      help: 'A Prometheus that scrapes the gateways: route history from it (else from the operator’s scrapes)',
     },
   },
 };

@@ -10,6 +10,7 @@ import { LeaderElector } from './runtime/leader.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { startHttpServer } from './observability/server.js';
+import { Dashboard } from './dashboard/index.js';
 
 type Logger = ReturnType<typeof createLogger>;
 type Metrics = ReturnType<typeof createMetrics>;
@@ -39,7 +40,30 @@ function createManager(cfg: OperatorConfig, client: KubeClient, log: Logger, met
         })
       : undefined;
   for (const c of operatorControllers(cfg, { instances, autoscaling })) manager.add(c);
-  return { manager, autoscaling };
+  // Built before the informers start so their first list reaches it; it reads the same informers.
+  const dashboard =
+    cfg.dashboardPort > 0
+      ? new Dashboard(
+          {
+            port: cfg.dashboardPort,
+            host: cfg.dashboardAddress,
+            auth: cfg.dashboardAuth,
+            tokenFile: cfg.dashboardTokenFile,
+            kubeconfig: cfg.kubeconfig,
+            namespaces: cfg.namespaces,
+            scrapeIntervalMs: cfg.scrapeIntervalSeconds * 1000,
+            prometheusUrl: cfg.dashboardPrometheusUrl,
+          },
+          {
+            informer: (k) => manager.informer(k),
+            cache: manager.cache,
+            client,
+            endpoints: instances.endpoints,
+            log,
+          },
+        )
+      : undefined;
+  return { manager, autoscaling, dashboard };
 }
 
 /** Leads at once without leader election; else campaigns for the Lease and exits when it loses it. */
@@ -77,7 +101,7 @@ async function run(cfg: OperatorConfig): Promise<void> {
   const metrics = createMetrics();
   const client = KubeClient.fromFile(cfg.kubeconfig);
   client.writeObserver = (verb, kind) => metrics.apiWrites.inc({ verb, kind });
-  const { manager, autoscaling } = createManager(cfg, client, log, metrics);
+  const { manager, autoscaling, dashboard } = createManager(cfg, client, log, metrics);
   const server = await startHttpServer(cfg.metricsPort, metrics.registry, {
     live: () => true,
     ready: () => manager.synced,
@@ -100,6 +124,7 @@ async function run(cfg: OperatorConfig): Promise<void> {
     };
     metricsApi = await serveExternalMetrics(settings, client, autoscaling.metrics, log);
   }
+  await dashboard?.start();
   const elector = lead(cfg, client, manager, log, metrics);
 
   let shuttingDown = false;
@@ -111,6 +136,7 @@ async function run(cfg: OperatorConfig): Promise<void> {
     await manager.stopLeading();
     await autoscaling?.stop();
     metricsApi?.close();
+    await dashboard?.stop();
     await elector?.release();
     await manager.shutdown();
     server.close();

@@ -21,6 +21,7 @@ import {
   type SurgeResult,
 } from './surge.js';
 import { learnedRouting } from './learning.js';
+import { dashboardLine, demoDashboard, type DemoDashboard } from './dashboard.js';
 import { Traffic, type Sample } from './traffic.js';
 import { View, summaryTable, type RolloutResult } from './view.js';
 
@@ -197,6 +198,7 @@ interface Endpoints {
   operatorPort: number;
   metricsApiPort: number;
   caBundle: string;
+  dashboard: DemoDashboard;
 }
 
 /** Waits for the operator only: the gateway is ready once its ModelGateway is applied (applyManifests). */
@@ -212,6 +214,7 @@ async function startGatewayAndOperator(kubeconfigPath: string): Promise<Endpoint
   // The operator also serves the HPA's external metrics (the gateways' signals) behind an APIService.
   const metricsApiPort = await freePort();
   const cert = await metricsApiCertificate(dir);
+  const dashboard = await demoDashboard(dir);
   startNode(
     'operator',
     'operator',
@@ -219,11 +222,14 @@ async function startGatewayAndOperator(kubeconfigPath: string): Promise<Endpoint
       ...['--kubeconfig', kubeconfigPath, '--metrics-port', String(operatorPort), '--no-leader-elect'],
       ...['--metrics-api-port', String(metricsApiPort), '--metrics-api-cert-dir', dirname(cert.cert)],
       ...['--scrape-interval-seconds', '2'],
+      ...dashboard.args,
     ],
     { BEASTMODE_GATEWAY_METRICS_URLS: `${DEMO_NS}/default=${gatewayUrl}/metrics` },
   );
   await waitHttp(`http://127.0.0.1:${operatorPort}/healthz`, 'the operator');
-  return { gatewayUrl, operatorPort, metricsApiPort, caBundle: readFileSync(cert.caCert).toString('base64') };
+  view.detail(dashboardLine(dashboard));
+  const caBundle = readFileSync(cert.caCert).toString('base64');
+  return { gatewayUrl, operatorPort, metricsApiPort, caBundle, dashboard };
 }
 
 async function applyManifests(cluster: Cluster, sims: SimulatorUrls, endpoints: Endpoints, t0: number) {
@@ -310,7 +316,7 @@ function showSummary(
   samples: Sample[],
   rollouts: RolloutResult[],
   kubeconfigPath: string,
-  { gatewayUrl, operatorPort }: Endpoints,
+  { gatewayUrl, operatorPort, dashboard }: Endpoints,
   otherProblems: string[],
 ): string[] {
   const table = summaryTable(samples, rollouts, PRICES);
@@ -322,6 +328,7 @@ function showSummary(
   view.line(`  curl -s ${gatewayUrl}/v1/chat/completions -H 'content-type: application/json' \\`);
   view.line(`       -d '{"model":"chat","messages":[{"role":"user","content":"Hello"}]}'`);
   view.line(`  operator: http://127.0.0.1:${operatorPort}/metrics   gateway: ${gatewayUrl}/metrics`);
+  view.line(`  ${dashboardLine(dashboard)}`);
   view.line(`  logs: ${logs}`);
 
   const problems = [...table.problems, ...otherProblems];

@@ -73,9 +73,12 @@ describe('the metrics of autoscaling policies', () => {
     // AverageValue signals report replicas × target, so the HPA computes exactly 4 replicas.
     expect(t.get('beastmode_inflight_requests')?.[0]?.value).toBe(40);
     expect(t.get('beastmode_requests_per_second')?.[0]?.value).toBe(200);
+    // What is measured stays apart from what the fallback serves: nothing, the readings being stale.
+    expect(t.metrics.measured(t.view, 'inflight-requests')).toBeUndefined();
     t.setFailures(0);
     t.scrape(61_000, line(2, 0));
     expect(t.get('beastmode_inflight_requests')?.[0]?.value).toBe(2);
+    expect(t.metrics.measured(t.view, 'inflight-requests')).toBe(2);
   });
 
   test('forecast the request rate of a predictive policy', () => {

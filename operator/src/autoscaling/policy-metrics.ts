@@ -155,6 +155,11 @@ export class PolicyMetrics implements ExternalMetricSource {
         : undefined;
     }
     if (type === 'forecast') return this.forecastOf(p)?.requestsPerSecond;
+    return this.measured(p, type);
+  }
+
+  /** A signal of the policy's target as measured (no fallback); undefined while its gateway is not read. */
+  measured(p: PolicyView, type: SignalType): number | undefined {
     const s = this.signalsOf(p);
     if (s === undefined) return undefined;
     switch (type) {

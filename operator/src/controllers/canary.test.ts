@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Canary, CanaryStatus, ModelRoute } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
 import { silentLogger } from '../observability/logger.js';
+import { createMetrics } from '../observability/metrics.js';
 import { StaticGatewayEndpoints } from '../rollout/providers/endpoints.js';
 import { GatewayMetricProvider } from '../rollout/providers/gateway.js';
 import { CANDIDATE_BACKEND, HEALTHY, newCanaryFixture } from '../../../testkit/canary.js';
@@ -42,7 +43,10 @@ function harness() {
   let version = 1;
   const patches: CanaryStatus[] = [];
   const events: { type: string; reason: string; note: string }[] = [];
+  const metrics = createMetrics(false);
+  metrics.isLeader.set(1);
   const ctx = {
+    metrics,
     cache: {
       get: (kind: string) => (kind === 'Canary' ? canary : route),
       list: () => [],
@@ -69,6 +73,7 @@ function harness() {
   const reconcile = createCanaryReconciler({ gateway });
   return {
     gateway,
+    metrics,
     patches,
     events,
     get canary() {
@@ -180,6 +185,55 @@ describe('reconcileCanary', () => {
     const stalled = h.canary.status?.conditions?.find((c) => c.type === 'Stalled');
     expect(stalled).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
     expect(stalled?.message).toContain('steps must end at 100');
+  });
+
+  it('exports the weights and verdicts it decides, counts a rollback once and forgets a deleted canary', async () => {
+    const h = harness();
+    const series = async (name: string) =>
+      Object.fromEntries(
+        ((await h.metrics.registry.getSingleMetric(name)?.get())?.values ?? []).map((v) => [
+          Object.values(v.labels).join('/'),
+          v.value,
+        ]),
+      );
+    await h.reconcile();
+    await h.reconcile();
+    h.setRoute({ ...h.route, spec: { ...h.route.spec, backends: [CANDIDATE_BACKEND] } });
+    await h.reconcile();
+    expect(await series('beastmode_canary_weight')).toEqual({ 'llm/chat/canary': 1, 'llm/chat/stable': 99 });
+    h.sleep(5000);
+    await h.reconcile();
+    expect(await series('beastmode_canary_weight')).toMatchObject({ 'llm/chat/canary': 5 });
+    expect(await series('beastmode_canary_analysis_total')).toMatchObject({
+      'llm/chat/passed': 1,
+      'llm/chat/failed': 0,
+    });
+    h.gateway.answer = () => ({ stable: HEALTHY.stable, canary: { ...HEALTHY.canary, errorRate: 0.3 } });
+    for (let i = 0; i < 3; i++) {
+      h.sleep(5000);
+      await h.reconcile();
+    }
+    expect(h.canary.status?.phase).toBe('RolledBack');
+    expect(await series('beastmode_canary_weight')).toEqual({ 'llm/chat/canary': 0, 'llm/chat/stable': 100 });
+    expect(await series('beastmode_canary_analysis_total')).toMatchObject({
+      'llm/chat/passed': 1,
+      'llm/chat/failed': 2,
+    });
+    expect(await series('beastmode_canary_analysis_value')).toMatchObject({
+      'llm/chat/canary/error-rate': 0.3,
+    });
+    expect(await series('beastmode_canary_rollbacks_total')).toEqual({
+      'llm/chat/RolledBack': 1,
+      'llm/chat/Aborted': 0,
+      'llm/chat/ProgressDeadlineExceeded': 0,
+    });
+    expect(await series('beastmode_canary_phase')).toMatchObject({ 'llm/chat/RolledBack': 1 });
+
+    h.setCanary(undefined as never);
+    await h.reconcile();
+    const left = h.metrics.registry.getMetricsAsArray().filter((m) => m.name.startsWith('beastmode_canary_'));
+    expect(left.length).toBeGreaterThan(0);
+    for (const m of left) expect([m.name, await series(m.name)]).toEqual([m.name, {}]);
   });
 
   it('does nothing for a deleted canary', async () => {

@@ -1,7 +1,8 @@
 // Canary controller: ticks each Canary every analysis interval. It reads the Canary and its route from the
 // cache, asks the metric provider for the window that closed (if one did), steps the pure canary machine
 // (rollout/engine.ts), writes the status in one patch and emits the machine's events. The gateway
-// controller turns that status into GatewayConfig weights (canaryOverlayFor).
+// controller turns that status into GatewayConfig weights (canaryOverlayFor). The weights, phase and
+// verdicts are also exported as metrics (observability/canary-metrics.ts).
 import { z } from 'zod';
 import { CanarySpec, Reason, type Canary, type ModelRoute } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
@@ -173,6 +174,7 @@ export function createCanaryReconciler(deps: CanaryControllerDeps) {
     const live = ctx.cache.get<Canary>('Canary', namespace, name);
     if (!live || live.metadata.deletionTimestamp) {
       writes.forget(key);
+      ctx.metrics.canaries.forget(namespace, name);
       return;
     }
     if (writes.awaitingCache(key, live, ctx.now())) return { requeueAfterMs: STALE_CACHE_WAIT_MS };
@@ -188,6 +190,13 @@ export function createCanaryReconciler(deps: CanaryControllerDeps) {
     if (await ctx.patchStatus('Canary', obj, result.status)) {
       writes.record(key, live.metadata.resourceVersion, ctx.now());
     }
+    // After the write: a tick whose patch failed is retried, and must not count its verdict twice.
+    ctx.metrics.canaries.report({
+      canary,
+      before: live.status,
+      after: result.status,
+      verdict: result.verdict,
+    });
     reportTick(ctx, canary, result);
     // A step that just started needs a baseline for its window (providers that take scrape deltas).
     if (route && !analysed && result.status.lastAnalysisAt === now.toISOString()) {

@@ -1,6 +1,9 @@
 // Operator metrics (prom-client): reconcile duration and errors by controller, queue depth, watch
-// restarts, and API writes by verb and kind (the benchmark reads beastmode_operator_api_writes_total).
+// restarts, and API writes by verb and kind (the benchmark reads beastmode_operator_api_writes_total);
+// and the state the controllers decide on: each Canary's rollout and each AutoscalingPolicy's scaling.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AutoscalingMetrics } from './autoscaling-metrics.js';
+import { CanaryMetrics } from './canary-metrics.js';
 
 export interface OperatorMetrics {
   registry: Registry;
@@ -10,11 +13,26 @@ export interface OperatorMetrics {
   watchRestarts: Counter<'kind' | 'reason'>;
   apiWrites: Counter<'verb' | 'kind'>;
   isLeader: Gauge;
+  /** Rollout state per Canary, served by the leader only. */
+  canaries: CanaryMetrics;
+  /** Scaling state per AutoscalingPolicy, served by the leader only. */
+  autoscaling: AutoscalingMetrics;
 }
 
 export function createMetrics(withDefaults = true): OperatorMetrics {
   const registry = new Registry();
   if (withDefaults) collectDefaultMetrics({ register: registry, prefix: 'beastmode_operator_' });
+  const isLeader = new Gauge({
+    name: 'beastmode_operator_leader',
+    help: '1 while this instance holds the leader lease',
+    registers: [registry],
+  });
+  // Only the leader reconciles, so only its controllers' state is current: a replica that does not lead
+  // (a standby, or a leader that lost the lease and is exiting) serves none of it rather than stale weights.
+  const leaderOnly = async function (this: { reset(): void }): Promise<void> {
+    const { values } = await isLeader.get();
+    if (values[0]?.value !== 1) this.reset();
+  };
   return {
     registry,
     reconcileDuration: new Histogram({
@@ -48,10 +66,8 @@ export function createMetrics(withDefaults = true): OperatorMetrics {
       labelNames: ['verb', 'kind'],
       registers: [registry],
     }),
-    isLeader: new Gauge({
-      name: 'beastmode_operator_leader',
-      help: '1 while this instance holds the leader lease',
-      registers: [registry],
-    }),
+    isLeader,
+    canaries: new CanaryMetrics(registry, leaderOnly),
+    autoscaling: new AutoscalingMetrics(registry, leaderOnly),
   };
 }

@@ -225,6 +225,20 @@ describe('advanceCanary', () => {
     expect(f.status.inconclusiveWindows).toBe(0);
   });
 
+  it('names the verdict on the tick that judged a window, and on no other', () => {
+    const f = gitopsRollout();
+    expect(f.last?.verdict).toBeUndefined();
+    f.sleep(2000).tick();
+    expect(f.last?.verdict).toBeUndefined();
+    const verdicts: (string | undefined)[] = [];
+    for (const m of [LOW_TRAFFIC, BAD, HEALTHY]) {
+      f.metrics = () => m;
+      f.advance();
+      verdicts.push(f.last?.verdict);
+    }
+    expect(verdicts).toEqual(['inconclusive', 'failed', 'passed']);
+  });
+
   it('treats a provider failure as an inconclusive window', () => {
     const f = gitopsRollout();
     f.advance();

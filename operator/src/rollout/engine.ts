@@ -4,7 +4,7 @@
 // in the status, so an operator restart at any phase continues where the last write left off. The phase
 // moves are in transitions.ts; what a tick shares is in tick.ts.
 import { Reason, durationMs, type Canary, type ModelRoute } from '../../../api/v1alpha1/index.js';
-import { describeFigures, judgeWindow } from './analysis.js';
+import { describeFigures, judgeWindow, type Judgement } from './analysis.js';
 import { backendRevision, normalizeBackend } from './revision.js';
 import { isRolloutActive, stepLabel, type Tick } from './tick.js';
 import {
@@ -44,6 +44,11 @@ export function dueWindow(canary: Canary, now: Date): { since: Date; until: Date
 
 function analyse(t: Tick, metrics: AnalysisResult | undefined): CanaryTickResult {
   const judged = judgeWindow(t.spec.analysis, metrics);
+  return { ...decide(t, judged, metrics), verdict: judged.verdict };
+}
+
+/** Records the judged window in the status and moves on: the next step, a hold, a pause or a rollback. */
+function decide(t: Tick, judged: Judgement, metrics: AnalysisResult | undefined): CanaryTickResult {
   const figures = `canary ${describeFigures(metrics?.canary)}; stable ${describeFigures(metrics?.stable)}`;
   t.st = {
     ...t.st,

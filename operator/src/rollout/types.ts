@@ -1,6 +1,7 @@
 // The plain data the canary engine and its metric providers exchange: analysis figures per variant, the
 // query a provider answers, and what one tick of the engine returns.
 import type { CanaryStatus, VariantFigures } from '../../../api/v1alpha1/index.js';
+import type { Verdict } from './analysis.js';
 
 export const VARIANTS = ['stable', 'canary'] as const;
 export type Variant = (typeof VARIANTS)[number];
@@ -35,4 +36,6 @@ export interface CanaryTickResult {
   events: CanaryEvent[];
   /** When to tick again; 0 means at once (a phase that completes on the next tick). */
   requeueAfterMs: number;
+  /** The verdict on the analysis window this tick judged, if it judged one (counted by the metrics). */
+  verdict?: Verdict;
 }

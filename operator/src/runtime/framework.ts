@@ -36,6 +36,8 @@ export interface ControllerContext {
   /** Throws unless this instance leads: the guard of every write. */
   assertLeading(): void;
   log: Logger;
+  /** Where a controller reports the state it decides on (rollouts, scaling) besides the status. */
+  metrics: OperatorMetrics;
   now(): number;
   settings: { gatewayImage: string };
 }

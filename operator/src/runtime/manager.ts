@@ -147,6 +147,7 @@ export class Manager {
       enqueueDebounced: (controller, key) => this.queue(controller).addDebounced(key, quiet, maxWait),
       client: this.opts.client,
       log,
+      metrics: this.opts.metrics,
       now: this.opts.now ?? Date.now,
       settings: { gatewayImage: this.opts.gatewayImage },
     };
