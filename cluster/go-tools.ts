@@ -1,7 +1,7 @@
 // Go tools built from the Go module proxy once per machine: `go install <module>@<version>` into
 // ~/.cache/beastmode/<name>-<version>/<name>, under the cache's build lock (cluster/build.ts), so parallel
-// runs build once and a CI machine that keeps ~/.cache builds never again. Used for vegeta (benchmarks)
-// and trivy (the configuration scan).
+// runs build once and a CI machine that keeps ~/.cache builds never again. Used for vegeta (benchmarks),
+// trivy (the configuration scan) and promtool (the alert-rule tests).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -77,7 +77,7 @@ export class KeysFileSource {
     if (hash === this.lastHash) return false;
     this.lastHash = hash;
     try {
-      this.current = new ApiKeySet(parseKeysFile(text));
+      this.current = this.current.succeededBy(parseKeysFile(text));
     } catch (err) {
       this.logger.log('warn', 'Refused API keys file, keeping the last good keys', {
         path: this.path,

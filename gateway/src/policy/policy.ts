@@ -42,6 +42,8 @@ import { ResilientLimitStore } from '../limits/resilient-store.js';
 import type { Logger } from '../log.js';
 import type { PodState } from '../workers/pod-state.js';
 import type { GatewayError } from '../server/errors.js';
+import { SecurityMonitor } from '../security/monitor.js';
+import type { SecurityMetrics } from '../security/security-metrics.js';
 import { connectRedis, redisReady } from './redis.js';
 import { StreamTap } from './stream-tap.js';
 import { NO_USAGE, systemClock, type Caller, type ChatRequest, type Clock, type Usage } from './types.js';
@@ -79,6 +81,7 @@ export interface PolicyMetrics extends CostCounters, FenceMetrics {
   cacheSemanticEmbeddings?: Counter<'namespace' | 'route' | 'result'>;
   feedbackScore: FeedbackScores;
   redisUp: Gauge<'component'>;
+  security?: SecurityMetrics;
 }
 
 export interface PolicyDeps {
@@ -141,6 +144,7 @@ export class GatewayPolicy {
   private readonly clock: Clock;
   private readonly redis: Redis | undefined;
   private readonly costs: CostMetrics;
+  private readonly security: SecurityMonitor | undefined;
   private stores: Stores | undefined;
   private keys: KeysFileSource | undefined;
   private fencing: Promise<FenceReport | undefined> = Promise.resolve(undefined);
@@ -154,6 +158,7 @@ export class GatewayPolicy {
     this.clock = deps.clock ?? systemClock;
     this.redis = typeof settings.redis === 'string' ? connectRedis(settings.redis) : settings.redis;
     this.costs = new CostMetrics(deps.metrics);
+    this.security = deps.metrics.security && new SecurityMonitor(deps.metrics.security, this.clock);
   }
 
   /**
@@ -199,7 +204,10 @@ export class GatewayPolicy {
   authenticate(headers: Headers, config: GatewayConfig): AuthResult {
     if (!this.authOn(config)) return authenticate(headers, undefined);
     const r = authenticate(headers, this.keys?.keys ?? NO_KEYS);
-    if (!r.ok) this.countRefusal(r.refusal);
+    if (!r.ok) {
+      this.countRefusal(r.refusal);
+      this.security?.authFailed(r.reason, r.revokedKey);
+    }
     return r;
   }
 
@@ -209,8 +217,12 @@ export class GatewayPolicy {
     route: CompiledRoute,
     request: ChatRequest,
   ): Admission | GatewayError | Promise<Admission | GatewayError> {
+    this.security?.requested(caller);
     const forbidden = authorizeModel(caller, route.model);
-    if (forbidden !== undefined) return this.countRefusal(forbidden);
+    if (forbidden !== undefined) {
+      this.security?.modelRefused(caller, route.model);
+      return this.countRefusal(forbidden);
+    }
     if (!this.enforce || !isLimited(route)) return NOTHING_CHARGED;
     return this.admitLimited(caller, route, request);
   }
@@ -260,6 +272,7 @@ export class GatewayPolicy {
     const pricing = usage === undefined ? FREE : (s.backend?.pricing ?? FREE);
     const spent = usage ?? NO_USAGE;
     if (usage !== undefined && s.backend !== undefined) {
+      const usd = costUsd(usage, pricing);
       this.costs.record({
         namespace: s.route.namespace,
         route: s.route.name,
@@ -267,8 +280,9 @@ export class GatewayPolicy {
         variant: s.backend.variant,
         caller: s.caller,
         usage,
-        costUsd: costUsd(usage, pricing),
+        costUsd: usd,
       });
+      this.security?.spent(s.caller, usd);
     }
     const ticket = s.admission.charged;
     if (ticket !== undefined)
@@ -317,7 +331,13 @@ export class GatewayPolicy {
     request: ChatRequest,
   ): Promise<Admission | GatewayError> {
     const d = await this.parts().limiter.admit(caller, route, request);
-    if (!d.ok) return this.countRefusal(d.refusal);
+    if (!d.ok) {
+      if (d.refusal.refusal === 'budget-exhausted')
+        this.security?.budgetExhausted(caller, route.namespace, route.name, 'refused');
+      return this.countRefusal(d.refusal);
+    }
+    if (d.pinnedBackend !== undefined)
+      this.security?.budgetExhausted(caller, route.namespace, route.name, 'fallback');
     return d.pinnedBackend === undefined
       ? { charged: d.ticket }
       : { charged: d.ticket, pinnedBackend: d.pinnedBackend };

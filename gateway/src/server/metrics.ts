@@ -3,7 +3,8 @@
 // several gateways in one process. Every metric is defined here once and counted in one place: requests
 // and in-flight by the pipeline; attempts, latency, retries and fallbacks by the attempt runner; time to
 // first token and upstream calls in flight by the upstream attempt; breaker state and config loads by the
-// gateway; refusals, cache lookups and fences, tokens, cost, feedback and Redis health by the policy layer.
+// gateway; refusals, cache lookups and fences, tokens, cost, feedback, Redis health and the security metrics by the
+// policy layer.
 import client from 'prom-client';
 import {
   FEEDBACK_BUCKETS,
@@ -14,6 +15,7 @@ import {
 import type { MetricLabels, RuntimeBackend, RuntimeRoute } from '../config/load.js';
 import type { BreakerState } from '../resilience/breaker.js';
 import type { BoundState } from '../resilience/concurrency.js';
+import { SecurityMetrics } from '../security/security-metrics.js';
 
 const BACKEND = ['namespace', 'route', 'backend', 'variant'] as const;
 
@@ -255,6 +257,9 @@ export class GatewayMetrics {
     // A pod's workers each read the files: the pod reports the worst.
     aggregator: 'min',
   });
+
+  /** Auth failures, refused models, exhausted budgets and per-key anomalies (gateway/src/security/). */
+  readonly security = new SecurityMetrics(this.registers);
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry });
