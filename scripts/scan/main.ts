@@ -56,6 +56,16 @@ async function main(argv: string[]): Promise<number> {
   const targets: [string, string[]][] = [
     ['charts/beastmode', []],
     ['charts/beastmode', ['--helm-set', 'externalMetrics.enabled=true']],
+    // Everything optional on: the dashboard (tokenreview: its review permissions), Grafana dashboards,
+    // monitors and alert rules.
+    [
+      'charts/beastmode',
+      [
+        '--helm-set',
+        'dashboard.enabled=true,dashboard.auth=tokenreview,grafana.dashboards.enabled=true,' +
+          'serviceMonitor.enabled=true,podMonitor.enabled=true,prometheusRule.enabled=true',
+      ],
+    ],
     ['operator/src/render/testdata', []],
     ['Dockerfile', []],
   ];
