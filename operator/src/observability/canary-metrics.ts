@@ -12,6 +12,7 @@ import {
   type VariantFigures,
 } from '../../../api/v1alpha1/index.js';
 import type { Verdict } from '../rollout/analysis.js';
+import { valueOf } from '../rollout/analysis.js';
 import { isRolloutActive } from '../rollout/tick.js';
 import { VARIANTS } from '../rollout/types.js';
 
@@ -24,24 +25,7 @@ type Figure = (typeof FIGURES)[number];
 const BOUNDS = ['max', 'min'] as const;
 
 function figureOf(f: VariantFigures, figure: Figure): number | undefined {
-  switch (figure) {
-    case 'requests':
-      return f.requests;
-    case 'error-rate':
-      return f.errorRate;
-    case 'latency-p95':
-      return f.latencyP95Ms;
-    case 'ttft-p95':
-      return f.ttftP95Ms;
-    case 'cost-per-request':
-      return f.costPerRequest;
-    case 'feedback-score':
-      return f.feedbackScore;
-    default: {
-      const never: never = figure;
-      throw new Error(`unknown analysis figure ${String(never)}`);
-    }
-  }
+  return figure === 'requests' ? f.requests : valueOf(figure, f);
 }
 
 /** What one tick of a Canary changed, as the controller saw it. */

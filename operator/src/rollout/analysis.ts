@@ -11,7 +11,8 @@ export interface Judgement {
   failures: string[];
 }
 
-function valueOf(metric: CanaryMetric['name'], f: VariantFigures): number | undefined {
+/** A variant's figure for a judged metric (the analysis and the operator's metrics read it alike). */
+export function valueOf(metric: CanaryMetric['name'], f: VariantFigures): number | undefined {
   switch (metric) {
     case 'error-rate':
       return f.errorRate;
