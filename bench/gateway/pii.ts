@@ -6,6 +6,15 @@ import { redactChatRequest } from '../../gateway/src/compliance/chat-request.js'
 import type { DetectorPolicy } from '../../gateway/src/compliance/redact.js';
 import { machineLoad } from '../lib/processes.js';
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(
+    'Usage: npx tsx bench/gateway/pii.ts\n\n' +
+      'Cost of PII redaction per request (walk, detect, redact a parsed chat body) for short, 2 KB and\n' +
+      '20 KB prompts with and without PII, beside JSON.parse of the same body, with the machine load.\n',
+  );
+  process.exit(0);
+}
+
 const POLICY: DetectorPolicy = { default: 'redact' };
 
 const FILLER = [

@@ -19,6 +19,15 @@ import { startSimulator } from '../../simulator/simulator.js';
 import { compiledRoute, gatewayConfig } from '../../testkit/gateway-config.js';
 import { silent } from '../../testkit/http-servers.js';
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(
+    'Usage: npx tsx bench/gateway/tracing.ts [--quick]\n\n' +
+      'What tracing costs a request: the tracer alone (CPU per traced request, and per untraced one with\n' +
+      'tracing off or unsampled), then three in-process gateways end to end (off, ratio 0, every request\n' +
+      'sampled), medians over interleaved rounds. --quick: fewer rounds.\n',
+  );
+  process.exit(0);
+}
 const quick = process.argv.includes('--quick');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
