@@ -21,6 +21,7 @@ import {
   waitReady,
   type GatewayProcess,
 } from './gateway-process.js';
+import { liveHeapSince } from './gc-trace.js';
 import { HELP, parseSoakOptions, type SoakOptions } from './options.js';
 import { formatHeader, formatVerdict, formatWindow } from './report.js';
 import { judgeSoak, type SoakWindow } from './verdict.js';
@@ -53,7 +54,13 @@ async function startServers(tmp: string): Promise<GatewayProcess> {
   config.logLevel = 'warn';
   const configFile = path.join(tmp, 'gateway.json');
   writeFileSync(configFile, JSON.stringify(config));
-  const gw = spawnGateway({ port: await freePort(), configFile, drainSeconds: 10 });
+  // Major collections on the gateway's output: the live heap of each window (gc-trace.ts).
+  const gw = spawnGateway({
+    port: await freePort(),
+    configFile,
+    drainSeconds: 10,
+    nodeArgs: ['--trace-gc', '--trace-gc-ignore-scavenger'],
+  });
   await waitReady(gw);
   return gw;
 }
@@ -65,6 +72,7 @@ async function measureWindow(
   target: Target,
   gw: GatewayProcess,
   rate: number,
+  gcSeen: { lastMs: number },
 ): Promise<SoakWindow> {
   const rss: number[] = [];
   const fds: number[] = [];
@@ -84,6 +92,8 @@ async function measureWindow(
   if (rss.length === 0) takeSample();
   const wall = (performance.now() - started) / 1000;
   const eld = await scrapeEventLoopDelay(gw.url);
+  const gc = liveHeapSince(gw.output(), gcSeen.lastMs);
+  gcSeen.lastMs = gc.lastMs;
   return {
     minute,
     offered: r.sent,
@@ -100,6 +110,7 @@ async function measureWindow(
     eldP99Ms: eld.p99Ms,
     eldMaxMs: eld.maxMs,
     heapUsedBytes: eld.heapUsedBytes,
+    liveHeapBytes: gc.liveHeapBytes,
     load: machineLoad(),
   };
 }
@@ -124,13 +135,15 @@ async function soak(o: SoakOptions, tmp: string): Promise<boolean> {
       `cpu: the gateway's, % of one core; rss, fds (descriptors but TCP connections), up (upstream ` +
         `connections), clients (client connections): medians of samples every ${SAMPLE_MS / 1000} s; eld: ` +
         "event-loop delay from the gateway's /metrics, ms (10 ms resolution: an idle loop reads ~10 ms); " +
-        'heap: the V8 heap in use at the end of the window (not judged: it saws with each collection)',
+        'heap: the V8 heap in use at the end of the window (not judged: it saws with each collection); ' +
+        'live: the least heap a major collection left in the window (— when none ran)',
     );
     await scrapeEventLoopDelay(gw.url); // starts the first window's event-loop histogram
     console.log(formatHeader());
     const windows: SoakWindow[] = [];
+    const gcSeen = { lastMs: 0 };
     for (let minute = 1; minute <= o.minutes; minute++) {
-      const w = await measureWindow(minute, vegeta, target, gw, o.rate);
+      const w = await measureWindow(minute, vegeta, target, gw, o.rate, gcSeen);
       windows.push(w);
       console.log(formatWindow(w, minute === 1));
       if (gw.child.exitCode !== null)

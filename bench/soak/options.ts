@@ -19,9 +19,11 @@ export interface SoakOptions {
 
 export const HELP = `Gateway soak: one gateway CLI process in front of the simulator, offered a fixed rate by vegeta for
 --minutes one-minute windows. Each window prints offered and served requests, latency from the send
-(p50/p99/max), errors, the gateway's CPU, resident memory, open file descriptors and event-loop delay, and the
-machine's load. At the end a verdict compares the first window after the warm-up minute with the last: memory
-growth, descriptor growth, p99 and event-loop delay p99; it exits 1 when one of them is broken.
+(p50/p99/max), errors, the gateway's CPU, resident memory, open file descriptors, event-loop delay, the V8
+heap and the live heap (what a major collection left: the gateway runs with --trace-gc), and the machine's
+load. At the end a verdict compares the first windows after the warm-up minute with the last ones for
+descriptors, p99 and event-loop delay p99, and the middle of the run with its end for resident memory and the
+live heap; it exits 1 when one of them is broken.
 
 Usage: npm run bench:soak -- [options]
 

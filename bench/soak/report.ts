@@ -19,6 +19,7 @@ const COLUMNS: [string, number][] = [
   ['eld p99', 7],
   ['eld max', 7],
   ['heap MiB', 8],
+  ['live MiB', 8],
 ];
 
 const row = (cells: string[]) => cells.map((c, i) => c.padStart(COLUMNS[i]?.[1] ?? c.length)).join('  ');
@@ -44,6 +45,7 @@ export function formatWindow(w: SoakWindow, warmUp: boolean): string {
     w.eldP99Ms.toFixed(1),
     w.eldMaxMs.toFixed(1),
     (w.heapUsedBytes / (1024 * 1024)).toFixed(1),
+    w.liveHeapBytes === undefined ? '—' : (w.liveHeapBytes / (1024 * 1024)).toFixed(1),
   ];
   return `${row(cells)}  ${w.load}${warmUp ? '  (warm-up)' : ''}`;
 }
@@ -54,7 +56,9 @@ const minutes = (ms: number[]) =>
 
 export function formatVerdict(v: Verdict): string {
   const sides = `${minutes(v.first)} against ${minutes(v.last)}${v.first.length > 1 ? ', the best of each' : ''}`;
-  const lines = [`Verdict, ${sides}: ${v.ok ? 'OK' : 'BROKEN'}`];
+  const lines = [
+    `Verdict, ${sides}; memory on ${minutes(v.memoryFirst)} against ${minutes(v.memoryLast)}: ${v.ok ? 'OK' : 'BROKEN'}`,
+  ];
   for (const c of v.checks) lines.push(`  ${c.ok ? 'ok    ' : 'BROKEN'}  ${c.name}: ${c.detail}`);
   return lines.join('\n');
 }

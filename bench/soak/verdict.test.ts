@@ -23,6 +23,7 @@ function window(minute: number, over: Partial<SoakWindow> = {}): SoakWindow {
     eldP99Ms: 13,
     eldMaxMs: 25,
     heapUsedBytes: 40 * 1024 * 1024,
+    liveHeapBytes: 30 * MiB,
     load: 'load 3.00 3.00 3.00 on 2 cores',
     ...over,
   };
@@ -47,6 +48,7 @@ describe('soak verdict', () => {
     expect(v.checks.map((c) => c.name)).toEqual([
       'errors',
       'memory',
+      'live heap',
       'descriptors',
       'latency p99',
       'event-loop delay p99',
@@ -59,13 +61,57 @@ describe('soak verdict', () => {
     expect(judgeSoak(windows(3))).toMatchObject({ first: [2], last: [3] });
     expect(judgeSoak(windows(5))).toMatchObject({ first: [2, 3], last: [4, 5] });
     expect(judgeSoak(windows(60))).toMatchObject({ first: [2, 3, 4], last: [58, 59, 60] });
+    expect(judgeSoak(windows(60))).toMatchObject({
+      memoryFirst: [22, 23, 24, 25, 26, 27, 28, 29, 30, 31],
+      memoryLast: [51, 52, 53, 54, 55, 56, 57, 58, 59, 60],
+    });
+    expect(judgeSoak(windows(6))).toMatchObject({ memoryFirst: [4], memoryLast: [6] });
+    expect(judgeSoak(windows(2))).toMatchObject({ memoryFirst: [2], memoryLast: [2] });
     expect(() => judgeSoak(windows(1))).toThrow('a verdict needs a warm-up window and one more (got 1)');
   });
 
   it('reads each side at its best: one bad late minute (a starved machine) is not a drift', () => {
     const windows = run({});
-    windows[7] = window(8, { p99Ms: 400, eldP99Ms: 200, rssBytes: 500 * MiB, fds: 90 });
+    windows[7] = window(8, { p99Ms: 400, eldP99Ms: 200, fds: 90 });
     expect(failed(windows)).toEqual([]);
+  });
+
+  it("judges memory on the run's middle against its end: a filling warm-up and collection lows are not growth", () => {
+    // An hour: resident memory climbs while a ring fills (minutes 2–10), then saws between a collection's
+    // low (every fifth minute) and its usual level; the live heap fills, then holds.
+    const hour = Array.from({ length: 60 }, (_, i) => {
+      const m = i + 1;
+      const level = m <= 10 ? 200 + m * 8 : 280;
+      return window(m, {
+        rssBytes: (m % 5 === 0 ? level - 80 : level) * MiB,
+        liveHeapBytes: (m <= 10 ? 10 + m * 2 : 30) * MiB,
+      });
+    });
+    expect(failed(hour)).toEqual([]);
+    // The same hour with a leak of 1 MiB a minute from minute 20, in resident memory and the live heap.
+    const leaking = hour.map((w) =>
+      w.minute < 20
+        ? w
+        : {
+            ...w,
+            rssBytes: w.rssBytes + (w.minute - 20) * MiB,
+            liveHeapBytes: (w.liveHeapBytes ?? 0) + (w.minute - 20) * MiB,
+          },
+    );
+    expect(failed(leaking)).toEqual(['live heap']);
+    const faster = hour.map((w) =>
+      w.minute < 20 ? w : { ...w, rssBytes: w.rssBytes + (w.minute - 20) * 2 * MiB },
+    );
+    expect(failed(faster)).toEqual(['memory']);
+  });
+
+  it('says the live heap was not measured when a band saw no major collection', () => {
+    const v = judgeSoak(run({ liveHeapBytes: undefined }));
+    expect(v.checks.find((c) => c.name === 'live heap')).toEqual({
+      name: 'live heap',
+      ok: true,
+      detail: 'not measured: no major collection in a band',
+    });
   });
 
   it('ignores the warm-up minute for growth and drift, but not for errors', () => {
@@ -81,9 +127,11 @@ describe('soak verdict', () => {
     expect(failed(windows)).toEqual(['errors']);
   });
 
-  it('breaks on memory growth at the bound, not below it', () => {
+  it('breaks on memory and live-heap growth at the bound, not below it', () => {
     expect(failed(run({ rssBytes: 280 * MiB + THRESHOLDS.rssGrowthBytes - 1 }))).toEqual([]);
     expect(failed(run({ rssBytes: 280 * MiB + THRESHOLDS.rssGrowthBytes }))).toEqual(['memory']);
+    expect(failed(run({ liveHeapBytes: 30 * MiB + THRESHOLDS.liveHeapGrowthBytes - 1 }))).toEqual([]);
+    expect(failed(run({ liveHeapBytes: 30 * MiB + THRESHOLDS.liveHeapGrowthBytes }))).toEqual(['live heap']);
   });
 
   it('breaks when descriptors other than connections drift either way beyond ±10', () => {
@@ -117,16 +165,21 @@ describe('soak verdict', () => {
     expect(header.indexOf('load')).toBe(line.indexOf('load'));
     expect(line).toBe(
       '  2     15000     15000     1.40    12.00      80.0       0    24.0     280.0    22     8       40     13.0     25.0' +
-        '      40.0  load 3.00 3.00 3.00 on 2 cores',
+        '      40.0      30.0  load 3.00 3.00 3.00 on 2 cores',
     );
     expect(formatWindow(window(1), true)).toMatch(/\(warm-up\)$/);
     const text = formatVerdict(judgeSoak(run({ fds: 52, rssBytes: 400 * MiB })));
-    expect(text.split('\n')[0]).toBe('Verdict, minutes 2–4 against minutes 6–8, the best of each: BROKEN');
-    expect(text).toContain('BROKEN  memory: 280.0 MiB → 400.0 MiB (+120.0 MiB; bound +50.0 MiB)');
+    expect(text.split('\n')[0]).toBe(
+      'Verdict, minutes 2–4 against minutes 6–8, the best of each; memory on minute 5 against minute 8: BROKEN',
+    );
+    expect(text).toContain('BROKEN  memory: 280.0 MiB → 400.0 MiB (+120.0 MiB; bound +50.0 MiB; medians)');
+    expect(text).toContain(
+      'ok      live heap: 30.0 MiB → 30.0 MiB (+0.0 MiB; bound +16.0 MiB; least after a major collection)',
+    );
     expect(text).toContain('BROKEN  descriptors: 22 → 52 (+30; bound ±10)');
     expect(text).toContain('ok      latency p99: 12.0 ms → 12.0 ms (×1.00; bound ×2 or under 25.0 ms)');
     expect(formatVerdict(judgeSoak([window(1), window(2)])).split('\n')[0]).toBe(
-      'Verdict, minute 2 against minute 2: OK',
+      'Verdict, minute 2 against minute 2; memory on minute 2 against minute 2: OK',
     );
   });
 });

@@ -1,8 +1,13 @@
-// The soak's verdict: the first windows after the warm-up minute against the last ones. Memory and file
-// descriptors must not grow, latency and event-loop delay must not drift up, and nothing may fail. Each
-// side is read at its best (the least of up to three windows): what leaks or drifts is worse in every late
+// The soak's verdict. Descriptors must not grow, latency and event-loop delay must not drift up, and
+// nothing may fail: for these the first windows after the warm-up minute are compared with the last ones,
+// each side read at its best (the least of up to three windows): what leaks or drifts is worse in every late
 // window, while a minute in which another process starved the machine (a 2-core machine shared with other
-// test runs) is one window. Pure: the windows are measured by main.ts.
+// test runs) is one window. Memory is judged differently, because it has a legitimate warm-up (the
+// recent-requests ring for feedback fills for minutes) and saws with collections (resident memory drops by
+// 100 MiB when V8 releases pages, then climbs back): the middle of the run is compared with its end, resident
+// memory by the median of each band (typical against typical, never a collection's low against a high) and
+// the live heap — what V8 holds right after a major collection — by its least in each band. A leak grows
+// both bands apart whatever the run's length. Pure: the windows are measured by main.ts.
 
 const MiB = 1024 * 1024;
 
@@ -34,15 +39,19 @@ export interface SoakWindow {
   /** Event-loop delay over the window (monitorEventLoopDelay at 10 ms resolution), ms. */
   eldP99Ms: number;
   eldMaxMs: number;
-  /** The V8 heap in use at the end of the window, bytes (reported, not judged). */
+  /** The V8 heap in use at the end of the window, bytes (reported, not judged: it saws). */
   heapUsedBytes: number;
+  /** The least heap a major collection left in the window (the live heap), bytes; undefined when none ran. */
+  liveHeapBytes?: number | undefined;
   /** machineLoad() at the end of the window. */
   load: string;
 }
 
 export interface SoakThresholds {
-  /** Most resident memory the last window may hold above the first. */
+  /** Most resident memory the end of the run may hold above its middle (medians of each band). */
   rssGrowthBytes: number;
+  /** Most the live heap may grow from the middle of the run to its end (least of each band). */
+  liveHeapGrowthBytes: number;
   /** Most the descriptors other than connections may differ by between the first window and the last. */
   fdDrift: number;
   /** The last p99 may be this many times the first's, or under the floor. */
@@ -55,6 +64,7 @@ export interface SoakThresholds {
 
 export const THRESHOLDS: SoakThresholds = {
   rssGrowthBytes: 50 * MiB,
+  liveHeapGrowthBytes: 16 * MiB,
   fdDrift: 10,
   p99Ratio: 2,
   p99FloorMs: 25,
@@ -63,7 +73,7 @@ export const THRESHOLDS: SoakThresholds = {
 };
 
 export interface Check {
-  name: 'errors' | 'memory' | 'descriptors' | 'latency p99' | 'event-loop delay p99';
+  name: 'errors' | 'memory' | 'live heap' | 'descriptors' | 'latency p99' | 'event-loop delay p99';
   ok: boolean;
   /** The figures and the bound, for the report. */
   detail: string;
@@ -74,6 +84,9 @@ export interface Verdict {
   /** The minutes compared (1-based): the first ones after the warm-up, and the last ones. */
   first: number[];
   last: number[];
+  /** The minutes memory is compared on: the middle of the run, and its end. */
+  memoryFirst: number[];
+  memoryLast: number[];
   checks: Check[];
 }
 
@@ -82,6 +95,55 @@ const ms = (v: number) => `${v.toFixed(1)} ms`;
 
 /** How many windows each side of the comparison reads. */
 export const SIDE_WINDOWS = 3;
+
+/** How many windows each memory band reads, at most. */
+export const MEMORY_BAND_WINDOWS = 10;
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+};
+
+/**
+ * The two memory bands of the windows after the warm-up: a quarter of them (1 to 10 windows) ending at the
+ * middle, and as many at the end; with one window, it against itself.
+ */
+export function memoryBands(rest: readonly SoakWindow[]): { middle: SoakWindow[]; end: SoakWindow[] } {
+  const k = Math.max(1, Math.min(MEMORY_BAND_WINDOWS, Math.floor(rest.length / 4)));
+  const mid = Math.max(k, Math.ceil(rest.length / 2));
+  return { middle: rest.slice(mid - k, mid), end: rest.slice(-k) };
+}
+
+function memoryChecks(rest: readonly SoakWindow[], t: SoakThresholds): Check[] {
+  const { middle, end } = memoryBands(rest);
+  const [rssFirst, rssLast] = [median(middle.map((w) => w.rssBytes)), median(end.map((w) => w.rssBytes))];
+  const growth = rssLast - rssFirst;
+  const sign = (b: number) => (b >= 0 ? '+' : '');
+  const checks: Check[] = [
+    {
+      name: 'memory',
+      ok: growth < t.rssGrowthBytes,
+      detail: `${mib(rssFirst)} → ${mib(rssLast)} (${sign(growth)}${mib(growth)}; bound +${mib(t.rssGrowthBytes)}; medians)`,
+    },
+  ];
+  const live = (ws: SoakWindow[]) => {
+    const xs = ws.map((w) => w.liveHeapBytes).filter((b): b is number => b !== undefined);
+    return xs.length > 0 ? Math.min(...xs) : undefined;
+  };
+  const [heapFirst, heapLast] = [live(middle), live(end)];
+  if (heapFirst === undefined || heapLast === undefined) {
+    checks.push({ name: 'live heap', ok: true, detail: 'not measured: no major collection in a band' });
+  } else {
+    const g = heapLast - heapFirst;
+    checks.push({
+      name: 'live heap',
+      ok: g < t.liveHeapGrowthBytes,
+      detail: `${mib(heapFirst)} → ${mib(heapLast)} (${sign(g)}${mib(g)}; bound +${mib(t.liveHeapGrowthBytes)}; least after a major collection)`,
+    });
+  }
+  return checks;
+}
 
 /** Latency-like figures: within `ratio` of the first windows', or under the floor. */
 function drift(name: Check['name'], first: number, last: number, ratio: number, floor: number): Check {
@@ -96,7 +158,8 @@ function drift(name: Check['name'], first: number, last: number, ratio: number, 
 
 /**
  * Judges a run of at least two windows: the first is the warm-up; then the first up to three windows
- * against the last as many (at most half the rest each; with one window left, it against itself).
+ * against the last as many (at most half the rest each; with one window left, it against itself), and
+ * memory on the bands of `memoryBands`.
  */
 export function judgeSoak(windows: readonly SoakWindow[], t: SoakThresholds = THRESHOLDS): Verdict {
   const rest = windows.slice(1);
@@ -106,10 +169,8 @@ export function judgeSoak(windows: readonly SoakWindow[], t: SoakThresholds = TH
   const early = rest.slice(0, k);
   const late = rest.slice(-k);
   const best = (ws: SoakWindow[], f: (w: SoakWindow) => number) => Math.min(...ws.map(f));
-  const [rssFirst, rssLast] = [best(early, (w) => w.rssBytes), best(late, (w) => w.rssBytes)];
   const [fdsFirst, fdsLast] = [best(early, (w) => w.fds), best(late, (w) => w.fds)];
   const errors = windows.reduce((s, w) => s + w.errors, 0);
-  const growth = rssLast - rssFirst;
   const fdDelta = fdsLast - fdsFirst;
   const checks: Check[] = [
     {
@@ -117,11 +178,7 @@ export function judgeSoak(windows: readonly SoakWindow[], t: SoakThresholds = TH
       ok: errors === 0,
       detail: `${errors} in ${windows.reduce((s, w) => s + w.offered, 0)} requests (bound 0)`,
     },
-    {
-      name: 'memory',
-      ok: growth < t.rssGrowthBytes,
-      detail: `${mib(rssFirst)} → ${mib(rssLast)} (${growth >= 0 ? '+' : ''}${mib(growth)}; bound +${mib(t.rssGrowthBytes)})`,
-    },
+    ...memoryChecks(rest, t),
     {
       name: 'descriptors',
       ok: Math.abs(fdDelta) <= t.fdDrift,
@@ -143,5 +200,13 @@ export function judgeSoak(windows: readonly SoakWindow[], t: SoakThresholds = TH
     ),
   ];
   const minutes = (ws: SoakWindow[]) => ws.map((w) => w.minute);
-  return { ok: checks.every((c) => c.ok), first: minutes(early), last: minutes(late), checks };
+  const bands = memoryBands(rest);
+  return {
+    ok: checks.every((c) => c.ok),
+    first: minutes(early),
+    last: minutes(late),
+    memoryFirst: minutes(bands.middle),
+    memoryLast: minutes(bands.end),
+    checks,
+  };
 }
