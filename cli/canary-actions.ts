@@ -1,9 +1,9 @@
 // Promotion and abort of a Canary as spec changes (one merge patch each), shared by the CLI and the
 // operator's dashboard so that both take the same path: the same precondition, the same patch, the same
 // field manager in managedFields. The caller's client carries the caller's own identity.
-import type { KubeClient } from '../kube/client.js';
 import { R } from '../kube/resources.js';
 import type { Canary } from '../api/v1alpha1/index.js';
+import { specPatcher } from './object-api.js';
 
 /** Who changed the spec, in the object's managedFields (as kubectl records `kubectl-patch`). */
 export const CANARY_FIELD_MANAGER = 'beastmode-canary';
@@ -30,11 +30,4 @@ export function promotionPatch(c: Canary): PromotionPatch {
 export const ABORT_PATCH = { abort: true } as const;
 
 /** One merge patch of the Canary's spec, as `beastmode-canary`. */
-export async function patchCanarySpec(
-  client: KubeClient,
-  namespace: string,
-  name: string,
-  spec: Record<string, unknown>,
-): Promise<void> {
-  await client.mergePatch(R.Canary, namespace, name, { spec }, { fieldManager: CANARY_FIELD_MANAGER });
-}
+export const patchCanarySpec = specPatcher(R.Canary, CANARY_FIELD_MANAGER);

@@ -1,76 +1,30 @@
 // `beastmode canary status|promote|abort`: reads and patches Canary objects through the Kubernetes API
 // (kube/client.ts). Promotion and abort are spec changes (a merge patch), so they are the same operations
 // Git would make.
-import { isNotFound, KubeClient } from '../kube/client.js';
 import { R } from '../kube/resources.js';
 import { CanarySpec, type Canary } from '../api/v1alpha1/index.js';
 import { formatCanaryStatus } from './format.js';
 import { ABORT_PATCH, patchCanarySpec, promotionPatch } from './canary-actions.js';
+import { ObjectApi, printStatus, type ObjectKind } from './object-api.js';
+import type { ObjectTarget, Output, StatusOptions } from './target.js';
 
-export interface CanaryTarget {
-  /** A kubeconfig file; else $KUBECONFIG, ~/.kube/config or the in-cluster service account. */
-  kubeconfig?: string;
-  /** Else the namespace of the kubeconfig's current context, else `default`. */
-  namespace?: string;
-  name: string;
-}
+const CANARY: ObjectKind<Canary> = {
+  resource: R.Canary,
+  spec: CanarySpec,
+  word: 'canary',
+  patchSpec: patchCanarySpec,
+};
 
-export interface Output {
-  write(text: string): void;
-}
+const connect = (t: ObjectTarget) => ObjectApi.connect(CANARY, t);
 
-class CanaryApi {
-  private constructor(
-    private readonly client: KubeClient,
-    readonly namespace: string,
-    private readonly name: string,
-  ) {}
-
-  static async connect(t: CanaryTarget): Promise<CanaryApi> {
-    const client = KubeClient.fromFile(t.kubeconfig || undefined);
-    const namespace = t.namespace ?? (await client.namespace()) ?? 'default';
-    return new CanaryApi(client, namespace, t.name);
-  }
-
-  async get(): Promise<Canary> {
-    try {
-      const obj = (await this.client.get(R.Canary, this.namespace, this.name)) as unknown as Canary;
-      // Defaults the server would not have written (an object from before a default was added).
-      const spec = CanarySpec.safeParse(obj.spec);
-      return spec.success ? { ...obj, spec: spec.data } : obj;
-    } catch (e) {
-      if (isNotFound(e)) throw new Error(`canary ${this.namespace}/${this.name} not found`);
-      throw e;
-    }
-  }
-
-  async patchSpec(spec: Record<string, unknown>): Promise<void> {
-    await patchCanarySpec(this.client, this.namespace, this.name, spec);
-  }
-}
-
-export async function canaryStatus(
-  t: CanaryTarget,
-  out: Output,
-  opts: { watch?: boolean; intervalMs?: number; signal?: AbortSignal } = {},
-): Promise<void> {
-  const api = await CanaryApi.connect(t);
-  let last = '';
-  for (;;) {
-    const text = formatCanaryStatus(await api.get(), new Date());
-    if (text !== last) {
-      if (opts.watch && last !== '') out.write('\n');
-      out.write(text);
-      last = text;
-    }
-    if (!opts.watch || opts.signal?.aborted) return;
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 2000));
-  }
+export async function canaryStatus(t: ObjectTarget, out: Output, opts: StatusOptions = {}): Promise<void> {
+  const api = await connect(t);
+  await printStatus(() => api.get(), formatCanaryStatus, out, opts);
 }
 
 /** Approves the current candidate: spec.promotion.approvedRevision = status.candidateRevision. */
-export async function canaryPromote(t: CanaryTarget, out: Output): Promise<void> {
-  const api = await CanaryApi.connect(t);
+export async function canaryPromote(t: ObjectTarget, out: Output): Promise<void> {
+  const api = await connect(t);
   const c = await api.get();
   const patch = promotionPatch(c);
   const rev = patch.promotion.approvedRevision;
@@ -82,8 +36,8 @@ export async function canaryPromote(t: CanaryTarget, out: Output): Promise<void>
   );
 }
 
-export async function canaryAbort(t: CanaryTarget, out: Output): Promise<void> {
-  const api = await CanaryApi.connect(t);
+export async function canaryAbort(t: ObjectTarget, out: Output): Promise<void> {
+  const api = await connect(t);
   await api.get();
   await api.patchSpec({ ...ABORT_PATCH });
   out.write(

@@ -2,7 +2,7 @@
 // Pure: takes the object and the time, returns text.
 import type { Canary, VariantFigures } from '../api/v1alpha1/index.js';
 
-function age(iso: string | undefined, now: Date): string {
+export function age(iso: string | undefined, now: Date): string {
   if (iso === undefined) return '-';
   const s = Math.max(0, Math.round((now.getTime() - new Date(iso).getTime()) / 1000));
   if (s < 120) return `${s}s`;
@@ -10,7 +10,7 @@ function age(iso: string | undefined, now: Date): string {
   return `${Math.round(s / 3600)}h`;
 }
 
-const num = (v: number | undefined, digits = 4): string =>
+export const num = (v: number | undefined, digits = 4): string =>
   v === undefined ? '-' : String(Number(v.toPrecision(digits)));
 
 function figuresRow(name: string, f: VariantFigures | undefined): string[] {
@@ -25,7 +25,7 @@ function figuresRow(name: string, f: VariantFigures | undefined): string[] {
   ];
 }
 
-function table(rows: string[][]): string[] {
+export function table(rows: string[][]): string[] {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows.map((r) =>
     r

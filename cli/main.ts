@@ -4,6 +4,7 @@
 // load the gateway, nor the gateway the operator.
 import { pathToFileURL } from 'node:url';
 import { readFlags, type CommandSpec } from './flags.js';
+import { isObjectVerb, runObjectVerb, TARGET_FLAGS, WATCH_FLAG } from './target.js';
 
 type Run = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number | undefined>;
 
@@ -24,6 +25,10 @@ const COMMANDS: Record<string, Command> = {
   canary: {
     summary: 'status | promote | abort a Canary through the Kubernetes API',
     load: () => Promise.resolve(runCanary),
+  },
+  experiment: {
+    summary: 'status | promote | abort an Experiment through the Kubernetes API',
+    load: async () => (await import('./experiment.js')).runExperiment,
   },
   router: {
     summary: 'train | eval the quality/cost router on rows with known answers',
@@ -70,19 +75,7 @@ export const CANARY_COMMAND: CommandSpec = {
     'status   phase, step, weight, per-variant figures and conditions (--watch to follow)\n' +
     'promote  approve the current candidate (sets spec.promotion.approvedRevision, as Git would)\n' +
     'abort    roll the candidate back now (sets spec.abort: true)',
-  flags: {
-    namespace: {
-      short: 'n',
-      value: 'ns',
-      help: "Namespace (default: the kubeconfig context's, else default)",
-    },
-    kubeconfig: {
-      value: 'path',
-      env: 'KUBECONFIG',
-      help: 'Kubeconfig (default ~/.kube/config, then in-cluster)',
-    },
-    watch: { short: 'w', boolean: true, help: 'Keep printing the status as it changes' },
-  },
+  flags: { ...TARGET_FLAGS, watch: WATCH_FLAG },
 };
 
 async function runCanary(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -98,34 +91,13 @@ async function runCanary(args: string[], env: NodeJS.ProcessEnv): Promise<number
     return 2;
   }
   if (name === undefined) throw new Error(`canary ${verb}: name the canary`);
+  if (!isObjectVerb(verb)) throw new Error(`unknown canary command "${verb}" (status, promote, abort)`);
   const { canaryAbort, canaryPromote, canaryStatus } = await import('./canary.js');
-  const { namespace, kubeconfig, watch } = read.values as {
-    namespace?: string;
-    kubeconfig?: string;
-    watch?: boolean;
-  };
-  const target = {
-    name,
-    ...(namespace !== undefined ? { namespace } : {}),
-    ...(kubeconfig !== undefined ? { kubeconfig } : {}),
-  };
-  const out = { write: (t: string) => void process.stdout.write(t) };
-  switch (verb) {
-    case 'status': {
-      const ac = new AbortController();
-      process.once('SIGINT', () => ac.abort());
-      await canaryStatus(target, out, { watch: watch ?? false, signal: ac.signal });
-      return 0;
-    }
-    case 'promote':
-      await canaryPromote(target, out);
-      return 0;
-    case 'abort':
-      await canaryAbort(target, out);
-      return 0;
-    default:
-      throw new Error(`unknown canary command "${verb}" (status, promote, abort)`);
-  }
+  return runObjectVerb(verb, name, read.values, {
+    status: canaryStatus,
+    promote: canaryPromote,
+    abort: canaryAbort,
+  });
 }
 
 /** Runs one command; resolves with its exit code, or undefined while a server it started keeps running. */

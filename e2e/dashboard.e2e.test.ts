@@ -5,7 +5,9 @@
 // status write reaches the page in under 100 ms (measured with a MutationObserver, figures printed); a
 // canary progressing during the test is seen step by step; promote and abort work for the allowed viewer,
 // by keyboard, and are refused with a visible reason (spec unchanged) for the other; controls are named and
-// text contrast is at least 4.5:1. Screenshots of the key states go under .beastmode/e2e/artifacts/dashboard.
+// text contrast is at least 4.5:1; an Experiment concluded with a winner shows its winner and interval, and
+// its promote works for a viewer allowed to patch experiments and is refused for the other. Screenshots of
+// the key states go under .beastmode/e2e/artifacts/dashboard.
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { eventually, kubectlOk as ok, kubeconfigPath, repoRoot } from './harness/env.js';
@@ -21,7 +23,7 @@ import {
 import { startOperator, type OperatorProcess } from '../bench/operator/process.js';
 import { KubeClient, type KubeObject } from '../kube/client.js';
 import { R } from '../kube/resources.js';
-import type { Canary } from '../api/v1alpha1/index.js';
+import type { Canary, Experiment } from '../api/v1alpha1/index.js';
 import { startGateway, type Gateway } from '../gateway/src/server/gateway.js';
 import { startSimulator, type Simulator } from '../simulator/simulator.js';
 import { createLogger } from '../gateway/src/log.js';
@@ -479,6 +481,127 @@ describe('the operator dashboard in a real browser', () => {
         .locator('[data-testid="canary-phase"]', { hasText: 'RolledBack' })
         .waitFor({ timeout: 60_000 });
       await shot(admin, 'aborted');
+      await viewer.context().close();
+      await admin.context().close();
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    'an experiment shows its winner and interval; promote sets spec.promote for the allowed viewer only',
+    async () => {
+      const t0 = Date.now();
+      const experiment = async (): Promise<Experiment> =>
+        (await client.get(R.Experiment, ns, 'ab')) as unknown as Experiment;
+      await ok([
+        'create',
+        'role',
+        'experiment-act',
+        '-n',
+        ns,
+        '--verb=get,patch',
+        '--resource=experiments.beastmode.dev',
+      ]);
+      await ok([
+        'create',
+        'rolebinding',
+        'admin-experiment',
+        '-n',
+        ns,
+        '--role=experiment-act',
+        `--serviceaccount=${ns}:dash-admin`,
+      ]);
+      // Its route does not exist, so no traffic moves: the controller keeps a Concluded status as it is.
+      await client.apply(
+        R.Experiment,
+        {
+          apiVersion: 'beastmode.dev/v1alpha1',
+          kind: 'Experiment',
+          metadata: { name: 'ab', namespace: ns },
+          spec: {
+            routeRef: { name: 'no-such-route' },
+            variants: [
+              { name: 'control', backend: 'main' },
+              { name: 'fast', backend: 'quick' },
+            ],
+            primary: { metric: 'latency-ms', minimumDetectableEffect: 20 },
+            guardrails: [{ metric: 'error-rate', tolerance: 0.01 }],
+            promotion: 'manual',
+          },
+        },
+        'e2e',
+      );
+      const specHash = await eventually(
+        'the controller to see the experiment',
+        async () => (await experiment()).status?.specHash,
+      );
+      const moments = (count: number, mean: number) => ({
+        'latency-ms': { count, sum: count * mean, sumSquares: count * mean * mean },
+      });
+      await client.mergePatch(
+        R.Experiment,
+        ns,
+        'ab',
+        {
+          status: {
+            specHash,
+            phase: 'Concluded',
+            plannedSamplesPerVariant: 400,
+            variants: [
+              { name: 'control', weight: 0.5, moments: moments(420, 60.1), mean: { 'latency-ms': 60.1 } },
+              { name: 'fast', weight: 0.5, moments: moments(380, 5.2), mean: { 'latency-ms': 5.2 } },
+            ],
+            comparisons: [
+              {
+                variant: 'fast',
+                standing: 'better',
+                improvement: 54.9,
+                lower: 50.1,
+                upper: 59.7,
+                pValue: 0.0001,
+              },
+            ],
+            verdict: 'winner',
+            winner: 'fast',
+            reasons: ['fast: latency-ms better by 54.9'],
+          },
+        },
+        { subresource: 'status' },
+      );
+      const viewer = await loggedIn(tokens.viewer, `#/experiment/${ns}/ab`);
+      await viewer.locator('[data-testid="experiment-winner"]', { hasText: 'fast' }).waitFor();
+      const interval = viewer.locator('svg.interval.better');
+      await interval.waitFor();
+      expect([await interval.getAttribute('data-lower'), await interval.getAttribute('data-upper')]).toEqual([
+        '50.1',
+        '59.7',
+      ]);
+      expect(await interval.getAttribute('aria-label')).toContain(
+        'always-valid interval +50.1 ms to +59.7 ms',
+      );
+      expect(await viewer.locator('[data-testid="improvement-fast"]').textContent()).toBe('+54.9 ms');
+      expect(await viewer.locator('[data-testid="experiment-progress"]').textContent()).toBe(
+        '380 of 400 (95%)',
+      );
+      await viewer.getByRole('button', { name: /^Promote winner fast/ }).click();
+      await viewer.locator('#action-result', { hasText: 'Refused (403)' }).waitFor();
+      expect((await experiment()).spec.promote).toBeUndefined();
+
+      const admin = await loggedIn(tokens.admin, `#/experiment/${ns}/ab`);
+      await admin.getByRole('button', { name: /^Promote winner fast/ }).click();
+      await admin.locator('#action-result', { hasText: 'Done: promote fast set' }).waitFor();
+      expect((await experiment()).spec.promote).toBe('fast');
+      // The controller promotes it, and the page hears of it over the event stream.
+      await admin
+        .locator('[data-testid="experiment-phase"]', { hasText: 'Promoted' })
+        .waitFor({ timeout: 30_000 });
+      await shot(admin, 'experiment-promoted');
+      expect(await unnamedControls(admin)).toEqual([]);
+      const low = (await textContrast(admin, 'h1, h2, th, td, dt, dd, .badge, .result')).filter(
+        (f) => f.ratio < 4.5,
+      );
+      expect(low).toEqual([]);
+      log(`experiment test took ${Date.now() - t0} ms`);
       await viewer.context().close();
       await admin.context().close();
     },

@@ -32,6 +32,7 @@ export const R = {
   ModelRoute: ours('ModelRoute', 'modelroutes'),
   Canary: ours('Canary', 'canaries'),
   AutoscalingPolicy: ours('AutoscalingPolicy', 'autoscalingpolicies'),
+  Experiment: ours('Experiment', 'experiments'),
   ConfigMap: core('ConfigMap', 'configmaps'),
   Secret: core('Secret', 'secrets'),
   Service: core('Service', 'services'),

@@ -25,6 +25,13 @@ export function answerTokens(prompt: string, maxTokens: number): string[] {
   return out;
 }
 
+/** The prompt itself as answer tokens of three characters: a bracketed name is split across chunks. */
+export function echoTokens(prompt: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < prompt.length; i += 3) out.push(prompt.slice(i, i + 3));
+  return out.length > 0 ? out : [''];
+}
+
 /** A rough prompt token count: about four characters per token. */
 export function countTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / 4));

@@ -55,6 +55,13 @@ export interface SimulatorOptions {
   faults?: Faults;
   /** Default answer length cap in tokens when the request sets none. */
   maxTokens?: number;
+  /** Answer with the prompt itself, in chunks of a few characters (to see what a gateway sent upstream). */
+  echo?: boolean;
+  /**
+   * A chat request that offers function tools is answered with a call to the first, whose arguments carry
+   * the answer's text as `{"text": …}` (with `echo`, the prompt), streamed in fragments of a few characters.
+   */
+  toolCalls?: boolean;
 }
 
 export interface SimulatorStats {
@@ -266,6 +273,8 @@ class SimulatorServer {
     const request = readCompletionRequest(this.provider, path, body, {
       maxTokens: this.opts.maxTokens ?? 64,
       model: defaultModel,
+      echo: this.opts.echo === true,
+      toolCalls: this.opts.toolCalls === true,
     });
     if (request.stream) {
       return this.stream(res, completionEvents(this.provider, request.answer, request.includeUsage), f);

@@ -1,7 +1,7 @@
 // The simulator's wire formats: what a request asks for, and the bodies and server-sent events of the
 // OpenAI and Anthropic APIs that answer it. Plain data in, plain data out; the server decides when and
 // whether to send them (faults, timing, sockets).
-import { answerTokens, countTokens, embed, idFor, promptOf } from './answers.js';
+import { answerTokens, countTokens, echoTokens, embed, idFor, promptOf } from './answers.js';
 
 export type Provider = 'openai' | 'anthropic';
 export type JsonObject = Record<string, unknown>;
@@ -17,6 +17,8 @@ export interface Answer {
   inputTokens: number;
   /** A chat completion (or Anthropic message) rather than a legacy text completion. */
   chat: boolean;
+  /** The answer is a call to this function, the tokens the fragments of its JSON arguments (OpenAI chat). */
+  toolCall?: string;
 }
 
 export interface CompletionRequest {
@@ -31,6 +33,18 @@ export interface AnswerDefaults {
   maxTokens: number;
   /** The model named in the answer when the request names none. */
   model: string;
+  /** Answer with the prompt itself (echoTokens). */
+  echo?: boolean;
+  /** Answer a chat request that offers function tools with a call to the first. */
+  toolCalls?: boolean;
+}
+
+/** The name of the first function tool a request offers. */
+function firstTool(body: JsonObject): string | undefined {
+  const tool: unknown = Array.isArray(body.tools) ? body.tools[0] : undefined;
+  const fn = typeof tool === 'object' && tool !== null ? (tool as JsonObject).function : undefined;
+  const name = typeof fn === 'object' && fn !== null ? (fn as JsonObject).name : undefined;
+  return typeof name === 'string' ? name : undefined;
 }
 
 /** Reads a chat, completion or message request body into the answer it gets. */
@@ -50,12 +64,16 @@ export function readCompletionRequest(
       : typeof body.max_completion_tokens === 'number'
         ? body.max_completion_tokens
         : defaults.maxTokens;
+  const chat = path !== '/v1/completions';
+  const tokens = defaults.echo === true ? echoTokens(prompt) : answerTokens(prompt, max);
+  const toolCall = defaults.toolCalls === true && chat && provider === 'openai' ? firstTool(body) : undefined;
   const answer: Answer = {
     prompt,
-    tokens: answerTokens(prompt, max),
+    tokens: toolCall === undefined ? tokens : echoTokens(JSON.stringify({ text: tokens.join('') })),
     model: typeof body.model === 'string' ? body.model : defaults.model,
     inputTokens: countTokens(prompt),
-    chat: path !== '/v1/completions',
+    chat,
+    ...(toolCall !== undefined ? { toolCall } : {}),
   };
   return {
     answer,
@@ -135,6 +153,10 @@ function openAIId(a: Answer): string {
   return idFor(a.chat ? 'chatcmpl' : 'cmpl', a.prompt);
 }
 
+function toolCallOf(a: Answer, args: string) {
+  return { id: idFor('call', a.prompt), type: 'function', function: { name: a.toolCall, arguments: args } };
+}
+
 function openAICompletion(a: Answer): unknown {
   const text = a.tokens.join('');
   if (!a.chat) {
@@ -155,9 +177,12 @@ function openAICompletion(a: Answer): unknown {
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: text, refusal: null },
+        message:
+          a.toolCall === undefined
+            ? { role: 'assistant', content: text, refusal: null }
+            : { role: 'assistant', content: null, refusal: null, tool_calls: [toolCallOf(a, text)] },
         logprobs: null,
-        finish_reason: 'stop',
+        finish_reason: a.toolCall === undefined ? 'stop' : 'tool_calls',
       },
     ],
     usage: openAIUsage(a),
@@ -184,17 +209,18 @@ function openAIEvents(a: Answer, includeUsage: boolean): string[] {
     created: CREATED,
     model: a.model,
   };
+  const deltaOf = (text: string | undefined, first: boolean) => {
+    if (a.toolCall === undefined) return first ? { role: 'assistant', content: text } : { content: text };
+    const call = first ? toolCallOf(a, text ?? '') : { function: { arguments: text } };
+    return { ...(first ? { role: 'assistant', content: null } : {}), tool_calls: [{ index: 0, ...call }] };
+  };
   const choice = (text: string | undefined, finish: string | null, first: boolean) =>
     a.chat
-      ? {
-          index: 0,
-          delta: finish ? {} : first ? { role: 'assistant', content: text } : { content: text },
-          logprobs: null,
-          finish_reason: finish,
-        }
+      ? { index: 0, delta: finish ? {} : deltaOf(text, first), logprobs: null, finish_reason: finish }
       : { index: 0, text: text ?? '', logprobs: null, finish_reason: finish };
   const out = a.tokens.map((t, i) => JSON.stringify({ ...base, choices: [choice(t, null, i === 0)] }));
-  out.push(JSON.stringify({ ...base, choices: [choice(undefined, 'stop', false)] }));
+  const finish = a.toolCall === undefined ? 'stop' : 'tool_calls';
+  out.push(JSON.stringify({ ...base, choices: [choice(undefined, finish, false)] }));
   if (includeUsage) out.push(JSON.stringify({ ...base, choices: [], usage: openAIUsage(a) }));
   return [...out.map((d) => `data: ${d}\n\n`), 'data: [DONE]\n\n'];
 }

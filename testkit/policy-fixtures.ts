@@ -1,6 +1,7 @@
-// Builders of the plain data the policy tests need: a compiled route, a GatewayConfig, a manual clock,
-// and a gateway logger whose output a test can read back (to assert what is and is not logged).
+// Builders of the plain data the policy tests need: a compiled route, a GatewayConfig, a compliance policy,
+// a manual clock, and a gateway logger whose output a test can read back (to assert what is and is not logged).
 import { Writable } from 'node:stream';
+import { PII_DETECTORS } from '../api/v1alpha1/compliance.js';
 import type { CompiledBackend, CompiledRoute, GatewayConfig } from '../api/v1alpha1/gatewayconfig.js';
 import { createLogger, type Logger } from '../gateway/src/log.js';
 import type { Clock } from '../gateway/src/policy/types.js';
@@ -88,3 +89,11 @@ export function captureLogger(): { logger: Logger; lines: string[] } {
 export function chatRequest(content: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { model: 'chat', messages: [{ role: 'user', content }], ...extra };
 }
+
+type Compliance = NonNullable<CompiledRoute['compliance']>;
+
+/** A route's compiled compliance as `compliance: { pii: {} }` compiles (the defaults), `pii` fields overridden. */
+export const complianceFixture = (pii: Partial<NonNullable<Compliance['pii']>> = {}): Compliance => ({
+  pii: { detectors: [...PII_DETECTORS], hosted: 'redact', inCluster: 'allow', restore: true, ...pii },
+  retention: { storePromptsWithPII: false },
+});

@@ -11,6 +11,13 @@ if obj.status.phase == "Paused" then
   return hs
 end
 `,
+  Experiment: `-- A winner awaiting manual promotion (spec.promote) waits for a person, not for the operator.
+if obj.status.phase == "Concluded" and obj.status.verdict == "winner" and obj.spec ~= nil and obj.spec.promotion == "manual" then
+  hs.status = "Suspended"
+  hs.message = obj.status.message or "Winner awaiting promotion"
+  return hs
+end
+`,
 };
 
 export function renderHealthCheck(info: KindInfo): string {

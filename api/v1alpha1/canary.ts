@@ -3,6 +3,7 @@
 // spec.candidate names the backend spec to roll out.
 import { z } from 'zod';
 import { Backend } from './modelroute.js';
+import { CanaryShadow } from './shadow.js';
 import {
   LocalObjectReference,
   dnsLabel,
@@ -164,6 +165,7 @@ export const CanarySpec = withRules(
         .strict()
         .optional(),
       abort: z.boolean().default(false).describe('Roll back now and start nothing new while true'),
+      shadow: CanaryShadow.optional().describe('Mirror requests to the candidate before its first live step'),
     })
     .strict(),
   [
@@ -198,6 +200,7 @@ export type CanarySpec = z.infer<typeof CanarySpec>;
 export const CANARY_PHASES = [
   'Initializing',
   'Idle',
+  'Shadowing',
   'Progressing',
   'Paused',
   'Promoting',
@@ -215,6 +218,7 @@ export const VariantFigures = z
     ttftP95Ms: z.number().min(0).optional(),
     costPerRequest: z.number().min(0).optional(),
     feedbackScore: z.number().min(0).optional(),
+    agreement: z.number().min(0).max(1).optional().describe("Shadow answers agreeing with the client's"),
   })
   .strict();
 export type VariantFigures = z.infer<typeof VariantFigures>;
@@ -239,6 +243,7 @@ export const CanaryStatus = z
         verdict: z.enum(['passed', 'failed', 'inconclusive']),
         stable: VariantFigures.optional(),
         canary: VariantFigures.optional(),
+        shadow: VariantFigures.optional().describe("The candidate's mirrored calls, in the shadow phase"),
         failures: z.array(z.string().max(512)).max(8).optional(),
       })
       .strict()

@@ -52,6 +52,15 @@ export const Reason = {
   AnalysisFailed: 'AnalysisFailed',
   ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
   RouteNotFound: 'RouteNotFound',
+  // Experiment
+  /** The experiment ended without promotion: no difference, or a winner reported only (control serves). */
+  Concluded: 'Concluded',
+  /** A treatment is worse than the control by more than a guardrail's tolerance: the control serves. */
+  GuardrailBreach: 'GuardrailBreach',
+  /** An older Experiment already splits the same route. */
+  ExperimentConflict: 'ExperimentConflict',
+  /** A Canary is rolling out a backend of the experiment's variants: the experiment waits for it. */
+  CanaryInProgress: 'CanaryInProgress',
   // AutoscalingPolicy
   TargetNotFound: 'TargetNotFound',
   ScalingActive: 'ScalingActive',

@@ -5,7 +5,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { API_VERSION, dnsLabel, durationMs, objectName, percent } from './common.js';
-import { CohortMatch, type Canary } from './canary.js';
+import { CohortMatch } from './canary.js';
+import type { CanaryOverlay } from './canary-overlay.js';
+import { CompiledExperiment } from './experiment-compiled.js';
+import { checkRouteExperiment } from './experiment-route.js';
+import * as compliance from './compliance.js';
 import { egressAllowEntry, GatewayCacheSpec, GatewayLimitsSpec, ModelGatewaySpec } from './modelgateway.js';
 import {
   Backend as BackendSchema,
@@ -31,6 +35,7 @@ import {
   Selection,
   embeddingsServerFields,
 } from './selection.js';
+import { compiledShadowSchema, compileShadow } from './shadow.js';
 import { CompiledRouteTracing, CompiledTracing, RouteTracingSpec } from './tracing.js';
 
 export const GATEWAY_CONFIG_KEY = 'config.json';
@@ -59,6 +64,7 @@ export const CompiledBackend = z
     quality: z.number().min(0).max(1).optional(),
     maxConcurrentRequests: z.number().int().min(1).optional(),
     spillOver: z.object({ to: dnsLabel(), onThrottle: z.boolean() }).strict().optional(),
+    ...compliance.backendComplianceFields,
   })
   .strict();
 export type CompiledBackend = z.infer<typeof CompiledBackend>;
@@ -169,6 +175,9 @@ export const CompiledRoute = z
       .strict()
       .optional(),
     tracing: CompiledRouteTracing.optional(),
+    experiment: CompiledExperiment.optional(),
+    compliance: compliance.compiledComplianceSchema(Provider).optional(),
+    shadow: compiledShadowSchema(CompiledBackend).optional(),
   })
   .strict()
   .superRefine((r, ctx) => {
@@ -186,6 +195,7 @@ export const CompiledRoute = z
         path: ['canary'],
       });
     }
+    checkRouteExperiment(r, ctx);
   });
 export type CompiledRoute = z.infer<typeof CompiledRoute>;
 
@@ -276,16 +286,6 @@ export function backendBaseUrl(backend: Backend, routeNamespace: string): string
   return `${s.scheme ?? 'http'}://${s.name}.${ns}.svc.cluster.local:${s.port}${path}`;
 }
 
-/** How a canary changes one backend of a route while it rolls out. */
-export interface CanaryOverlay {
-  backend: string;
-  stable: Backend;
-  candidate: Backend;
-  weight: number;
-  revision: string;
-  match?: z.infer<typeof CohortMatch>[];
-}
-
 function compileBackend(spec: Backend, variant: 'stable' | 'canary', route: ModelRoute): CompiledBackend {
   const ns = route.metadata.namespace ?? 'default';
   const b = BackendSchema.parse(spec); // fills in the schema's defaults
@@ -303,6 +303,7 @@ function compileBackend(spec: Backend, variant: 'stable' | 'canary', route: Mode
     ...(b.spillOver !== undefined
       ? { spillOver: { to: b.spillOver.to, onThrottle: b.spillOver.onThrottle } }
       : {}),
+    ...compliance.compileBackendCompliance(b, route.spec.compliance !== undefined),
   };
 }
 
@@ -341,9 +342,14 @@ function compileCache({
 /**
  * Compiles a ModelRoute into its GatewayConfig form, with every default of the schema filled in. With a
  * canary overlay, the overlay's backend is served from `stable`, and `candidate` is added as its canary
- * variant while the weight is above 0 (at 0 — rolled back, not started — stable is served alone).
+ * variant while the weight is above 0 (at 0 — rolled back, not started — stable is served alone). An
+ * experiment overlay (experimentOverlayFor) is carried as it is.
  */
-export function compileRoute(route: ModelRoute, canary?: CanaryOverlay): CompiledRoute {
+export function compileRoute(
+  route: ModelRoute,
+  canary?: CanaryOverlay,
+  experiment?: CompiledExperiment,
+): CompiledRoute {
   const s = route.spec;
   const splits = canary !== undefined && canary.weight > 0;
   const selection = Selection.parse(s.selection ?? {});
@@ -377,26 +383,8 @@ export function compileRoute(route: ModelRoute, canary?: CanaryOverlay): Compile
           },
         }
       : {}),
-  };
-}
-
-/**
- * The overlay a Canary's status puts on its route: once a canary has recorded the stable spec of its
- * backend, that spec is what the route serves as stable (whatever the route's spec now says), and the
- * candidate is served as the canary variant at the status weight. Without a recorded stable spec, the
- * route is served as written.
- */
-export function canaryOverlayFor(canary: Canary): CanaryOverlay | undefined {
-  const st = canary.status;
-  if (!st?.stableBackend) return undefined;
-  const weight = st.canaryWeight ?? 0;
-  const candidate = st.candidateBackend;
-  return {
-    backend: canary.spec.backend,
-    stable: st.stableBackend,
-    candidate: candidate && weight > 0 ? candidate : st.stableBackend,
-    weight: candidate && weight > 0 ? weight : 0,
-    revision: (weight > 0 ? st.candidateRevision : st.stableRevision) ?? '',
-    ...(canary.spec.match ? { match: canary.spec.match } : {}),
+    ...(experiment !== undefined ? { experiment } : {}),
+    ...compliance.compileCompliance(s.compliance),
+    ...compileShadow(s.shadow, canary?.shadow, (b) => compileBackend(b, 'stable', route)),
   };
 }

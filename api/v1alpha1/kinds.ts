@@ -5,6 +5,7 @@ import { ModelGateway } from './modelgateway.js';
 import { ModelRoute } from './modelroute.js';
 import { Canary } from './canary.js';
 import { AutoscalingPolicy } from './autoscalingpolicy.js';
+import { Experiment } from './experiment.js';
 
 export interface PrinterColumn {
   name: string;
@@ -118,6 +119,21 @@ export const KINDS: readonly KindInfo[] = [
       { name: 'Min', type: 'integer', jsonPath: '.spec.minReplicas' },
       { name: 'Max', type: 'integer', jsonPath: '.spec.maxReplicas' },
       { name: 'Current', type: 'integer', jsonPath: '.status.currentReplicas' },
+      age,
+    ],
+  },
+  {
+    kind: 'Experiment',
+    plural: 'experiments',
+    singular: 'experiment',
+    shortNames: ['mexp'],
+    schema: Experiment,
+    printerColumns: [
+      ready,
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+      { name: 'Verdict', type: 'string', jsonPath: '.status.verdict' },
+      { name: 'Winner', type: 'string', jsonPath: '.status.winner' },
+      { name: 'Route', type: 'string', jsonPath: '.spec.routeRef.name', priority: 1 },
       age,
     ],
   },

@@ -109,6 +109,10 @@ export const METRICS = {
   keyAnomalyScore: 'beastmode_key_anomaly_score',
   /** Minutes a key's anomaly score crossed its threshold after one that had not. Labels: key, signal. */
   keyAnomalies: 'beastmode_key_anomalies_total',
+  /** Values a route's PII policy found in requests (docs/compliance.md). Labels: namespace, route, detector, action (redact|block). */
+  piiDetections: 'beastmode_pii_detections_total',
+  /** Requests a route's compliance policy refused. Labels: namespace, route, reason (pii-blocked|backend-not-allowed). */
+  complianceRefusals: 'beastmode_compliance_refusals_total',
 } as const;
 
 /** How a quality-cost or domain route's backend was chosen (beastmode_router_decisions_total's via). */
@@ -151,6 +155,10 @@ export const HEADERS = {
   configRevision: 'x-beastmode-config-revision',
   /** Why a quality-cost route chose its backend, e.g. "quality-cost: router v1 p(weak) 0.91 vs 0.86 -> llama". */
   routeReason: 'x-beastmode-route-reason',
+  /** How many values a route's PII policy replaced with placeholders in the request the backend received. */
+  redactions: 'x-beastmode-redactions',
   /** Request header naming the end user, for sticky assignment when the body has no "user". */
   user: 'x-user-id',
+  /** The experiment and variant a request was assigned to, "<experiment>/<variant>" (routes with an Experiment). */
+  experiment: 'x-beastmode-experiment',
 } as const;

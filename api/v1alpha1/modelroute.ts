@@ -12,7 +12,9 @@ import {
   statusBase,
   withRules,
 } from './common.js';
+import { COMPLIANCE_RULES, backendComplianceFields, complianceSpec } from './compliance.js';
 import { Selection, embeddingsServerFields } from './selection.js';
+import { shadowSpec } from './shadow.js';
 import { RouteTracingSpec } from './tracing.js';
 
 export const PROVIDERS = ['openai', 'openai-compatible', 'anthropic'] as const;
@@ -112,6 +114,7 @@ export const Backend = withRules(
         'Send the excess to another backend while this one is saturated (e.g. a model-server pool that is ' +
           'scaling up): over maxConcurrentRequests, or when it answers 429 or 503',
       ),
+      ...backendComplianceFields,
     })
     .strict(),
   [
@@ -300,6 +303,12 @@ export const ModelRouteSpec = withRules(
       tracing: RouteTracingSpec.optional().describe(
         "What this route's spans record beyond the defaults, when its gateway traces requests",
       ),
+      compliance: complianceSpec(Provider)
+        .optional()
+        .describe('PII policy, allowed providers and regions, retention'),
+      shadow: shadowSpec(Backend)
+        .optional()
+        .describe('Mirror a share of the requests to a candidate backend'),
     })
     .strict(),
   [
@@ -345,6 +354,7 @@ export const ModelRouteSpec = withRules(
       check: (s) => (s.selection?.domains ?? []).every((r) => s.backends.some((b) => b.name === r.backend)),
       path: ['selection', 'domains'],
     },
+    ...COMPLIANCE_RULES,
   ],
 );
 export type ModelRouteSpec = z.infer<typeof ModelRouteSpec>;

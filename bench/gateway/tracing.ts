@@ -18,6 +18,7 @@ import client from 'prom-client';
 import { startSimulator } from '../../simulator/simulator.js';
 import { compiledRoute, gatewayConfig } from '../../testkit/gateway-config.js';
 import { silent } from '../../testkit/http-servers.js';
+import { chatBody, chatRound, median } from './chat-round.js';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(
@@ -29,7 +30,6 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.exit(0);
 }
 const quick = process.argv.includes('--quick');
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 /** (1) Microseconds of CPU per traced request: spans built, ended, encoded and serialised. */
 function tracerCost(n: number): number {
@@ -106,35 +106,11 @@ async function requests(
   n: number,
   concurrency: number,
 ): Promise<{ p50: number; rps: number; cpuUs: number }> {
-  const body = JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 });
-  const times: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  const worker = async () => {
-    while (next++ < n) {
-      const t = performance.now();
-      const r = await pool.request({
-        path: '/v1/chat/completions',
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      });
-      await r.body.text();
-      if (r.statusCode !== 200) throw new Error(`status ${r.statusCode}`);
-      times.push(performance.now() - t);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const used = process.cpuUsage(cpu);
-  return {
-    p50: median(times),
-    rps: (n / (performance.now() - started)) * 1000,
-    cpuUs: (used.user + used.system) / n,
-  };
+  const body = chatBody('chat');
+  const r = await chatRound(pool, n, concurrency, () => body);
+  return { p50: median(r.times), rps: (n / r.wallMs) * 1000, cpuUs: r.cpuUsPerRequest };
 }
 
-/** A collector that reads and discards: the cost measured is the gateway's, not a receiver's parsing. */
 async function discardingCollector() {
   let exports = 0;
   const collector = http.createServer((req, res) => {

@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { GATEWAY_NODE_OPTIONS } from '../../operator/src/render/gateway.js';
 import { compiledRoute, gatewayConfig } from '../../testkit/gateway-config.js';
 import type { Target } from '../lib/loadgen.js';
 import { cpuSeconds, machineLoad, start, stopAll, waitFor } from '../lib/processes.js';
@@ -54,12 +55,13 @@ async function startServers(tmp: string): Promise<GatewayProcess> {
   config.logLevel = 'warn';
   const configFile = path.join(tmp, 'gateway.json');
   writeFileSync(configFile, JSON.stringify(config));
-  // Major collections on the gateway's output: the live heap of each window (gc-trace.ts).
+  // V8 as the Deployment sets it (its young generation bounded: left alone it grows to 128 MiB under load),
+  // and major collections on the output: the live heap of each window (gc-trace.ts).
   const gw = spawnGateway({
     port: await freePort(),
     configFile,
     drainSeconds: 10,
-    nodeArgs: ['--trace-gc', '--trace-gc-ignore-scavenger'],
+    nodeArgs: [...GATEWAY_NODE_OPTIONS.split(' '), '--trace-gc', '--trace-gc-ignore-scavenger'],
   });
   await waitReady(gw);
   return gw;

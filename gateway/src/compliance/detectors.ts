@@ -2,6 +2,7 @@
 // cannot express (checksums, issuance ranges, context). `detect` runs the enabled ones and resolves
 // overlaps, so every character belongs to at most one span. Pure: text in, spans out; values never leave.
 import { isIPv6 } from 'node:net';
+import { PII_DETECTORS, type PiiDetector } from '../../../api/v1alpha1/compliance.js';
 import {
   bsnValid,
   cardIssuerKnown,
@@ -14,20 +15,9 @@ import {
   ssnValid,
 } from './checksums.js';
 
-export const DETECTORS = [
-  'email',
-  'phone',
-  'card',
-  'iban',
-  'us_ssn',
-  'uk_nino',
-  'es_dni',
-  'nl_bsn',
-  'ipv4',
-  'ipv6',
-  'secret',
-] as const;
-export type DetectorName = (typeof DETECTORS)[number];
+/** The detectors, named once in the API (a route's `compliance.pii.detectors` lists them). */
+export const DETECTORS = PII_DETECTORS;
+export type DetectorName = PiiDetector;
 
 export interface Span {
   start: number;

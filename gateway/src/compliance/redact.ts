@@ -70,6 +70,14 @@ export type Counts = Partial<Record<DetectorName, number>>;
 export type RedactResult =
   { kind: 'redacted'; text: string; counts: Counts } | { kind: 'blocked'; detectors: DetectorName[] };
 
+/** How to read a text that is not plain (the JSON text of tool-call arguments). */
+export interface TextReading {
+  /** What the detectors read: the text's length, with what is not content masked (JSON escapes). */
+  detectIn: string;
+  /** A value as written in the text → the value itself (JSON-unescaped). */
+  valueOf: (written: string) => string;
+}
+
 /**
  * Redacts one text under a policy. When any blocking detector fires the text is refused whole (nothing is
  * redacted, the state is untouched) and only the detector names come back.
@@ -78,8 +86,9 @@ export function redactText(
   text: string,
   policy: DetectorPolicy,
   state: RedactionState = newRedactionState(),
+  reading?: TextReading,
 ): RedactResult {
-  const spans = detect(text, activeDetectors(policy));
+  const spans = detect(reading?.detectIn ?? text, activeDetectors(policy));
   const blocked = [
     ...new Set(spans.filter((s) => actionFor(policy, s.detector) === 'block').map((s) => s.detector)),
   ];
@@ -88,7 +97,8 @@ export function redactText(
   let out = '';
   let at = 0;
   for (const s of spans) {
-    const value = text.slice(s.start, s.end);
+    const written = text.slice(s.start, s.end);
+    const value = reading === undefined ? written : reading.valueOf(written);
     out += text.slice(at, s.start) + placeholderFor(state, s.detector, value);
     at = s.end;
     counts[s.detector] = (counts[s.detector] ?? 0) + 1;
@@ -130,6 +140,11 @@ export class StreamRestorer {
   private pending = '';
 
   constructor(private readonly map: RestoreMap) {}
+
+  /** Whether a tail is held back, waiting to be told whether it is a placeholder. */
+  get holding(): boolean {
+    return this.pending !== '';
+  }
 
   push(chunk: string): string {
     const text = this.pending + chunk;

@@ -17,6 +17,8 @@ import {
 } from '../../../api/v1alpha1/index.js';
 import { producerOf } from '../cache/producer.js';
 import { providerAdapter, type ProviderAdapter } from '../providers/provider.js';
+import { runtimeShadow, type RuntimeShadow } from '../shadow/runtime.js';
+import { runtimeExperiment, type RuntimeExperiment } from '../experiments/runtime.js';
 
 export interface RuntimeBackend {
   spec: CompiledBackend;
@@ -40,6 +42,10 @@ export interface RuntimeRoute {
   backends: Map<string, RuntimeBackend>;
   /** The route's labels with no backend: requests refused or failed before one was chosen. */
   labels: MetricLabels;
+  /** Where a share of its requests is mirrored (shadow/mirror.ts). */
+  shadow?: RuntimeShadow | undefined;
+  /** Its experiment's variants, weights and metric labels (experiments/runtime.ts). */
+  experiment?: RuntimeExperiment | undefined;
 }
 
 /** namespace, route, backend, variant: the labels of every per-backend metric. */
@@ -111,7 +117,13 @@ export function compileRuntime(config: GatewayConfig): RuntimeConfig {
         cacheLabels: cacheLabels[b.variant],
       });
     }
-    routes.set(route.model, { spec: route, backends, labels });
+    routes.set(route.model, {
+      spec: route,
+      backends,
+      labels,
+      ...runtimeShadow(route),
+      ...runtimeExperiment(route),
+    });
   }
   return { config, routes };
 }

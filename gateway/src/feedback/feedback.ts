@@ -6,11 +6,13 @@
 // stable spec) is accepted but not observed: those labels now describe another revision.
 import type { Histogram } from 'prom-client';
 import { z } from 'zod';
+import type { CompiledRoute } from '../../../api/v1alpha1/index.js';
 import type { Caller } from '../policy/types.js';
 import {
   feedbackAlreadyRecorded,
   feedbackNotAllowed,
   feedbackRequestNotFound,
+  feedbackWindowClosed,
   invalidFeedback,
   type GatewayError,
 } from '../server/errors.js';
@@ -21,6 +23,8 @@ export const FeedbackRequest = z
     request_id: z.string().min(1).max(128),
     score: z.number().min(0).max(1),
     comment: z.string().max(2000).optional(),
+    /** Whether the answer did its task; without it, a score of at least 0.75 counts as success. */
+    success: z.boolean().optional(),
   })
   .strict();
 export type FeedbackRequest = z.infer<typeof FeedbackRequest>;
@@ -52,7 +56,15 @@ export interface FeedbackReceipt {
   recorded: true;
 }
 
-export type FeedbackAnswer = { ok: true; receipt: FeedbackReceipt } | { ok: false; refusal: GatewayError };
+/** An accepted score with the request it scores (for the experiment metrics; never sent to the client). */
+export interface AcceptedScore {
+  served: ServedRecord;
+  score: number;
+  success?: boolean | undefined;
+}
+
+export type FeedbackAnswer =
+  { ok: true; receipt: FeedbackReceipt; accepted?: AcceptedScore } | { ok: false; refusal: GatewayError };
 
 export type FeedbackScores = Histogram<'namespace' | 'route' | 'backend' | 'variant'>;
 
@@ -74,6 +86,22 @@ export class FeedbackRecorder {
     private readonly scored: (requestId: string, score: number) => void = () => undefined,
   ) {}
 
+  /** Route (namespace/name) → how long after a request its route takes feedback on it (compliance). */
+  private windows = new Map<string, number>();
+
+  /** Follows a config's feedback windows (`compliance.retention.feedback.window` of its routes). */
+  followRetention(config: { routes: readonly CompiledRoute[] }, now: () => number = Date.now): void {
+    const windows = new Map<string, number>();
+    for (const r of config.routes) {
+      const ms = r.compliance?.retention.feedbackWindowMs;
+      if (ms !== undefined) windows.set(`${r.namespace}/${r.name}`, ms);
+    }
+    this.windows = windows;
+    this.now = now;
+  }
+
+  private now: () => number = Date.now;
+
   /** What POST /v1/feedback answers: `body` is the parsed JSON body. */
   async record(body: unknown, caller: Caller): Promise<FeedbackAnswer> {
     const parsed = FeedbackRequest.safeParse(body);
@@ -81,10 +109,14 @@ export class FeedbackRecorder {
       const issue = parsed.error.issues[0];
       return refused(invalidFeedback(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`));
     }
-    const { request_id: id, score } = parsed.data;
+    const { request_id: id, score, success } = parsed.data;
     const served = await this.recent.find(id);
     if (served === undefined) return refused(feedbackRequestNotFound(id));
     if (served.caller !== caller.key) return refused(feedbackNotAllowed());
+    // A route with a feedback window keeps no attribution past it: the request is as good as unknown.
+    const window = this.windows.get(`${served.namespace}/${served.route}`);
+    if (window !== undefined && (served.at === undefined || this.now() - served.at > window))
+      return refused(feedbackWindowClosed(id, window));
     if (!(await this.ledger.claim(id))) return refused(feedbackAlreadyRecorded(id));
     if (served.producer === undefined || this.serving(served.producer)) {
       const { namespace, route, backend, variant } = served;
@@ -93,7 +125,7 @@ export class FeedbackRecorder {
     }
     this.scored(id, score);
     // The comment is validated but not kept: it may hold user text, which the gateway never logs.
-    return { ok: true, receipt: { request_id: id, recorded: true } };
+    return { ok: true, receipt: { request_id: id, recorded: true }, accepted: { served, score, success } };
   }
 }
 

@@ -22,6 +22,10 @@ export interface ServedRecord {
   caller: string;
   /** The learning router chose this backend: the cell its feedback teaches, and the backend's arm. */
   learned?: { cell: string; arm: 'weak' | 'strong' };
+  /** The experiment variant the request was assigned to, and the experiment's revision then. */
+  experiment?: { name: string; variant: string; revision: string };
+  /** When the request was recorded, ms since the epoch (whole seconds): set by lookups, not by callers. */
+  at?: number;
 }
 
 /** Distinct served records; cleared when it outgrows its bound (old slots then read as unknown). */
@@ -48,6 +52,9 @@ export class RecentRequests {
   private readonly hashB: Uint32Array;
   /** Index + 1 into `records` (0: empty slot, or a record forgotten when the table was cleared). */
   private readonly recordOf: Uint32Array;
+  /** When each slot was recorded, whole seconds after `epochMs` (for the routes' feedback windows). */
+  private readonly atSeconds: Uint32Array;
+  private readonly epochMs: number;
   /** The next slot in the same bucket's chain, or -1. */
   private readonly chain: Int32Array;
   /** The first slot of each bucket's chain, or -1. */
@@ -58,7 +65,12 @@ export class RecentRequests {
   private records: ServedRecord[] = [];
   private readonly recordIndex = new Map<string, number>();
 
-  constructor(readonly capacity = 100_000) {
+  constructor(
+    readonly capacity = 100_000,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.epochMs = now();
+    this.atSeconds = new Uint32Array(capacity);
     this.hashA = new Uint32Array(capacity);
     this.hashB = new Uint32Array(capacity);
     this.recordOf = new Uint32Array(capacity);
@@ -80,17 +92,20 @@ export class RecentRequests {
     this.hashA[slot] = a;
     this.hashB[slot] = b;
     this.recordOf[slot] = this.intern(served) + 1;
+    this.atSeconds[slot] = Math.max(0, Math.floor((this.now() - this.epochMs) / 1000));
     const bucket = a & this.mask;
     this.chain[slot] = this.buckets[bucket] as number;
     this.buckets[bucket] = slot;
   }
 
+  /** The record of a request, with when it was recorded; undefined once it left the ring. */
   get(requestId: string): ServedRecord | undefined {
     const [a, b] = hashPair(requestId);
     for (let s = this.buckets[a & this.mask] as number; s !== -1; s = this.chain[s] as number) {
       if (this.hashA[s] === a && this.hashB[s] === b) {
         const r = this.recordOf[s] as number;
-        return r === 0 ? undefined : this.records[r - 1];
+        const record = r === 0 ? undefined : this.records[r - 1];
+        return record && { ...record, at: this.epochMs + (this.atSeconds[s] as number) * 1000 };
       }
     }
     return undefined;
@@ -125,7 +140,9 @@ export class RecentRequests {
 
   private intern(r: ServedRecord): number {
     const learned = r.learned === undefined ? '' : `${r.learned.cell}\u0000${r.learned.arm}`;
-    const key = `${r.namespace}\u0000${r.route}\u0000${r.model}\u0000${r.backend}\u0000${r.variant}\u0000${r.producer ?? ''}\u0000${r.caller}\u0000${learned}`;
+    const e = r.experiment;
+    const experiment = e === undefined ? '' : `${e.name}\u0000${e.variant}\u0000${e.revision}`;
+    const key = `${r.namespace}\u0000${r.route}\u0000${r.model}\u0000${r.backend}\u0000${r.variant}\u0000${r.producer ?? ''}\u0000${r.caller}\u0000${learned}\u0000${experiment}`;
     const known = this.recordIndex.get(key);
     if (known !== undefined) return known;
     if (this.records.length >= MAX_DISTINCT_RECORDS) {

@@ -177,6 +177,7 @@ export class GatewayPolicy {
     this.stores.cache.followSemantic(semantic);
     this.stores.shared?.followRoutes(semantic, () => this.ready());
     this.fencing = this.stores.fence.follow(liveProducers(config), config.revision);
+    this.stores.feedback.followRetention(config);
     this.followKeysFile(config);
   }
 
@@ -266,20 +267,20 @@ export class GatewayPolicy {
     return new StreamTap(promptEstimate(request, admission), recorder);
   }
 
-  /** Accounts tokens and cost, and corrects what admission charged. Once per admitted request. */
-  settle(s: Settlement): void {
+  /** Accounts tokens and cost, and corrects what admission charged; the cost in USD when metered. */
+  settle(s: Settlement): number | undefined {
     const usage = this.usageOf(s);
     const pricing = usage === undefined ? FREE : (s.backend?.pricing ?? FREE);
     const spent = usage ?? NO_USAGE;
-    if (usage !== undefined && s.backend !== undefined) {
-      const usd = costUsd(usage, pricing);
+    const usd = usage !== undefined && s.backend !== undefined ? costUsd(usage, pricing) : undefined;
+    if (usd !== undefined && s.backend !== undefined) {
       this.costs.record({
         namespace: s.route.namespace,
         route: s.route.name,
         backend: s.backend.name,
         variant: s.backend.variant,
         caller: s.caller,
-        usage,
+        usage: spent,
         costUsd: usd,
       });
       this.security?.spent(s.caller, usd);
@@ -289,6 +290,7 @@ export class GatewayPolicy {
       void this.parts()
         .limiter.settle(ticket, spent, pricing)
         .catch(() => undefined);
+    return usd;
   }
 
   /** A request was answered by a semantic hit on `entry`: feedback on it may forget the entry. */

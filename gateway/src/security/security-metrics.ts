@@ -12,6 +12,8 @@ export class SecurityMetrics {
   readonly callerRequests: client.Counter<'key' | 'team'>;
   readonly anomalyScore: client.Gauge<'key' | 'signal'>;
   readonly anomalies: client.Counter<'key' | 'signal'>;
+  readonly piiDetections: client.Counter<'namespace' | 'route' | 'detector' | 'action'>;
+  readonly complianceRefusals: client.Counter<'namespace' | 'route' | 'reason'>;
   private readScores: () => readonly AnomalyScore[] = () => [];
 
   constructor(registers: client.Registry[]) {
@@ -55,6 +57,18 @@ export class SecurityMetrics {
       name: METRICS.keyAnomalies,
       help: "Minutes in which a key's score crossed the anomaly threshold after one that had not",
       labelNames: ['key', 'signal'],
+      registers,
+    });
+    this.piiDetections = new client.Counter({
+      name: METRICS.piiDetections,
+      help: "Values a route's PII policy found in requests, by detector and action (redact|block); never a value",
+      labelNames: ['namespace', 'route', 'detector', 'action'],
+      registers,
+    });
+    this.complianceRefusals = new client.Counter({
+      name: METRICS.complianceRefusals,
+      help: "Requests a route's compliance policy refused, by reason (pii-blocked|backend-not-allowed)",
+      labelNames: ['namespace', 'route', 'reason'],
       registers,
     });
   }

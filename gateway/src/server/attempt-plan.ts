@@ -4,6 +4,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { HEADERS } from '../../../api/v1alpha1/index.js';
 import type { RuntimeBackend, RuntimeRoute } from '../config/load.js';
+import { variantFirst, type ExperimentArm } from '../experiments/request.js';
 import type { Logger } from '../log.js';
 import type { Caller } from '../policy/types.js';
 import type { Endpoint } from '../providers/types.js';
@@ -60,6 +61,8 @@ export interface PlanRequest {
   body: Record<string, unknown>;
   headers: IncomingHttpHeaders;
   caller: Caller;
+  /** Its variant, on a route with an experiment: that variant's backend goes first. */
+  experiment?: ExperimentArm | undefined;
 }
 
 export function headerString(v: string | string[] | undefined): string | undefined {
@@ -227,10 +230,15 @@ export function planAttempts(
       canary: selection.canary,
     });
   }
-  const plan: RuntimeBackend[] = [];
+  let plan: RuntimeBackend[] = [];
   for (const b of selection.attempts) {
     const rb = route.backends.get(`${b.name}/${b.variant}`);
     if (rb !== undefined && rb.adapter.paths[x.endpoint] !== undefined) plan.push(rb);
+  }
+  if (x.experiment !== undefined) {
+    const mayAdd = (b: RuntimeBackend) =>
+      pinnedBackend === undefined && deps.breakers.available(b.key, deps.now());
+    plan = variantFirst(x.experiment, route, x.endpoint, plan, mayAdd);
   }
   const first = plan[0]?.spec.name;
   if (decided.via !== undefined && first !== undefined)

@@ -5,6 +5,7 @@
 // seconds (RestingServers), so an outage costs the timeout on a few requests, not on all.
 import type { Dispatcher } from 'undici';
 import type { CompiledRoute } from '../../../api/v1alpha1/index.js';
+import { embedderText } from '../compliance/route-policy.js';
 import type { Logger } from '../log.js';
 import {
   EmbeddingsError,
@@ -50,7 +51,8 @@ export class EmbeddingScorer {
     const started = performance.now();
     const took = () => (performance.now() - started) / 1000;
     try {
-      const [vector = []] = await fetchEmbeddings(emb, [prompt], emb.timeoutMs, this.deps.dispatcher);
+      const text = embedderText(route.compliance, emb.url, prompt);
+      const [vector = []] = await fetchEmbeddings(emb, [text], emb.timeoutMs, this.deps.dispatcher);
       const p = weakSufficesFromEmbedding(model, vector);
       this.servers.succeeded(id);
       this.deps.metrics?.embedded(route.namespace, route.name, 'ok', took());

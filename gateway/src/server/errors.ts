@@ -109,6 +109,13 @@ export const invalidFeedback = (message: string): GatewayError =>
 export const feedbackRequestNotFound = (requestId: string): GatewayError =>
   feedbackError(404, 'request_not_found', `No recent request with id ${requestId}`);
 
+export const feedbackWindowClosed = (requestId: string, windowMs: number): GatewayError =>
+  feedbackError(
+    410,
+    'feedback_window_closed',
+    `Request ${requestId} is past its route's feedback window of ${Math.round(windowMs / 1000)} s`,
+  );
+
 export const feedbackNotAllowed = (): GatewayError =>
   feedbackError(
     403,

@@ -30,6 +30,7 @@ import { closeConnectionsAfterAnswers, httpHandler } from './http-app.js';
 import { GatewayMetrics } from './metrics.js';
 import { ObservedStatsStore } from './observed.js';
 import { Pipeline } from './pipeline.js';
+import { shadowMirror } from '../shadow/assemble.js';
 import { viaToken } from './loops.js';
 import { upstreamPools, type UpstreamPools } from './pools.js';
 import { UpstreamCaller } from './upstream-attempt.js';
@@ -290,7 +291,9 @@ function assembleParts(opts: GatewayOptions): Parts {
     ...{ breakers, limits, observed, log: logger, now, random },
     ...{ learners, models, routerMetrics, embeddings },
   };
-  const pipeline = new Pipeline({ store, policy, runner, planning, metrics, recent, log: logger, tracer });
+  const shadow = shadowMirror({ pools, secrets, metrics, now, log: logger, self }, store, () => pipeline);
+  const deps = { store, policy, runner, planning, metrics, recent, tracer, shadow };
+  const pipeline = new Pipeline({ ...deps, log: logger });
   const state: GatewayState = {
     store,
     metrics,

@@ -15,7 +15,9 @@ import {
 import type { MetricLabels, RuntimeBackend, RuntimeRoute } from '../config/load.js';
 import type { BreakerState } from '../resilience/breaker.js';
 import type { BoundState } from '../resilience/concurrency.js';
+import { ExperimentMetrics } from '../experiments/experiment-metrics.js';
 import { SecurityMetrics } from '../security/security-metrics.js';
+import { ShadowMetrics } from '../shadow/metrics.js';
 
 const BACKEND = ['namespace', 'route', 'backend', 'variant'] as const;
 
@@ -260,6 +262,11 @@ export class GatewayMetrics {
 
   /** Auth failures, refused models, exhausted budgets and per-key anomalies (gateway/src/security/). */
   readonly security = new SecurityMetrics(this.registers);
+  /** The experiment metrics contract, counted by the pipeline (experiments/request.ts). */
+  readonly experiments = new ExperimentMetrics(this.registers);
+
+  /** Mirrored calls to shadow backends (gateway/src/shadow/). */
+  readonly shadow = new ShadowMetrics(this.registers, this);
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry });

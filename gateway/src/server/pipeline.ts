@@ -1,28 +1,28 @@
 // The request pipeline of the /v1 endpoints, on bare node:http (see README: express cost measurably on
 // this path). Per request: size and concurrency limits → authenticate → read and parse the body → route by
-// model → check the request's shape → admit → select → cache lookup → upstream (attempts, fallbacks,
-// streaming) → store cache → settle.
+// model → check the request's shape → experiment variant → admit → select → compliance (a route's PII
+// policy, allowed providers and regions) → cache lookup → upstream (attempts, fallbacks, streaming) → store
+// cache → settle → mirror to the route's shadow, if any, after the answer.
 // Selection comes before the cache because an entry belongs to the backend variant that produced it: the
 // request's plan says whose answers it may get, and a miss is stored under the backend that answered.
 // Each stage is called once, and the policy layer makes the stages a route does not configure cost nothing.
 // Every error is an OpenAI-style JSON body; nothing here throws to the server.
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { HEADERS } from '../../../api/v1alpha1/index.js';
 import type { CacheLookup } from '../cache/response-cache.js';
 import type { RuntimeBackend, RuntimeConfig } from '../config/load.js';
 import type { ConfigStore } from '../config/store.js';
+import * as experiments from '../experiments/request.js';
 import type { RecentRequests } from '../feedback/recent-requests.js';
 import type { Logger } from '../log.js';
 import type { Admission, GatewayPolicy } from '../policy/policy.js';
 import type { StreamTap } from '../policy/stream-tap.js';
 import type { Caller } from '../policy/types.js';
+import type { ShadowMirror } from '../shadow/mirror.js';
 import type { Tracer } from '../tracing/tracer.js';
-import type { Endpoint } from '../providers/types.js';
 import {
   boundPlan,
   cacheProducers,
-  headerString,
   planAttempts,
   promptText,
   type LearnedChoice,
@@ -30,33 +30,20 @@ import {
 } from './attempt-plan.js';
 import type { AttemptRunner, RunResult } from './attempt-runner.js';
 import { Cancellation } from './cancel.js';
-import { gatewayError, isGatewayError, sendError, type GatewayError } from './errors.js';
+import { retainedLookup, screenPlan } from './compliance-stage.js';
+import { gatewayError, isGatewayError, type GatewayError } from './errors.js';
 import { servedBy, type GatewayMetrics, type ServedBy } from './metrics.js';
 import { jsonObject, parseJson, readBody, slowBodyRefusal } from './request-body.js';
+import { MODEL_ENDPOINTS, requestIdOf, sendErrorWithServedHeaders, sendJson } from './pipeline-http.js';
 import { requestShapeError } from './request-shape.js';
 import type { UpstreamRequest } from './upstream-attempt.js';
 
-export const MODEL_ENDPOINTS: Record<string, Endpoint> = {
-  '/v1/chat/completions': 'chat',
-  '/v1/completions': 'completions',
-  '/v1/embeddings': 'embeddings',
-};
-
-/** Whether the pipeline serves a path (everything else goes to the express app). */
-export const servesPath = (path: string): boolean =>
-  MODEL_ENDPOINTS[path] !== undefined || path === '/v1/models' || path === '/v1/feedback';
+export { MODEL_ENDPOINTS, requestIdOf, servesPath } from './pipeline-http.js';
 
 /** A feedback body holds an id, a score and a comment of at most 2,000 characters. */
 const MAX_FEEDBACK_BYTES = 16_384;
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const NONE: ServedBy = { namespace: '', route: '', backend: '', variant: '' };
-
-/** A valid incoming x-request-id, else a fresh one. */
-export function requestIdOf(headers: IncomingHttpHeaders): string {
-  const incoming = headerString(headers[HEADERS.requestId]);
-  return incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-}
 
 export interface PipelineDeps {
   store: ConfigStore;
@@ -67,6 +54,8 @@ export interface PipelineDeps {
   recent: RecentRequests;
   log: Logger;
   tracer: Tracer;
+  /** Mirrors a share of the requests of routes with a shadow, after their answer. */
+  shadow: ShadowMirror;
 }
 
 /** One request on a model endpoint, once its route is known: all that later stages read of it. */
@@ -75,25 +64,15 @@ interface Exchange extends UpstreamRequest {
   caller: Caller;
   /** The learning router's choice, whose outcome it is told. */
   learned?: LearnedChoice | undefined;
+  /** Its variant, on a route with an experiment (the body above is the variant's). */
+  experiment?: experiments.ExperimentArm | undefined;
 }
 
-function sendErrorWithServedHeaders(res: ServerResponse, e: GatewayError): void {
-  if (!res.headersSent) {
-    if (!res.hasHeader(HEADERS.backend)) res.setHeader(HEADERS.backend, 'none');
-    if (!res.hasHeader(HEADERS.variant)) res.setHeader(HEADERS.variant, 'none');
-  }
-  sendError(res, e);
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-    [HEADERS.backend]: 'none',
-    [HEADERS.variant]: 'none',
-  });
-  res.end(body);
+/** The attempt plan of an admitted request: backends in order, the one spilled from, and whether the cache may be used. */
+interface Planned {
+  plan: RuntimeBackend[];
+  spilledFrom: RuntimeBackend | undefined;
+  cacheable: boolean;
 }
 
 export class Pipeline {
@@ -206,11 +185,14 @@ export class Pipeline {
     if (malformed !== undefined)
       return this.refuse(res, this.deps.policy.countRefusal(malformed), route.labels);
     const stream = body.stream === true && endpoint !== 'embeddings';
+    const arm = experiments.assign(route, endpoint, req.headers, body, auth.caller, this.deps.planning);
+    if (arm !== undefined) res.setHeader(HEADERS.experiment, arm.variant.header);
     const x: Exchange = {
       requestId,
       route,
       endpoint,
-      body,
+      body: arm?.body ?? body,
+      experiment: arm,
       stream,
       res,
       client,
@@ -245,16 +227,22 @@ export class Pipeline {
     return body;
   }
 
-  /** admit → select → cache lookup → upstream → store cache → settle. */
+  /** admit → select and screen → cache lookup → upstream → store cache → settle. */
   private async admitted(x: Exchange): Promise<void> {
-    const { policy } = this.deps;
-    const spec = x.route.spec;
-    let admitted = policy.admit(x.caller, spec, x.body);
+    let admitted = this.deps.policy.admit(x.caller, x.route.spec, x.body);
     if (admitted instanceof Promise) admitted = await admitted;
     // A refusal on a known route counts against that route (its error rate, its dashboards).
-    const onRoute = x.route.labels;
-    if (isGatewayError(admitted)) return this.refuse(x.res, admitted, onRoute);
-    const admission = admitted;
+    if (isGatewayError(admitted)) return this.refuse(x.res, admitted, x.route.labels);
+    const planned = await this.planned(x, admitted);
+    if (planned !== undefined) await this.cachedOrUpstream(x, admitted, planned);
+  }
+
+  /**
+   * select → compliance screening → concurrency bounds: the attempt plan, or undefined once the client
+   * was refused.
+   */
+  private async planned(x: Exchange, admission: Admission): Promise<Planned | undefined> {
+    const spec = x.route.spec;
     const scorer = this.deps.planning.embeddings;
     const embedded =
       scorer !== undefined &&
@@ -267,14 +255,37 @@ export class Pipeline {
     // score against its threshold, or the difficulty).
     if (spec.selection.policy === 'quality-cost' || spec.selection.domains !== undefined)
       x.res.setHeader(HEADERS.routeReason, choice.reason.replace('→', '->'));
-    const bounded = boundPlan(this.deps.planning.limits, x.route, x.endpoint, choice.backends);
-    if (bounded.saturated !== undefined) return this.refuseSaturated(x, admission, bounded.saturated);
-    const plan = bounded.plan;
+    // Compliance: only backends the route's policy allows, each sent the body its class may see.
+    const c = spec.compliance;
+    const screened =
+      c && screenPlan(x.route, c, x.endpoint, x.body, choice.backends, this.deps.metrics.security);
+    if (screened?.refusal !== undefined) {
+      this.settle(x, admission, undefined, { status: screened.refusal.status, served: undefined });
+      this.refuse(x.res, screened.refusal, x.route.labels);
+      return undefined;
+    }
+    x.compliance = screened?.pass;
+    const plan = screened?.plan ?? choice.backends;
+    const bounded = boundPlan(this.deps.planning.limits, x.route, x.endpoint, plan);
+    if (bounded.saturated !== undefined) {
+      this.refuseSaturated(x, admission, bounded.saturated);
+      return undefined;
+    }
     // What the learner chose goes first unless a saturated backend spilled it elsewhere.
-    x.learned = plan[0]?.spec.name === choice.learned?.backend ? choice.learned : undefined;
+    x.learned = bounded.plan[0]?.spec.name === choice.learned?.backend ? choice.learned : undefined;
+    return { plan: bounded.plan, spilledFrom: bounded.spilled?.from, cacheable: screened?.cache !== false };
+  }
+
+  /** cache lookup → upstream (attempts, fallbacks, streaming) → finish. */
+  private async cachedOrUpstream(x: Exchange, admission: Admission, planned: Planned): Promise<void> {
+    const { policy } = this.deps;
+    const { spec } = x.route;
+    const { plan } = planned;
     let lookup: CacheLookup<RuntimeBackend> | undefined;
-    if (plan.length > 0 && policy.caches(spec)) {
+    const caches = experiments.caches(x.experiment, policy, spec);
+    if (plan.length > 0 && caches && planned.cacheable) {
       lookup = await policy.lookupCache(x.caller, spec, x.body, cacheProducers(plan));
+      if (spec.compliance !== undefined) lookup = retainedLookup(lookup, spec.compliance);
       x.res.setHeader(HEADERS.cache, lookup.header);
       x.trace?.cache(lookup);
       if (lookup.result === 'hit') return this.answerFromCache(x, admission, lookup);
@@ -286,11 +297,11 @@ export class Pipeline {
         `model ${spec.model} does not support ${x.endpoint}`,
         'unsupported_endpoint',
       );
-      return this.refuse(x.res, e, onRoute);
+      return this.refuse(x.res, e, x.route.labels);
     }
     const tap = x.stream ? policy.observeStream(x.body, admission, lookup) : undefined;
-    x.observer = tap;
-    const result = await this.deps.runner.run(x, plan, bounded.spilled?.from);
+    x.observer = experiments.observeFirstChunk(x.experiment, this.deps.shadow.begin(x, tap));
+    const result = await this.deps.runner.run(x, plan, planned.spilledFrom);
     this.finish(x, admission, lookup, tap, result);
   }
 
@@ -344,6 +355,7 @@ export class Pipeline {
       producer: by.producer,
       caller: x.caller.key,
       ...(learned !== undefined ? { learned: { cell: learned.cell, arm: learned.arm } } : {}),
+      ...experiments.servedIn(x.experiment, by),
     });
   }
 
@@ -382,12 +394,20 @@ export class Pipeline {
     // Stored under the backend that answered: a fallback's answer is found by requests that choose it.
     if (lookup?.result === 'miss' && served !== undefined && result.status === 200)
       void this.deps.policy.storeCache(lookup, served.producer, result.body, tap);
-    this.settle(x, admission, tap, result);
+    const usd = this.settle(x, admission, tap, result);
+    experiments.observeOutcome(this.deps.metrics.experiments, x.experiment, result.status, served, usd);
+    this.deps.shadow.mirror(x, result);
   }
 
-  private settle(x: Exchange, admission: Admission, tap: StreamTap | undefined, result: RunResult): void {
+  /** Settles the request with the policy layer; its cost in USD when metered. */
+  private settle(
+    x: Exchange,
+    admission: Admission,
+    tap: StreamTap | undefined,
+    result: RunResult,
+  ): number | undefined {
     x.trace?.settled(result);
-    this.deps.policy.settle({
+    return this.deps.policy.settle({
       caller: x.caller,
       route: x.route.spec,
       request: x.body,
@@ -414,6 +434,8 @@ export class Pipeline {
     const answer = await this.deps.policy.recordFeedback(body, caller).catch(() => undefined);
     if (answer === undefined) return this.refuse(res, gatewayError(500, 'feedback failed'));
     if (!answer.ok) return this.refuse(res, answer.refusal);
+    if (answer.accepted !== undefined)
+      experiments.observeFeedback(this.deps.metrics.experiments, this.deps.store.current(), answer.accepted);
     sendJson(res, 202, answer.receipt);
   }
 

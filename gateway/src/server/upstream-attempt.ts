@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 import { HEADERS } from '../../../api/v1alpha1/index.js';
 import type { RuntimeBackend, RuntimeRoute } from '../config/load.js';
 import type { SecretResolver } from '../config/secrets.js';
+import type { CompliancePass } from '../compliance/route-policy.js';
 import type { Logger } from '../log.js';
 import type { RequestSpan } from '../tracing/request-span.js';
 import { openAIUsage } from '../providers/openai.js';
@@ -22,6 +23,7 @@ import {
 } from '../providers/types.js';
 import { parseRetryAfter, type AttemptFailure, type FailedAttempt } from '../resilience/retry.js';
 import { Cancellation } from './cancel.js';
+import { answerRestore, sentBody } from './compliance-attempt.js';
 import { gatewayError } from './errors.js';
 import { servedBy, type GatewayMetrics } from './metrics.js';
 import { upstreamVia } from './loops.js';
@@ -48,6 +50,8 @@ export interface UpstreamRequest {
   observer: StreamObserver | undefined;
   /** The request's span, when it is traced. */
   trace: RequestSpan | undefined;
+  /** What each backend class is sent, on routes with a compliance policy. */
+  compliance?: CompliancePass | undefined;
 }
 
 export type AttemptResult =
@@ -130,6 +134,15 @@ const failed = (failure: AttemptFailure, error: OpenAIErrorObject, committed = f
 const failedHere = (outcome: AttemptFailure['outcome'], message: string): FailedAttempt =>
   failed({ outcome, message }, gatewayError(502, message).error);
 
+/** A backend outside what the route's compliance policy screened (a spill-over target): never called. */
+function refusedByCompliance(b: RuntimeBackend): FailedAttempt {
+  const message = `backend ${b.spec.name} is not allowed this request by its route's compliance policy`;
+  return failed(
+    { outcome: '4xx', status: 403, message },
+    gatewayError(403, message, 'compliance_refused').error,
+  );
+}
+
 /** Calls one backend for one request and, on success, answers the client. */
 export class UpstreamCaller {
   constructor(private readonly deps: UpstreamDeps) {}
@@ -140,6 +153,8 @@ export class UpstreamCaller {
       const message = `backend ${b.spec.name} does not serve ${x.endpoint}`;
       return failed({ outcome: '4xx', status: 400, message }, gatewayError(400, message).error);
     }
+    const body = sentBody(x, b);
+    if (body === undefined) return refusedByCompliance(b);
     const apiKey = await this.credentials(b);
     if (typeof apiKey === 'object') return apiKey;
     const deadline = new AttemptDeadline(x.client, x.route.spec.timeouts);
@@ -159,7 +174,7 @@ export class UpstreamCaller {
           upstreamHeaders(b.adapter, apiKey, upstreamVia(x.res.req.headers.via, this.deps.self())),
           x.trace,
         ),
-        body: JSON.stringify(buildUpstreamBody(b.adapter, x.endpoint, x.body, b.spec.model)),
+        body: JSON.stringify(buildUpstreamBody(b.adapter, x.endpoint, body, b.spec.model)),
         signal: deadline.signal,
       });
       headersIn = true;
@@ -275,6 +290,7 @@ export class UpstreamCaller {
       body = out === upstream ? text : JSON.stringify(out);
       usage = openAIUsage(out);
     }
+    body = answerRestore(x, b)?.json(body) ?? body;
     this.deps.metrics.ttft(servedBy(x.route, b), (this.deps.now() - started) / 1000);
     x.trace?.attemptInProgress?.firstToken();
     x.res.writeHead(200, {
@@ -298,7 +314,10 @@ export class UpstreamCaller {
     const res = x.res;
     const parser = new SseParser();
     const tx = b.adapter.newStreamTransformer(ctx);
-    const write = async (payloads: string[]) => {
+    const restorer = answerRestore(x, b)?.stream();
+    const write = async (upstream: string[], last = false) => {
+      const payloads =
+        restorer === undefined ? upstream : [...restorer.push(upstream), ...(last ? restorer.end() : [])];
       if (payloads.length === 0) return;
       if (!res.headersSent) this.startStream(x, b, started, deadline);
       let s = '';
@@ -314,7 +333,7 @@ export class UpstreamCaller {
     }
     const tail: string[] = [];
     for (const ev of parser.end()) tail.push(...tx.push(ev));
-    await write(tail);
+    await write(tail, true);
     if (!res.headersSent)
       return failedHere('stream-error', 'upstream closed the stream before the first chunk');
     res.end();

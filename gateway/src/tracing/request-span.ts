@@ -2,9 +2,11 @@
 // conventions: a SERVER span for the request ("chat {model}") and a CLIENT child per upstream attempt
 // ("chat {backend model}"), whose id the upstream call carries in its traceparent. The pipeline and the
 // attempt runner tell the span what happened; it ends itself when the response closes. Prompt and answer
-// text are recorded only for a route that captures prompts; API keys never (only the key's name).
+// text are recorded only for a route that captures prompts, redacted on a route with a PII policy; API keys
+// never (only the key's name).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { costUsd } from '../accounting/tokens.js';
+import { traceScrub, type TextScrub } from '../compliance/trace-capture.js';
 import type { CacheLookup } from '../cache/response-cache.js';
 import type { RuntimeBackend, RuntimeRoute } from '../config/load.js';
 import type { Caller } from '../policy/types.js';
@@ -141,6 +143,8 @@ export class RequestSpan {
   private readonly attributes: Attributes;
   private name: string;
   private capture = false;
+  /** On a capturing route with a PII policy: what the recorded text goes through. */
+  private scrub: TextScrub | undefined;
   private streamed: StreamedText | undefined;
   private errorType: string | undefined;
   private current: AttemptSpan | undefined;
@@ -183,12 +187,15 @@ export class RequestSpan {
     a['beastmode.caller.key'] = x.caller.key;
     a['beastmode.caller.team'] = x.caller.team;
     this.capture = x.route.spec.tracing?.capturePrompts === true;
-    if (this.capture) a['gen_ai.input.messages'] = inputMessages(x.endpoint, x.body);
+    if (!this.capture) return;
+    const pii = x.route.spec.compliance?.pii;
+    this.scrub = pii === undefined ? undefined : traceScrub(pii);
+    a['gen_ai.input.messages'] = inputMessages(x.endpoint, x.body, this.scrub);
   }
 
   /** A streamed answer's text, seen as the client receives it, for a route that captures prompts. */
   streamText(): StreamedText | undefined {
-    if (this.capture) this.streamed ??= new StreamedText();
+    if (this.capture) this.streamed ??= new StreamedText(this.scrub);
     return this.streamed;
   }
 
@@ -226,6 +233,7 @@ export class RequestSpan {
       a['gen_ai.output.messages'] = outputMessages(
         this.operation === 'chat' ? 'chat' : 'completions',
         o.body,
+        this.scrub,
       );
   }
 

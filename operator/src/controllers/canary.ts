@@ -3,10 +3,9 @@
 // (rollout/engine.ts), writes the status in one patch and emits the machine's events. The gateway
 // controller turns that status into GatewayConfig weights (canaryOverlayFor). The weights, phase and
 // verdicts are also exported as metrics (observability/canary-metrics.ts).
-import { z } from 'zod';
-import { CanarySpec, Reason, type Canary, type ModelRoute } from '../../../api/v1alpha1/index.js';
+import { CanarySpec, type Canary, type ModelRoute } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
-import { buildConditions, healthOf } from '../render/conditions.js';
+import { invalidSpecStatus } from '../render/conditions.js';
 import { advanceCanary, dueWindow } from '../rollout/engine.js';
 import { createMetricProvider, type ProviderDeps } from '../rollout/providers/factory.js';
 import { GatewayMetricProvider } from '../rollout/providers/gateway.js';
@@ -60,25 +59,6 @@ class OwnStatusWrites {
   }
 }
 
-function invalidSpecStatus(live: Canary, error: z.ZodError, now: Date): Record<string, unknown> {
-  const message = `Invalid spec: ${error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.join('.')}: ${i.message}`)
-    .join('; ')}`;
-  const generation = live.metadata.generation;
-  return {
-    ...(live.status ?? {}),
-    ...(generation !== undefined ? { observedGeneration: generation } : {}),
-    message,
-    conditions: buildConditions(
-      healthOf('stalled', Reason.InvalidSpec, message),
-      live.status?.conditions,
-      generation,
-      now,
-    ),
-  };
-}
-
 async function analyseWindow(
   ctx: ControllerContext,
   deps: CanaryControllerDeps,
@@ -95,6 +75,7 @@ async function analyseWindow(
       backend: canary.spec.backend,
       gateway: route.spec.gatewayRef.name,
       ...window,
+      ...(canary.status?.phase === 'Shadowing' ? { shadow: true } : {}),
     });
   } catch (e) {
     ctx.log.warn('Canary analysis failed', { kind: 'Canary', namespace, name, error: (e as Error).message });

@@ -8,6 +8,7 @@ import type { AutoscalingRuntime } from '../autoscaling/runtime.js';
 import { createAutoscalingPolicyController } from './autoscalingpolicy.js';
 import { canaryDeps, createCanaryController } from './canary.js';
 import { createCredentialsController, CredentialReports } from './credentials.js';
+import { createExperimentController, experimentDeps } from './experiment.js';
 import { gatewayInstances, type GatewayInstances } from './gateway-instances.js';
 import { createModelGatewayController } from './modelgateway.js';
 import { createModelRouteController } from './modelroute.js';
@@ -34,5 +35,6 @@ export function operatorControllers(
     createCredentialsController({ instances, reports: credentials }),
     createAutoscalingPolicyController(deps.autoscaling),
     createCanaryController(canaryDeps(instances)),
+    createExperimentController(experimentDeps(instances)),
   ];
 }

@@ -4,12 +4,13 @@
 // gateway so deletion cascades; then the gateway's status. Route, canary and Service changes reach it
 // through a debounce, so a burst of route edits becomes one ConfigMap write per gateway per debounce window.
 // Secrets are neither read nor watched: the pods mount them, and their existence changes nothing it renders.
-import type { Canary, ModelGateway, ModelRoute } from '../../../api/v1alpha1/index.js';
+import type { Canary, Experiment, ModelGateway, ModelRoute } from '../../../api/v1alpha1/index.js';
 import { Reason } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
 import { R } from '../../../kube/resources.js';
 import { REPLICAS_OWNER_ANNOTATION, gatewayObjectName, type GatewayObjects } from '../render/gateway.js';
 import type { CompiledRouteMemo } from '../render/route-compile.js';
+import { experimentSplitChanged } from '../render/experiment-route.js';
 import { translateGateway, type GatewaySnapshot, type GatewayTranslation } from '../render/translate.js';
 import {
   controllerOwnerKey,
@@ -164,6 +165,21 @@ const gatewayWatches: WatchSpec[] = [
         'ModelRoute',
         o.metadata.namespace ?? '',
         (o as unknown as Canary).spec.routeRef.name,
+      );
+      return r ? [routeGateway(r)] : [];
+    },
+    debounce: true,
+  },
+  {
+    // Experiment status moves the split and promotes: a change of what it puts on its route recompiles.
+    kind: 'Experiment',
+    predicate: (_type, o, old) =>
+      experimentSplitChanged(o as unknown as Experiment, old as unknown as Experiment | undefined),
+    mapToKeys: (o, ctx) => {
+      const r = ctx.cache.get<KubeObject>(
+        'ModelRoute',
+        o.metadata.namespace ?? '',
+        (o as unknown as Experiment).spec.routeRef.name,
       );
       return r ? [routeGateway(r)] : [];
     },

@@ -3,10 +3,11 @@
 // with Ready False while the gateway's instances report a credential they cannot read (the credentials
 // controller asks them; the operator never reads Secrets). Compiling the route into its gateway's config is
 // the gateway controller's job; it watches the same changes and judges routes with the same pure translator.
-import type { Canary, ModelRoute } from '../../../api/v1alpha1/index.js';
+import type { Canary, Experiment, ModelRoute } from '../../../api/v1alpha1/index.js';
 import { ConditionType, Reason } from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
 import type { CompiledRouteMemo } from '../render/route-compile.js';
+import { experimentSplitChanged } from '../render/experiment-route.js';
 import type { CredentialReports } from './credentials.js';
 import { translateRoutes, type RouteTranslation } from '../render/translate.js';
 import {
@@ -140,6 +141,12 @@ const routeWatches: WatchSpec[] = [
   {
     kind: 'Canary',
     mapToKeys: (o) => [`${o.metadata.namespace ?? ''}/${(o as unknown as Canary).spec.routeRef.name}`],
+  },
+  {
+    kind: 'Experiment',
+    predicate: (_type, o, old) =>
+      experimentSplitChanged(o as unknown as Experiment, old as unknown as Experiment | undefined),
+    mapToKeys: (o) => [`${o.metadata.namespace ?? ''}/${(o as unknown as Experiment).spec.routeRef.name}`],
   },
 ];
 

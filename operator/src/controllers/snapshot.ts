@@ -1,7 +1,13 @@
 // Builds the translators' inputs from the informer caches (a gateway's routes and what they reference, an
 // autoscaling policy's target and HPA) and the gateway instances' last word on credentials, and the indexes
 // those lookups rely on.
-import type { AutoscalingPolicy, Canary, ModelGateway, ModelRoute } from '../../../api/v1alpha1/index.js';
+import type {
+  AutoscalingPolicy,
+  Canary,
+  Experiment,
+  ModelGateway,
+  ModelRoute,
+} from '../../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../../kube/client.js';
 import { hpaName, type AutoscalingSnapshot } from '../render/autoscaling.js';
 import { gatewayObjectName } from '../render/gateway.js';
@@ -16,6 +22,7 @@ const ns = (o: KubeObject): string => o.metadata.namespace ?? '';
 export const ROUTES_BY_GATEWAY = 'gateway';
 export const ROUTES_BY_SERVICE = 'service';
 export const CANARIES_BY_ROUTE = 'route';
+export const EXPERIMENTS_BY_ROUTE = 'route';
 export const POLICIES_BY_TARGET = 'target';
 
 export const routeIndexes: IndexDecl[] = [
@@ -36,6 +43,11 @@ export const routeIndexes: IndexDecl[] = [
     kind: 'Canary',
     name: CANARIES_BY_ROUTE,
     fn: (o) => [`${ns(o)}/${(o as unknown as Canary).spec.routeRef.name}`],
+  },
+  {
+    kind: 'Experiment',
+    name: EXPERIMENTS_BY_ROUTE,
+    fn: (o) => [`${ns(o)}/${(o as unknown as Experiment).spec.routeRef.name}`],
   },
   {
     kind: 'AutoscalingPolicy',
@@ -62,12 +74,16 @@ export function routeSnapshot(
   const canaries = routes.flatMap((r) =>
     cache.byIndex<Canary>('Canary', CANARIES_BY_ROUTE, `${namespace}/${r.metadata.name}`),
   );
+  const experiments = routes.flatMap((r) =>
+    cache.byIndex<Experiment>('Experiment', EXPERIMENTS_BY_ROUTE, `${namespace}/${r.metadata.name}`),
+  );
   return {
     namespace,
     gatewayName,
     gateway: cache.get<ModelGateway>('ModelGateway', namespace, gatewayName),
     routes,
     canaries,
+    experiments,
     serviceExists: (svcNs, name) => cache.get('Service', svcNs, name) !== undefined,
     ...(credentials !== undefined
       ? {

@@ -8,10 +8,11 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { ABORT_PATCH, patchCanarySpec, promotionPatch } from '../../../cli/canary-actions.js';
+import type { PatchSpec } from '../../../cli/object-api.js';
 import type { Canary } from '../../../api/v1alpha1/index.js';
 import { KubeApiError, KubeClient } from '../../../kube/client.js';
 import { readInCluster, readKubeconfig } from '../../../kube/kubeconfig.js';
-import { R } from '../../../kube/resources.js';
+import { R, type ResourceType } from '../../../kube/resources.js';
 
 export type CanaryAction = 'promote' | 'abort';
 
@@ -53,29 +54,40 @@ export function viewerClients(kubeconfig: string | undefined, env = process.env)
     });
 }
 
+/** How the dashboard promotes and aborts one kind: the CLI's own precondition and patches. */
+export interface SpecActions<T> {
+  resource: ResourceType;
+  /** The promotion patch and what it does; throws, saying why, when there is nothing to promote. */
+  promote(obj: T): { patch: Record<string, unknown>; message: string };
+  abortPatch: Readonly<Record<string, unknown>>;
+  patchSpec: PatchSpec;
+  aborted: string;
+}
+
 /** Runs one action as the viewer; API refusals come back with their status and the server's message. */
-export async function runCanaryAction(
+export async function runSpecAction<T>(
+  kind: SpecActions<T>,
   client: KubeClient,
   action: CanaryAction,
   namespace: string,
   name: string,
 ): Promise<ActionOutcome> {
   try {
-    const canary = (await client.get(R.Canary, namespace, name)) as unknown as Canary;
+    const obj = (await client.get(kind.resource, namespace, name)) as unknown as T;
     switch (action) {
       case 'promote': {
-        let patch: ReturnType<typeof promotionPatch>;
+        let promotion: ReturnType<SpecActions<T>['promote']>;
         try {
-          patch = promotionPatch(canary);
+          promotion = kind.promote(obj);
         } catch (e) {
           return { status: 409, message: (e as Error).message };
         }
-        await patchCanarySpec(client, namespace, name, { ...patch });
-        return { status: 200, message: `approved revision ${patch.promotion.approvedRevision}` };
+        await kind.patchSpec(client, namespace, name, promotion.patch);
+        return { status: 200, message: promotion.message };
       }
       case 'abort':
-        await patchCanarySpec(client, namespace, name, { ...ABORT_PATCH });
-        return { status: 200, message: 'abort set; the candidate goes to 0% at the next reconcile' };
+        await kind.patchSpec(client, namespace, name, { ...kind.abortPatch });
+        return { status: 200, message: kind.aborted };
       default: {
         const never: never = action;
         throw new Error(`unknown action ${String(never)}`);
@@ -86,3 +98,22 @@ export async function runCanaryAction(
     return { status: 502, message: `the API server did not answer: ${(e as Error).message}` };
   }
 }
+
+const CANARY_ACTIONS: SpecActions<Canary> = {
+  resource: R.Canary,
+  promote: (canary) => {
+    const patch = promotionPatch(canary);
+    return { patch: { ...patch }, message: `approved revision ${patch.promotion.approvedRevision}` };
+  },
+  abortPatch: ABORT_PATCH,
+  patchSpec: patchCanarySpec,
+  aborted: 'abort set; the candidate goes to 0% at the next reconcile',
+};
+
+/** Runs one action on a Canary as the viewer. */
+export const runCanaryAction = (
+  client: KubeClient,
+  action: CanaryAction,
+  namespace: string,
+  name: string,
+): Promise<ActionOutcome> => runSpecAction(CANARY_ACTIONS, client, action, namespace, name);

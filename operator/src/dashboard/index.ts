@@ -1,10 +1,16 @@
-// The operator's web dashboard, wired to the rest of the operator: the informers of the four kinds (shared
+// The operator's web dashboard, wired to the rest of the operator: the informers of the five kinds (shared
 // with the controllers: no watch of its own, and never one of Secrets) feed views to the SSE hub as they
 // change, the collector feeds the series from the gateways' /metrics, and the server serves both. Off unless
 // --dashboard-port is set.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { AutoscalingPolicy, Canary, ModelGateway, ModelRoute } from '../../../api/v1alpha1/index.js';
+import type {
+  AutoscalingPolicy,
+  Canary,
+  Experiment,
+  ModelGateway,
+  ModelRoute,
+} from '../../../api/v1alpha1/index.js';
 import type { KubeClient, KubeObject } from '../../../kube/client.js';
 import type { KnownKind } from '../../../kube/resources.js';
 import type { Logger } from '../observability/logger.js';
@@ -14,6 +20,8 @@ import type { Informer } from '../../../kube/informer.js';
 import { runCanaryAction, viewerClients } from './actions.js';
 import { SharedTokenAuth, TokenReviewAuth, type AuthMode, type Authenticator } from './auth.js';
 import { DashboardCollector } from './collector.js';
+import { runExperimentAction } from './experiment-actions.js';
+import { experimentView } from './experiment-view.js';
 import { PrometheusSeries } from './prometheus.js';
 import { SeriesStore } from './series.js';
 import { DashboardServer } from './server.js';
@@ -46,6 +54,7 @@ const KINDS: { kind: KnownKind; view: (o: KubeObject) => View }[] = [
   { kind: 'ModelRoute', view: (o) => routeView(o as unknown as ModelRoute) },
   { kind: 'Canary', view: (o) => canaryView(o as unknown as Canary) },
   { kind: 'AutoscalingPolicy', view: (o) => autoscalerView(o as unknown as AutoscalingPolicy) },
+  { kind: 'Experiment', view: (o) => experimentView(o as unknown as Experiment) },
 ];
 
 /** The page's files: next to this module under tsx; in the source tree when run from a dist/ build. */
@@ -122,16 +131,18 @@ export class Dashboard {
       },
       act:
         viewers &&
-        ((p, action, ns, name) => {
+        ((p, action, ns, name, target) => {
           if (p.credential === undefined)
             return Promise.resolve({
               status: 403,
               message: 'this session has no Kubernetes identity to act with',
             });
-          return runCanaryAction(viewers(p.credential), action, ns, name);
+          return target === 'experiments'
+            ? runExperimentAction(viewers(p.credential), action, ns, name)
+            : runCanaryAction(viewers(p.credential), action, ns, name);
         }),
       onAction: (p, action, key, outcome) =>
-        d.log.info('Dashboard action', { user: p.user, action, canary: key, status: outcome.status }),
+        d.log.info('Dashboard action', { user: p.user, action, object: key, status: outcome.status }),
     });
     for (const k of KINDS) {
       d.informer(k.kind).onChange((type, obj) => {

@@ -33,14 +33,23 @@ export interface DashboardServerOptions {
   auth: Authenticator;
   hub: SseHub;
   source: DashboardSource;
-  /** Runs an action as the principal; undefined when this mode cannot act. */
+  /** Runs an action on a canary or an experiment as the principal; undefined when this mode cannot act. */
   act?:
-    ((p: Principal, action: CanaryAction, ns: string, name: string) => Promise<ActionOutcome>) | undefined;
+    | ((
+        p: Principal,
+        action: CanaryAction,
+        ns: string,
+        name: string,
+        target: ActionTarget,
+      ) => Promise<ActionOutcome>)
+    | undefined;
   sessions?: SessionLimits;
   onAction?: (p: Principal, action: string, key: string, outcome: ActionOutcome) => void;
 }
 
 export const ACTION_HEADER = 'x-beastmode-dashboard';
+/** The kinds the page acts on, as their plural in the action's path. */
+export type ActionTarget = 'canaries' | 'experiments';
 const MAX_BODY = 16 * 1024;
 /**
  * Logins per second, all clients together: each one may cost the API server a TokenReview, and guessing a
@@ -71,6 +80,7 @@ const STATIC = new Set([
   'render.js',
   'chart.js',
   'pages.js',
+  'experiment.js',
   'style.css',
   'favicon.svg',
 ]);
@@ -183,19 +193,19 @@ export class DashboardServer {
       if (id !== undefined) this.sessions.delete(id);
       return json(res, 200, { ok: true }, { 'Set-Cookie': sessionCookie('', 0) });
     }
-    const m = /^\/api\/canaries\/([a-z0-9-]+)\/([a-z0-9.-]+)\/(promote|abort)$/.exec(path);
+    const m = /^\/api\/(canaries|experiments)\/([a-z0-9-]+)\/([a-z0-9.-]+)\/(promote|abort)$/.exec(path);
     if (!m) return json(res, 404, { error: 'not found' });
     if (req.headers[ACTION_HEADER] !== 'action')
       return json(res, 403, { error: `actions need the ${ACTION_HEADER}: action header` });
-    const [, ns = '', name = '', action] = m;
+    const [, target = 'canaries', ns = '', name = '', action] = m;
+    const cli = target === 'experiments' ? 'beastmode experiment' : 'beastmode canary';
     if (this.o.act === undefined) {
       return json(res, 403, {
-        error:
-          'this dashboard is read-only (token mode): promote or abort with `beastmode canary`, or run the dashboard with --dashboard-auth tokenreview',
+        error: `this dashboard is read-only (token mode): promote or abort with \`${cli}\`, or run the dashboard with --dashboard-auth tokenreview`,
       });
     }
-    const outcome = await this.o.act(p, action as CanaryAction, ns, name);
-    this.o.onAction?.(p, action ?? '', `${ns}/${name}`, outcome);
+    const outcome = await this.o.act(p, action as CanaryAction, ns, name, target as ActionTarget);
+    this.o.onAction?.(p, action ?? '', `${target}/${ns}/${name}`, outcome);
     return json(
       res,
       outcome.status,

@@ -10,8 +10,9 @@ import {
   type ModelGateway,
   type ModelRoute,
 } from '../../../api/v1alpha1/index.js';
+import type { ExperimentView } from './experiment-view.js';
 
-export const VIEW_KINDS = ['gateway', 'route', 'canary', 'autoscaler'] as const;
+export const VIEW_KINDS = ['gateway', 'route', 'canary', 'autoscaler', 'experiment'] as const;
 export type ViewKind = (typeof VIEW_KINDS)[number];
 
 export type Health = 'healthy' | 'progressing' | 'degraded' | 'unknown';
@@ -24,7 +25,7 @@ export interface ConditionView {
   since: string;
 }
 
-interface BaseView {
+export interface BaseView {
   kind: ViewKind;
   key: string;
   namespace: string;
@@ -96,13 +97,13 @@ export interface AutoscalerView extends BaseView {
   forecast: { requestsPerSecond: string; accuracy: string | undefined } | undefined;
 }
 
-export type View = GatewayView | RouteView | CanaryView | AutoscalerView;
+export type View = GatewayView | RouteView | CanaryView | AutoscalerView | ExperimentView;
 
 export const viewKey = (kind: ViewKind, namespace: string, name: string): string =>
   `${kind}/${namespace}/${name}`;
 
 const MAX_MESSAGE = 512;
-const clip = (s: string | undefined): string => (s ?? '').slice(0, MAX_MESSAGE);
+export const clip = (s: string | undefined): string => (s ?? '').slice(0, MAX_MESSAGE);
 
 function conditionViews(conditions: Condition[] | undefined): ConditionView[] {
   return (conditions ?? []).map((c) => ({
@@ -153,7 +154,7 @@ export function healthOf(
   return { health: reconciling ? 'progressing' : 'healthy', summary: text };
 }
 
-function base<K extends ViewKind>(
+export function base<K extends ViewKind>(
   kind: K,
   o: {
     metadata: { namespace?: string | undefined; name: string; generation?: number | undefined };

@@ -43,13 +43,13 @@ const obj = (
 });
 
 (hasLua ? describe : describe.skip)('Argo CD health checks', () => {
-  test.each(['modelgateway', 'modelroute', 'autoscalingpolicy', 'canary'])(
+  test.each(['modelgateway', 'modelroute', 'autoscalingpolicy', 'canary', 'experiment'])(
     '%s: no status yet is Progressing',
     (kind) => {
       expect(health(kind, obj(1, undefined)).status).toBe('Progressing');
     },
   );
-  test.each(['modelgateway', 'modelroute', 'autoscalingpolicy', 'canary'])(
+  test.each(['modelgateway', 'modelroute', 'autoscalingpolicy', 'canary', 'experiment'])(
     '%s: Ready True is Healthy',
     (kind) => {
       expect(health(kind, obj(2, 2, [cond('Ready', 'True', 'Succeeded', 'all good')]))).toEqual({
@@ -86,5 +86,20 @@ const obj = (
       message: 'inconclusive past the deadline',
     });
     expect(health('canary', c)).toEqual({ status: 'Suspended', message: 'inconclusive past the deadline' });
+  });
+  test('an experiment whose winner awaits manual promotion is Suspended; with promotion none it is Healthy', () => {
+    const concluded = (promotion: string, ready: string) => ({
+      ...obj(1, 1, [cond('Ready', ready, 'AwaitingPromotion', 'winner b')], {
+        phase: 'Concluded',
+        verdict: 'winner',
+        message: 'winner b',
+      }),
+      spec: { promotion },
+    });
+    expect(health('experiment', concluded('manual', 'False'))).toEqual({
+      status: 'Suspended',
+      message: 'winner b',
+    });
+    expect(health('experiment', concluded('none', 'True')).status).toBe('Healthy');
   });
 });

@@ -61,7 +61,7 @@ describe('the canary metrics', () => {
     });
     expect(await samples(m, 'beastmode_canary_step')).toEqual({ [l]: 3 });
     const phases = await samples(m, 'beastmode_canary_phase');
-    expect(Object.keys(phases)).toHaveLength(7);
+    expect(Object.keys(phases)).toHaveLength(8);
     expect(Object.entries(phases).filter(([, v]) => v === 1)).toEqual([[`${l},phase=Progressing`, 1]]);
     // Every counter starts at 0 so that increase() sees a first verdict, promotion or rollback.
     expect(await samples(m, 'beastmode_canary_analysis_total')).toEqual({

@@ -3,7 +3,8 @@
 // when True and never together; Ready is False whenever either is True; lastTransitionTime moves only when
 // a condition's status does, so an unchanged state renders byte-identical conditions and a resync writes
 // nothing. Pure: the caller passes the time.
-import { ConditionType, type Condition } from '../../../api/v1alpha1/index.js';
+import type { z } from 'zod';
+import { ConditionType, Reason, type Condition } from '../../../api/v1alpha1/index.js';
 
 export type ConditionStatus = Condition['status'];
 
@@ -88,4 +89,37 @@ export function buildConditions(
       lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : at,
     };
   });
+}
+
+/** An object whose status carries conditions (a Canary, an Experiment). */
+interface WithConditions {
+  metadata: { generation?: number };
+  status?: { conditions?: readonly Condition[] };
+}
+
+/**
+ * The status of an object whose spec does not parse: its last status kept, with the first few issues as
+ * the message and Stalled (InvalidSpec) until the spec changes.
+ */
+export function invalidSpecStatus(
+  live: WithConditions,
+  error: z.ZodError,
+  now: Date,
+): Record<string, unknown> {
+  const message = `Invalid spec: ${error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.')}: ${i.message}`)
+    .join('; ')}`;
+  const generation = live.metadata.generation;
+  return {
+    ...(live.status ?? {}),
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    message,
+    conditions: buildConditions(
+      healthOf('stalled', Reason.InvalidSpec, message),
+      live.status?.conditions,
+      generation,
+      now,
+    ),
+  };
 }

@@ -8,6 +8,8 @@ import {
   compileRoute,
   type Canary,
   type CanaryOverlay,
+  type CompiledExperiment,
+  type Experiment,
   type ModelRoute,
 } from '../../../api/v1alpha1/index.js';
 
@@ -39,9 +41,13 @@ export class CompiledRouteMemo {
 const issues = (e: z.ZodError): string =>
   e.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
 
-function compileUnmemoised(route: ModelRoute, overlay: CanaryOverlay | undefined): CompileResult {
+function compileUnmemoised(
+  route: ModelRoute,
+  overlay: CanaryOverlay | undefined,
+  split: CompiledExperiment | undefined,
+): CompileResult {
   try {
-    const compiled = compileRoute(route, overlay);
+    const compiled = compileRoute(route, overlay, split);
     const parsed = CompiledRoute.safeParse(compiled);
     if (parsed.success) return { compiled };
     return { error: issues(parsed.error) };
@@ -51,21 +57,24 @@ function compileUnmemoised(route: ModelRoute, overlay: CanaryOverlay | undefined
 }
 
 /**
- * The route compiled with its canary's overlay, or why it does not compile. Memoised by the route's and
- * the canary's resourceVersions: the overlay is a function of the canary, so both versions fix the result.
+ * The route compiled with its canary's overlay and its experiment's split, or why it does not compile.
+ * Memoised by the route's, the canary's and the experiment's resourceVersions: each overlay is a function
+ * of its object, so the versions fix the result.
  */
 export function compileRouteChecked(
   route: ModelRoute,
   canary: Canary | undefined,
   overlay: CanaryOverlay | undefined,
   memo: CompiledRouteMemo | undefined,
+  experiment?: Experiment,
+  split?: CompiledExperiment,
 ): CompileResult {
   const routeVersion = route.metadata.resourceVersion;
-  const versions = `${routeVersion ?? ''}/${canary?.metadata.resourceVersion ?? ''}`;
+  const versions = `${routeVersion ?? ''}/${canary?.metadata.resourceVersion ?? ''}/${experiment?.metadata.resourceVersion ?? ''}`;
   const routeKey = `${route.metadata.namespace ?? ''}/${route.metadata.name}`;
   const hit = routeVersion !== undefined ? memo?.lookup(routeKey, versions) : undefined;
   if (hit) return hit;
-  const result = compileUnmemoised(route, overlay);
+  const result = compileUnmemoised(route, overlay, split);
   memo?.store(routeKey, versions, result);
   return result;
 }

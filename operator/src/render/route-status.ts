@@ -162,6 +162,11 @@ function describePolicies(c: CompiledRoute): string[] {
       `canary: ${c.canary.weight}% of ${c.canary.backend} traffic${cohort} to revision ${c.canary.revision || '?'}`,
     );
   }
+  const sh = c.shadow;
+  if (sh !== undefined)
+    out.push(
+      `shadow: ${sh.percent}% of requests mirrored to ${sh.backend.name}, at most ${sh.maxInflight} in flight per gateway process${sh.compare === 'none' ? '' : `, answers compared ${sh.compare}`}`,
+    );
   return out.slice(0, 16).map((s) => s.slice(0, 256));
 }
 

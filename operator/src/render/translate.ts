@@ -9,6 +9,7 @@ import {
   compileGatewaySettings,
   finishGatewayConfig,
   type Canary,
+  type Experiment,
   type CanaryOverlay,
   type CompiledRoute,
   type GatewayConfig,
@@ -20,6 +21,7 @@ import {
 import type { KubeObject } from '../../../kube/client.js';
 import { renderGatewayObjects, type GatewayObjects, type GatewaySecret } from './gateway.js';
 import { renderGatewayStatus } from './gateway-status.js';
+import { experimentFor, experimentOverlay } from './experiment-route.js';
 import { compileRouteChecked, type CompiledRouteMemo } from './route-compile.js';
 import { renderRouteStatus } from './route-status.js';
 
@@ -31,6 +33,8 @@ export interface RouteSnapshot {
   routes: ModelRoute[];
   /** Canaries in the namespace. */
   canaries: Canary[];
+  /** Experiments in the namespace (one splits a route: experimentFor). */
+  experiments?: Experiment[];
   serviceExists: (namespace: string, name: string) => boolean;
   /** What the gateway's instances last reported about a route's credentials; undefined when unknown. */
   credentials?: (route: string) => CredentialsReport | undefined;
@@ -199,7 +203,9 @@ function judgeRoute(
   const withOverlay = overlay ? { overlay } : {};
   const refused = refusal(route, olderClaim, snap);
   if (refused) return { accepted: false, route, ...refused, ...withOverlay };
-  const result = compileRouteChecked(route, canary, overlay, memo);
+  const experiment = experimentFor(route.metadata.name, snap.experiments ?? []);
+  const split = experiment ? experimentOverlay(experiment, route.spec.backends) : undefined;
+  const result = compileRouteChecked(route, canary, overlay, memo, experiment, split);
   if ('error' in result) {
     return {
       accepted: false,
@@ -259,6 +265,8 @@ function gatewaySecrets(gateway: ModelGateway, verdicts: Map<string, RouteVerdic
   for (const v of verdicts.values()) {
     if (!v.accepted) continue;
     for (const b of v.compiled.backends) if (b.credentials) optional.set(b.credentials.name, true);
+    const shadowKey = v.compiled.shadow?.backend.credentials;
+    if (shadowKey) optional.set(shadowKey.name, true);
   }
   if (gateway.spec.auth) optional.set(gateway.spec.auth.apiKeysSecretRef.name, false);
   if (gateway.spec.redis) optional.set(gateway.spec.redis.urlSecretRef.name, false);

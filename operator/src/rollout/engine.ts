@@ -6,6 +6,7 @@
 import { Reason, durationMs, type Canary, type ModelRoute } from '../../../api/v1alpha1/index.js';
 import { describeFigures, judgeWindow, type Judgement } from './analysis.js';
 import { backendRevision, normalizeBackend } from './revision.js';
+import { enterShadow, shadowTick, shadowWindow } from './shadow-phase.js';
 import { isRolloutActive, stepLabel, type Tick } from './tick.js';
 import {
   advanceStep,
@@ -35,6 +36,7 @@ export interface CanaryTickInput {
 /** The analysis window that has closed by `now`, if any: the controller asks its provider for these figures. */
 export function dueWindow(canary: Canary, now: Date): { since: Date; until: Date } | undefined {
   const st = canary.status;
+  if (st?.phase === 'Shadowing') return shadowWindow(canary, now);
   if (st?.phase !== 'Progressing' && st?.phase !== 'Paused') return undefined;
   if (st.lastAnalysisAt === undefined) return undefined;
   const since = new Date(st.lastAnalysisAt);
@@ -101,6 +103,8 @@ function continueRollout(t: Tick, metrics: AnalysisResult | undefined): CanaryTi
   switch (t.st.phase) {
     case 'Promoting':
       return completePromotion(t);
+    case 'Shadowing':
+      return shadowTick(t, metrics);
     case 'Paused':
       if (t.spec.promotion?.mode === 'manual' && isApproved(t)) return promote(t);
       break;
@@ -151,6 +155,6 @@ export function advanceCanary(input: CanaryTickInput): CanaryTickResult {
     if (!current) t.st = { ...t.st, candidateBackend: candidate, candidateRevision: rev };
     return rollBack(t, Reason.Aborted, 'spec.abort is true');
   }
-  if (!current) return start(t, candidate, rev);
+  if (!current) return start(t, candidate, rev, spec.shadow ? enterShadow : advanceStep);
   return continueRollout(t, metrics);
 }

@@ -9,7 +9,7 @@ export const RESYNC_MS = 60_000;
 /** How long the promoting phase serves 100% before the candidate becomes the stable spec. */
 export const PROMOTION_SETTLE_MS = 1_000;
 
-const ACTIVE_PHASES: readonly CanaryPhase[] = ['Progressing', 'Paused', 'Promoting'];
+const ACTIVE_PHASES: readonly CanaryPhase[] = ['Shadowing', 'Progressing', 'Paused', 'Promoting'];
 
 /** Whether a rollout is under way: a candidate takes traffic or awaits promotion. */
 export function isRolloutActive(status: CanaryStatus | undefined): boolean {

@@ -85,7 +85,13 @@ export function stayRolledBack(t: Tick): CanaryTickResult {
   return finish(t, 'stalled', reason, message, steadyRequeue(t));
 }
 
-export function start(t: Tick, candidate: Backend, rev: string): CanaryTickResult {
+/** Begins a rollout of `candidate`: its first move is the first step, or the shadow phase (shadow-phase.ts). */
+export function start(
+  t: Tick,
+  candidate: Backend,
+  rev: string,
+  first: (t: Tick) => CanaryTickResult = advanceStep,
+): CanaryTickResult {
   const previous = isRolloutActive(t.st) ? t.st.candidateRevision : undefined;
   const { lastAnalysis: _l, ...rest } = clearRollout(t.st);
   t.st = {
@@ -105,7 +111,7 @@ export function start(t: Tick, candidate: Backend, rev: string): CanaryTickResul
         ? `Candidate changed from revision ${previous} to ${rev}: restarting the rollout`
         : `Rolling out revision ${rev} of backend ${t.spec.backend} against stable ${t.st.stableRevision ?? '?'}`,
   });
-  return advanceStep(t);
+  return first(t);
 }
 
 export function isApproved(t: Tick): boolean {

@@ -6,8 +6,8 @@ import type { Verdict } from './analysis.js';
 export const VARIANTS = ['stable', 'canary'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
-/** Figures of one analysis window, per variant of the canary's backend. */
-export type AnalysisResult = Record<Variant, VariantFigures>;
+/** Figures of one analysis window, per variant of the canary's backend (shadow: its mirrored calls). */
+export type AnalysisResult = Record<Variant, VariantFigures> & { shadow?: VariantFigures };
 
 /** One analysis window of one backend of one route. */
 export interface MetricQuery {
@@ -18,6 +18,8 @@ export interface MetricQuery {
   gateway: string;
   since: Date;
   until: Date;
+  /** The canary is in its shadow phase: the figures of the shadow variant are wanted too. */
+  shadow?: boolean;
 }
 
 /** The narrow interface every metric source implements (one file per implementation). */

@@ -1,5 +1,6 @@
 // The semantic layer behind the exact cache (cache.mode semantic): after an exact miss, the request's last
-// user turn is embedded (built in, or by the route's embeddings server: late or failing, a plain miss) and
+// user turn is embedded (built in, or by the route's embeddings server: late or failing, a plain miss; a
+// hosted server of a route with a PII policy is sent it redacted) and
 // looked up among the entries of its partition (semantic-key.ts); the nearest at
 // or above the route's threshold that the false-hit guard accepts, and whose answer the store still holds,
 // is a hit. Answers stay in the cache's store under their exact keys (memory or Redis, with its TTL,
@@ -11,6 +12,7 @@ import type { CompiledRoute, GatewayConfig } from '../../../../api/v1alpha1/gate
 import type { Caller, ChatRequest } from '../../policy/types.js';
 import type { StoredEntry } from '../entry.js';
 import type { CacheStore } from '../store.js';
+import { embedderText } from '../../compliance/route-policy.js';
 import type { Logger } from '../../log.js';
 import {
   EmbeddingsError,
@@ -116,7 +118,8 @@ export class SemanticLayer implements LocalIndex {
       return undefined;
     }
     try {
-      const [v = []] = await fetchEmbeddings(e, [text], e.timeoutMs, this.deps.dispatcher);
+      const sent = embedderText(route.compliance, e.url, text);
+      const [v = []] = await fetchEmbeddings(e, [sent], e.timeoutMs, this.deps.dispatcher);
       this.servers.succeeded(server);
       count('ok');
       return unitLength(v);

@@ -2,6 +2,7 @@
 // operator; no polling), keeps the views and the open page's series, and renders the page named by the
 // location hash. Promote and abort are POSTs with the action header; a refusal is shown as it came.
 import { autoscalerPage, canaryPage, overview, routePage } from './pages.js';
+import { experimentPage } from './experiment.js';
 import { renderParts } from './render.js';
 
 const $ = (id) => document.getElementById(id);
@@ -27,6 +28,9 @@ function render() {
       break;
     case 'autoscaler':
       parts = autoscalerPage(v, state.series.get(r.key));
+      break;
+    case 'experiment':
+      parts = experimentPage(v, state.canAct);
       break;
     case 'gateway':
     default:
@@ -92,6 +96,8 @@ function connect() {
     state.views.set(v.key, v);
     if (v.kind === 'canary' && before && (before.phase !== v.phase || before.weight !== v.weight))
       announce(`Canary ${v.name}: ${v.phase}, weight ${v.weight}%`);
+    if (v.kind === 'experiment' && before && (before.phase !== v.phase || before.verdict !== v.verdict))
+      announce(`Experiment ${v.name}: ${v.phase}${v.winner ? `, winner ${v.winner}` : ''}`);
     render();
   });
   es.addEventListener('delete', (e) => {
@@ -112,7 +118,8 @@ async function act(action, button) {
   out.className = 'result';
   out.textContent = `${action === 'promote' ? 'Promoting' : 'Aborting'}…`;
   try {
-    const res = await fetch(`/api/canaries/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/${action}`, {
+    const kind = r.kind === 'experiment' ? 'experiments' : 'canaries';
+    const res = await fetch(`/api/${kind}/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/${action}`, {
       method: 'POST',
       headers: { 'x-beastmode-dashboard': 'action' },
     });

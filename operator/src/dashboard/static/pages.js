@@ -1,15 +1,27 @@
-// The four pages as parts ([id, html]): the overview, a route, a canary, an autoscaler. Pure functions of
-// the state (views by key, series by key); the canary page's action buttons sit in a part of their own
-// that does not change while the page is open, so a live update never takes the focus away from them.
+// The pages as parts ([id, html]): the overview, a route, a canary, an autoscaler (the experiment page is in
+// experiment.js). Pure functions of the state (views by key, series by key); the canary page's action
+// buttons sit in a part of their own that does not change while the page is open, so a live update never
+// takes the focus away from them.
 import { lineChart } from './chart.js';
 import { badge, esc, facts, ms, num, pct, table, usd } from './render.js';
 
 const link = (v) =>
   `<a href="#/${v.kind}/${encodeURIComponent(v.namespace)}/${encodeURIComponent(v.name)}">${esc(v.name)}</a>`;
-const health = (v) => `${badge(v.health)} <span class="muted">${esc(v.summary)}</span>`;
+export const health = (v) => `${badge(v.health)} <span class="muted">${esc(v.summary)}</span>`;
 
 const byKind = (views, kind) =>
   [...views.values()].filter((v) => v.kind === kind).sort((a, b) => a.key.localeCompare(b.key));
+
+const experimentRows = (views) =>
+  byKind(views, 'experiment').map((v) => [
+    link(v),
+    esc(v.namespace),
+    esc(v.route),
+    badge(v.phase),
+    v.verdict ? badge(v.verdict) : '–',
+    esc(v.winner ?? '–'),
+    health(v),
+  ]);
 
 export function overview(views) {
   const gw = byKind(views, 'gateway').map((v) => [
@@ -43,6 +55,7 @@ export function overview(views) {
     esc(v.target),
     `${num(v.currentReplicas, 0)} → ${num(v.desiredReplicas, 0)}`,
   ]);
+  const experiments = experimentRows(views);
   const h = (label) => ({ label });
   return [
     ['title', '<h1>Overview</h1>'],
@@ -62,10 +75,14 @@ export function overview(views) {
       'autoscalers',
       `<h2 id="autoscalers">Autoscalers</h2>${table('Autoscalers', [h('Name'), h('Namespace'), h('Health'), h('Target'), h('Replicas (current → desired)')], scalers)}`,
     ],
+    [
+      'experiments',
+      `<h2 id="experiments">Experiments</h2>${table('Experiments', [h('Name'), h('Namespace'), h('Route'), h('Phase'), h('Verdict'), h('Winner'), h('Health (Ready)')], experiments)}`,
+    ],
   ];
 }
 
-const conditions = (v) =>
+export const conditions = (v) =>
   `<h2>Conditions</h2>${table(
     'Conditions',
     ['Type', 'Status', 'Reason', 'Message', 'Since'],

@@ -4,7 +4,7 @@
 // turns them into figures: error rate, p95 latency and TTFT (linear interpolation in bucket deltas), cost
 // per successful request, mean feedback score.
 import { request } from 'undici';
-import { METRICS, type VariantFigures } from '../../../../api/v1alpha1/index.js';
+import { METRICS, SHADOW_METRICS, type VariantFigures } from '../../../../api/v1alpha1/index.js';
 import { histogramQuantile, type Bucket } from './histogram.js';
 import { parsePrometheusText, type Sample } from './prom-text.js';
 import type { GatewayEndpoints } from './endpoints.js';
@@ -26,6 +26,10 @@ const FAMILIES = {
   [METRICS.cost]: 'cost',
   [`${METRICS.feedbackScore}_sum`]: 'feedbackSum',
   [`${METRICS.feedbackScore}_count`]: 'feedbackCount',
+  // Mirrored calls: their outcomes count as the shadow variant's attempts.
+  [SHADOW_METRICS.requests]: 'attempts',
+  [SHADOW_METRICS.compared]: 'compared',
+  [SHADOW_METRICS.agreed]: 'agreed',
 } as const satisfies Record<string, string>;
 
 type Family = (typeof FAMILIES)[keyof typeof FAMILIES];
@@ -44,7 +48,7 @@ export function selectSeries(
     const family = familyOf(s.name);
     const l = s.labels;
     if (!family || l.namespace !== q.namespace || l.route !== q.route || l.backend !== q.backend) continue;
-    const variant = l.variant === 'canary' ? 'canary' : 'stable';
+    const variant = l.variant === 'canary' || l.variant === 'shadow' ? l.variant : 'stable';
     const sub =
       family === 'attempts'
         ? (l.outcome ?? '')
@@ -68,7 +72,10 @@ export function addSeries(into: Series, add: Series): void {
   for (const [k, v] of add) into.set(k, (into.get(k) ?? 0) + v);
 }
 
-function buckets(series: Series, family: Family, variant: Variant): Bucket[] {
+/** A variant of the canary's backend, or its mirrored calls. */
+type SeriesVariant = Variant | 'shadow';
+
+function buckets(series: Series, family: Family, variant: SeriesVariant): Bucket[] {
   const out: Bucket[] = [];
   const prefix = `${family}\t${variant}\t`;
   for (const [k, v] of series) {
@@ -79,7 +86,7 @@ function buckets(series: Series, family: Family, variant: Variant): Bucket[] {
   return out;
 }
 
-function sum(series: Series, family: Family, variant: Variant, sub?: string): number {
+function sum(series: Series, family: Family, variant: SeriesVariant, sub?: string): number {
   let total = 0;
   const prefix = `${family}\t${variant}\t`;
   for (const [k, v] of series) {
@@ -89,7 +96,7 @@ function sum(series: Series, family: Family, variant: Variant, sub?: string): nu
 }
 
 /** Figures of one variant from window deltas. */
-export function figuresFromSeries(series: Series, variant: Variant): VariantFigures {
+export function figuresFromSeries(series: Series, variant: SeriesVariant): VariantFigures {
   const attempts = Math.round(sum(series, 'attempts', variant));
   const ok = sum(series, 'attempts', variant, 'ok');
   const latency = histogramQuantile(0.95, buckets(series, 'latency', variant));
@@ -102,6 +109,8 @@ export function figuresFromSeries(series: Series, variant: Variant): VariantFigu
   if (ttft !== undefined) f.ttftP95Ms = ttft * 1000;
   if (ok > 0) f.costPerRequest = cost / ok;
   if (fbCount > 0) f.feedbackScore = sum(series, 'feedbackSum', variant) / fbCount;
+  const compared = sum(series, 'compared', variant);
+  if (compared > 0) f.agreement = Math.min(1, sum(series, 'agreed', variant) / compared);
   return f;
 }
 
@@ -152,9 +161,11 @@ export class GatewayMetricProvider implements MetricProvider {
       if (baseline === undefined && !seenBefore) continue;
       addSeries(total, deltaSeries(baseline?.series, cur.series));
     }
+    const shadow = figuresFromSeries(total, 'shadow');
     return {
       stable: figuresFromSeries(total, VARIANTS[0]),
       canary: figuresFromSeries(total, VARIANTS[1]),
+      ...(shadow.requests > 0 || q.shadow === true ? { shadow } : {}),
     };
   }
 

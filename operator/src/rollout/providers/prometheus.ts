@@ -5,6 +5,7 @@
 import { request } from 'undici';
 import {
   METRICS,
+  SHADOW_METRICS,
   type MetricProvider as MetricProviderSpec,
   type VariantFigures,
 } from '../../../../api/v1alpha1/index.js';
@@ -30,6 +31,18 @@ export const DEFAULT_QUERIES: Record<QueryName, string> = {
   costPerRequest: `sum(${inc(METRICS.cost)}) / sum(${inc(METRICS.upstreamAttempts, ',outcome="ok"')})`,
   feedbackScore: `sum(${inc(`${METRICS.feedbackScore}_sum`)}) / sum(${inc(`${METRICS.feedbackScore}_count`)})`,
 };
+
+/**
+ * The shadow variant's figures in a canary's shadow phase, always from these queries (the templates of
+ * spec.analysis.provider describe live traffic): mirrored calls by outcome, their latency, cost and agreement.
+ */
+export const SHADOW_QUERIES = {
+  requests: `sum(${inc(SHADOW_METRICS.requests)})`,
+  errorRate: `sum(${inc(SHADOW_METRICS.requests, ',outcome!="ok"')}) / sum(${inc(SHADOW_METRICS.requests)})`,
+  latencyP95: p95(METRICS.upstreamLatency),
+  costPerRequest: `sum(${inc(METRICS.cost)}) / sum(${inc(SHADOW_METRICS.requests, ',outcome="ok"')})`,
+  agreement: `sum(${inc(SHADOW_METRICS.agreed)}) / sum(${inc(SHADOW_METRICS.compared)})`,
+} as const;
 
 /** Fills {{route}}, {{namespace}}, {{backend}}, {{variant}} and {{interval}}; unknown variables are refused. */
 export function renderQuery(template: string, vars: Record<string, string>): string {
@@ -82,7 +95,33 @@ export class PrometheusMetricProvider implements MetricProvider {
 
   async analyse(q: MetricQuery): Promise<AnalysisResult> {
     const [stable, canary] = await Promise.all(VARIANTS.map((v) => this.figures(q, v)));
-    return { stable: stable ?? { requests: 0 }, canary: canary ?? { requests: 0 } };
+    const shadow = q.shadow === true ? { shadow: await this.shadowFigures(q) } : {};
+    return { stable: stable ?? { requests: 0 }, canary: canary ?? { requests: 0 }, ...shadow };
+  }
+
+  private async shadowFigures(q: MetricQuery): Promise<VariantFigures> {
+    const vars = {
+      namespace: q.namespace,
+      route: q.route,
+      backend: q.backend,
+      variant: 'shadow',
+      interval: promDuration(q.since, q.until),
+    };
+    const run = (name: keyof typeof SHADOW_QUERIES) =>
+      this.query(renderQuery(SHADOW_QUERIES[name], vars), q.until);
+    const [requests, errorRate, latency, cost, agreement] = await Promise.all([
+      run('requests'),
+      run('errorRate'),
+      run('latencyP95'),
+      run('costPerRequest'),
+      run('agreement'),
+    ]);
+    const f: VariantFigures = { requests: Math.max(0, Math.round(requests ?? 0)) };
+    if (errorRate !== undefined) f.errorRate = Math.max(0, errorRate);
+    if (latency !== undefined) f.latencyP95Ms = Math.max(0, latency);
+    if (cost !== undefined) f.costPerRequest = Math.max(0, cost);
+    if (agreement !== undefined) f.agreement = Math.min(1, Math.max(0, agreement));
+    return f;
   }
 
   private async figures(q: MetricQuery, variant: Variant): Promise<VariantFigures> {
