@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
+import { GATEWAY_NODE_OPTIONS } from '../../operator/src/render/gateway.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** How much of a process's output is kept: enough for its last errors, bounded over an hour's soak. */
@@ -16,7 +17,10 @@ export interface GatewayProcessOptions {
   /** --drain-seconds: how long SIGTERM waits for requests in flight. */
   drainSeconds?: number;
   env?: Record<string, string>;
-  /** Options for node itself (--trace-gc, --cpu-prof), before the tsx loader. */
+  /**
+   * Options for node itself (--trace-gc, --cpu-prof), before the tsx loader; the Deployment's V8 settings
+   * (GATEWAY_NODE_OPTIONS) when not given, so that what is measured is what users run.
+   */
   nodeArgs?: string[];
 }
 
@@ -39,7 +43,15 @@ process.once('exit', () => {
 export { freePort } from '../../cluster/control-plane.js';
 
 export function spawnGateway(o: GatewayProcessOptions): GatewayProcess {
-  const args = [...(o.nodeArgs ?? []), '--import', 'tsx', 'cli/main.ts', 'gateway', '--host', '127.0.0.1'];
+  const args = [
+    ...(o.nodeArgs ?? GATEWAY_NODE_OPTIONS.split(' ')),
+    '--import',
+    'tsx',
+    'cli/main.ts',
+    'gateway',
+    '--host',
+    '127.0.0.1',
+  ];
   args.push('--port', String(o.port), '--config', o.configFile);
   if (o.drainSeconds !== undefined) args.push('--drain-seconds', String(o.drainSeconds));
   // NODE_OPTIONS of a jest parent (--experimental-vm-modules) must not reach the gateway.
