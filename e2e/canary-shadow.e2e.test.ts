@@ -4,17 +4,27 @@
 // A healthy candidate passes the phase and takes its first live step; one that answers 500 is rolled back
 // from Shadowing. In both, every client answer comes from stable while shadowing, and no client request
 // fails. The time from Shadowing to the verdict is measured.
-import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import OpenAI from 'openai';
-import { eventually, kubectl, kubectlOk as ok, kubeconfigPath, repoRoot } from './harness/env.js';
-import { startOperator, type OperatorProcess } from '../bench/operator/process.js';
+import { eventually, kubeconfigPath } from './harness/env.js';
+import { CanaryStatusLog } from './harness/canary-status-log.js';
+import {
+  applyAll,
+  createRolloutNamespace,
+  listEvents,
+  mainModelGateway,
+  simulatorBackend,
+  startMainGateway,
+  startRolloutOperator,
+  tearDownRollout,
+  waitUntilServed,
+  type KubeEvent,
+} from './harness/rollout-setup.js';
+import { Traffic } from './harness/traffic.js';
+import type { OperatorProcess } from '../bench/operator/process.js';
 import { KubeClient, type KubeObject } from '../kube/client.js';
-import { R } from '../kube/resources.js';
+import { R, type ResourceType } from '../kube/resources.js';
 import type { CanaryStatus } from '../api/v1alpha1/index.js';
-import { startGateway, type Gateway } from '../gateway/src/server/gateway.js';
+import type { Gateway } from '../gateway/src/server/gateway.js';
 import { startSimulator, type Simulator } from '../simulator/simulator.js';
-import { createLogger } from '../gateway/src/log.js';
 
 const TIMEOUT_MS = 120_000;
 const ns = `e2e-shadow-${Date.now().toString(36)}`;
@@ -35,130 +45,12 @@ type RouteName = (typeof ROUTES)[number];
 const canaryStatus = async (name: RouteName): Promise<CanaryStatus> =>
   (await client.get(R.Canary, ns, name)).status ?? {};
 
-function backend(sim: Simulator, model: string) {
-  return { name: 'main', url: `${sim.url}/v1`, model };
-}
-
 async function setRouteBackend(name: RouteName, sim: Simulator, model: string): Promise<void> {
-  await client.mergePatch(R.ModelRoute, ns, name, { spec: { backends: [backend(sim, model)] } });
-}
-
-/** Polls a Canary's status every 100 ms: when each phase and weight was first seen. */
-class StatusLog {
-  entries: { at: number; phase: string; weight: number; revision: string | undefined }[] = [];
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(private readonly name: RouteName) {}
-
-  start(): void {
-    const poll = async () => {
-      try {
-        const st = await canaryStatus(this.name);
-        const e = {
-          at: Date.now(),
-          phase: st.phase ?? '',
-          weight: st.canaryWeight ?? 0,
-          revision: st.candidateRevision,
-        };
-        const last = this.entries.at(-1);
-        if (!last || last.phase !== e.phase || last.weight !== e.weight || last.revision !== e.revision)
-          this.entries.push(e);
-      } catch {
-        // the API server is busy: the next poll catches up
-      }
-      this.timer = setTimeout(() => void poll(), 100);
-    };
-    void poll();
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-  }
-
-  since(t: number) {
-    return this.entries.filter((e) => e.at >= t);
-  }
-}
-
-interface Sample {
-  at: number;
-  variant: string;
-  model: string;
-  error?: string;
-}
-
-/** Continuous traffic on one route through the official openai client, each request from a new user. */
-class Traffic {
-  samples: Sample[] = [];
-  private running = false;
-  private workers: Promise<void>[] = [];
-  private readonly openai = new OpenAI({
-    apiKey: 'unused',
-    baseURL: `${gateway.url}/v1`,
-    maxRetries: 0,
-    timeout: 10_000,
-  });
-
-  constructor(private readonly model: RouteName) {}
-
-  start(rps: number, workers = 4): void {
-    this.running = true;
-    const pace = (1000 * workers) / rps;
-    for (let i = 0; i < workers; i++) this.workers.push(this.loop(pace));
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all(this.workers);
-    this.workers = [];
-  }
-
-  private async loop(paceMs: number): Promise<void> {
-    while (this.running) {
-      const t0 = Date.now();
-      try {
-        const { data, response } = await this.openai.chat.completions
-          .create({
-            model: this.model,
-            messages: [{ role: 'user', content: 'hello' }],
-            max_tokens: 4,
-            user: randomUUID(),
-          })
-          .withResponse();
-        this.samples.push({
-          at: Date.now(),
-          variant: response.headers.get('x-beastmode-variant') ?? '?',
-          model: data.model,
-        });
-      } catch (e) {
-        this.samples.push({ at: Date.now(), variant: '?', model: '?', error: (e as Error).message });
-      }
-      const wait = paceMs * (0.5 + Math.random()) - (Date.now() - t0);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }
-  }
-
-  between(from: number, to: number): Sample[] {
-    return this.samples.filter((s) => s.at >= from && s.at < to);
-  }
-
-  errors(): Sample[] {
-    return this.samples.filter((s) => s.error !== undefined);
-  }
-}
-
-interface KubeEvent {
-  type: string;
-  reason: string;
-  note?: string;
-  regarding?: { kind?: string; name?: string };
+  await client.mergePatch(R.ModelRoute, ns, name, { spec: { backends: [simulatorBackend(sim, model)] } });
 }
 
 async function canaryEvents(name: RouteName): Promise<KubeEvent[]> {
-  const list = JSON.parse(await ok(['get', 'events.events.k8s.io', '-n', ns, '-o', 'json'])) as {
-    items: KubeEvent[];
-  };
-  return list.items.filter((e) => e.regarding?.kind === 'Canary' && e.regarding.name === name);
+  return (await listEvents(ns)).filter((e) => e.regarding?.kind === 'Canary' && e.regarding.name === name);
 }
 
 /** Mirrored calls the gateway counts for a route, by outcome (its shadow metrics). */
@@ -179,7 +71,7 @@ async function shadowOutcomes(route: RouteName): Promise<Record<string, number>>
  */
 async function shadowUntilVerdict(
   name: RouteName,
-  status: StatusLog,
+  status: CanaryStatusLog,
   candidate: Simulator,
   model: string,
   verdict: (st: CanaryStatus) => boolean,
@@ -205,32 +97,16 @@ async function shadowUntilVerdict(
   return { t0, st, entries, shadowingAt, verdictAt };
 }
 
-const statusLogs = {} as Record<RouteName, StatusLog>;
+const statusLogs = {} as Record<RouteName, CanaryStatusLog>;
 const traffic = {} as Record<RouteName, Traffic>;
 
 beforeAll(async () => {
   client = KubeClient.fromFile(kubeconfigPath());
-  await ok(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
-  await ok(['wait', '--for=condition=Established', '--timeout=60s', '-f', join(repoRoot, 'crds')]);
-  await ok(['create', 'namespace', ns]);
-  // The operator lists Secrets as metadata; an empty namespace answers `items: null`, which its client does
-  // not take yet (operator/src/kube/client.ts). One Secret keeps the list non-empty.
-  await ok(['create', 'secret', 'generic', 'placeholder', '-n', ns, '--from-literal=k=v']);
+  await createRolloutNamespace(ns);
   sims.stable = await startSimulator({ faults: { latencyMs: 5 } });
   sims.good = await startSimulator({ faults: { latencyMs: 5 } });
   sims.bad = await startSimulator({ faults: { latencyMs: 5, errorRate: 1, errorStatus: 500 } });
-  const objects: [KubeObject, (typeof R)[keyof typeof R]][] = [
-    [
-      {
-        apiVersion: 'beastmode.dev/v1alpha1',
-        kind: 'ModelGateway',
-        metadata: { name: 'main', namespace: ns },
-        // The simulators listen on loopback, which the egress policy refuses unless allowed.
-        spec: { replicas: 1, egress: { allow: ['127.0.0.0/8'] } },
-      },
-      R.ModelGateway,
-    ],
-  ];
+  const objects: [KubeObject, ResourceType][] = [mainModelGateway(ns)];
   for (const name of ROUTES) {
     objects.push(
       [
@@ -238,7 +114,11 @@ beforeAll(async () => {
           apiVersion: 'beastmode.dev/v1alpha1',
           kind: 'ModelRoute',
           metadata: { name, namespace: ns },
-          spec: { gatewayRef: { name: 'main' }, model: name, backends: [backend(sims.stable, 'm1')] },
+          spec: {
+            gatewayRef: { name: 'main' },
+            model: name,
+            backends: [simulatorBackend(sims.stable, 'm1')],
+          },
         },
         R.ModelRoute,
       ],
@@ -271,46 +151,24 @@ beforeAll(async () => {
       ],
     );
   }
-  for (const [o, r] of objects) await client.apply(r, o, 'e2e');
-  gateway = await startGateway({
-    port: 0,
-    host: '127.0.0.1',
-    source: { configMap: { namespace: ns, name: 'main-gateway-config' }, client },
-    logger: createLogger('warn'),
-  });
-  operator = await startOperator({
-    repoRoot,
-    kubeconfig: kubeconfigPath(),
-    port: OPERATOR_PORT,
-    identity: `op-${Date.now().toString(36)}`,
-    args: ['--no-leader-elect', '--namespaces', ns, '--log-level', 'info'],
-    env: { BEASTMODE_GATEWAY_METRICS_URLS: `main=${gateway.url}/metrics` },
-  });
+  await applyAll(client, objects);
+  gateway = await startMainGateway(client, ns);
+  operator = await startRolloutOperator(ns, OPERATOR_PORT, gateway);
   for (const name of ROUTES) {
-    statusLogs[name] = new StatusLog(name);
+    statusLogs[name] = new CanaryStatusLog(() => canaryStatus(name));
     statusLogs[name].start();
-    traffic[name] = new Traffic(name);
+    traffic[name] = new Traffic({ gatewayUrl: gateway.url, model: name });
     await eventually(`the ${name} canary to idle on the stable spec`, async () =>
       (await canaryStatus(name)).phase === 'Idle' ? true : undefined,
     );
-    await eventually(`the gateway to serve the ${name} route`, async () => {
-      const r = await fetch(`${gateway.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: name, messages: [{ role: 'user', content: 'hi' }] }),
-      });
-      return r.ok ? true : undefined;
-    });
+    await waitUntilServed(gateway, name);
   }
 }, TIMEOUT_MS);
 
 afterAll(async () => {
   for (const s of Object.values(statusLogs)) s.stop();
   for (const t of Object.values(traffic)) await t.stop();
-  await operator?.stop('SIGTERM');
-  await gateway?.close(1000);
-  for (const s of Object.values(sims)) await s.close();
-  await kubectl(['delete', 'namespace', ns, '--wait=false']);
+  await tearDownRollout(ns, { operator, gateway, sims });
 }, TIMEOUT_MS);
 
 describe('canary shadow phase on a real control plane', () => {
@@ -318,7 +176,7 @@ describe('canary shadow phase on a real control plane', () => {
     'a healthy candidate is mirrored to at weight 0, passes the shadow phase and takes its first live step',
     async () => {
       const t = traffic.pass;
-      t.start(40);
+      t.start(4, { rps: 40 });
       await new Promise((r) => setTimeout(r, 500));
       sims.good.resetStats();
       const run = await shadowUntilVerdict('pass', statusLogs.pass, sims.good, 'm2', (s) =>
@@ -372,7 +230,7 @@ describe('canary shadow phase on a real control plane', () => {
     'a candidate answering 500 is rolled back from Shadowing without a client request ever reaching it',
     async () => {
       const t = traffic.fail;
-      t.start(40);
+      t.start(4, { rps: 40 });
       await new Promise((r) => setTimeout(r, 500));
       sims.bad.resetStats();
       const run = await shadowUntilVerdict(

@@ -6,17 +6,27 @@
 // status RolledBack to the first answer without them is measured); low traffic holds the step; SIGKILL of
 // the operator at each phase does not disturb the rollout.
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import OpenAI from 'openai';
-import { eventually, kubectl, kubectlOk as ok, kubeconfigPath, repoRoot } from './harness/env.js';
-import { startOperator, type OperatorProcess } from '../bench/operator/process.js';
-import { KubeClient, type KubeObject } from '../kube/client.js';
+import { eventually, kubectlOk as ok, kubeconfigPath, repoRoot } from './harness/env.js';
+import { CanaryStatusLog } from './harness/canary-status-log.js';
+import {
+  applyAll,
+  createRolloutNamespace,
+  mainModelGateway,
+  simulatorBackend,
+  startMainGateway,
+  startRolloutOperator,
+  tearDownRollout,
+  waitUntilServed,
+  listEvents,
+} from './harness/rollout-setup.js';
+import { Traffic } from './harness/traffic.js';
+import type { OperatorProcess } from '../bench/operator/process.js';
+import { KubeClient } from '../kube/client.js';
 import { R } from '../kube/resources.js';
 import type { CanaryStatus } from '../api/v1alpha1/index.js';
-import { startGateway, type Gateway } from '../gateway/src/server/gateway.js';
+import type { Gateway } from '../gateway/src/server/gateway.js';
 import { startSimulator, type Simulator } from '../simulator/simulator.js';
-import { createLogger } from '../gateway/src/log.js';
 import { bucketOf } from '../gateway/src/routing/hash.js';
 
 const TIMEOUT_MS = 180_000;
@@ -41,120 +51,13 @@ function cli(args: string[]): Promise<string> {
 }
 
 async function startOp(): Promise<void> {
-  operator = await startOperator({
-    repoRoot,
-    kubeconfig: kubeconfigPath(),
-    port: OPERATOR_PORT,
-    identity: `op-${Date.now().toString(36)}`,
-    args: ['--no-leader-elect', '--namespaces', ns, '--log-level', 'info'],
-    env: { BEASTMODE_GATEWAY_METRICS_URLS: `main=${gateway.url}/metrics` },
-  });
+  operator = await startRolloutOperator(ns, OPERATOR_PORT, gateway);
 }
 
 const canaryStatus = async (): Promise<CanaryStatus> => (await client.get(R.Canary, ns, 'chat')).status ?? {};
 
-function backend(sim: Simulator, model: string) {
-  return { name: 'main', url: `${sim.url}/v1`, model };
-}
-
 async function setRouteBackend(sim: Simulator, model: string): Promise<void> {
-  await client.mergePatch(R.ModelRoute, ns, 'chat', { spec: { backends: [backend(sim, model)] } });
-}
-
-/** Polls the Canary status every 100 ms: when each weight and phase was first seen. */
-class StatusLog {
-  entries: { at: number; phase: string; weight: number; revision: string | undefined }[] = [];
-  private timer: NodeJS.Timeout | undefined;
-
-  start(): void {
-    const poll = async () => {
-      try {
-        const st = await canaryStatus();
-        const e = {
-          at: Date.now(),
-          phase: st.phase ?? '',
-          weight: st.canaryWeight ?? 0,
-          revision: st.candidateRevision,
-        };
-        const last = this.entries.at(-1);
-        if (!last || last.phase !== e.phase || last.weight !== e.weight || last.revision !== e.revision)
-          this.entries.push(e);
-      } catch {
-        // the operator or API server is busy: the next poll catches up
-      }
-      this.timer = setTimeout(() => void poll(), 100);
-    };
-    void poll();
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-  }
-
-  since(t: number) {
-    return this.entries.filter((e) => e.at >= t);
-  }
-}
-
-interface Sample {
-  at: number;
-  variant: string;
-  model: string;
-  error?: string;
-}
-
-/** Continuous traffic through the official openai client, each request from a new user. */
-class Traffic {
-  samples: Sample[] = [];
-  private running = false;
-  private workers: Promise<void>[] = [];
-  private readonly openai = new OpenAI({
-    apiKey: 'unused',
-    baseURL: `${gateway.url}/v1`,
-    maxRetries: 0,
-    timeout: 10_000,
-  });
-
-  start(rps: number, workers = 6): void {
-    this.running = true;
-    const pace = (1000 * workers) / rps;
-    for (let i = 0; i < workers; i++) this.workers.push(this.loop(pace));
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all(this.workers);
-    this.workers = [];
-  }
-
-  private async loop(paceMs: number): Promise<void> {
-    while (this.running) {
-      const t0 = Date.now();
-      try {
-        const { data, response } = await this.openai.chat.completions
-          .create({
-            model: 'chat',
-            messages: [{ role: 'user', content: 'hello' }],
-            max_tokens: 4,
-            user: randomUUID(),
-          })
-          .withResponse();
-        this.samples.push({
-          at: Date.now(),
-          variant: response.headers.get('x-beastmode-variant') ?? '?',
-          model: data.model,
-        });
-      } catch (e) {
-        this.samples.push({ at: Date.now(), variant: '?', model: '?', error: (e as Error).message });
-      }
-      const wait = paceMs * (0.5 + Math.random()) - (Date.now() - t0);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }
-  }
-
-  errors(from = 0): Sample[] {
-    return this.samples.filter((s) => s.at >= from && s.error !== undefined);
-  }
+  await client.mergePatch(R.ModelRoute, ns, 'chat', { spec: { backends: [simulatorBackend(sim, model)] } });
 }
 
 interface Probe {
@@ -225,31 +128,17 @@ function userInBuckets(from: number, to: number): string {
   }
 }
 
-let status: StatusLog;
+let status: CanaryStatusLog;
 let traffic: Traffic;
 
 beforeAll(async () => {
   client = KubeClient.fromFile(kubeconfigPath());
-  await ok(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
-  await ok(['wait', '--for=condition=Established', '--timeout=60s', '-f', join(repoRoot, 'crds')]);
-  await ok(['create', 'namespace', ns]);
-  // The operator lists Secrets as metadata; an empty namespace answers `items: null`, which its client does
-  // not take yet (operator/src/kube/client.ts). One Secret keeps the list non-empty.
-  await ok(['create', 'secret', 'generic', 'placeholder', '-n', ns, '--from-literal=k=v']);
+  await createRolloutNamespace(ns);
   sims.a = await startSimulator({ faults: { latencyMs: 5 } });
   sims.b = await startSimulator({ faults: { latencyMs: 5 } });
   sims.bad = await startSimulator({ faults: { latencyMs: 5, errorRate: 0.2, errorStatus: 500 } });
-  const objects: [KubeObject, (typeof R)[keyof typeof R]][] = [
-    [
-      {
-        apiVersion: 'beastmode.dev/v1alpha1',
-        kind: 'ModelGateway',
-        metadata: { name: 'main', namespace: ns },
-        // The simulators listen on loopback, which the egress policy refuses unless allowed.
-        spec: { replicas: 1, egress: { allow: ['127.0.0.0/8'] } },
-      },
-      R.ModelGateway,
-    ],
+  await applyAll(client, [
+    mainModelGateway(ns),
     [
       {
         apiVersion: 'beastmode.dev/v1alpha1',
@@ -258,7 +147,7 @@ beforeAll(async () => {
         spec: {
           gatewayRef: { name: 'main' },
           model: 'chat',
-          backends: [backend(sims.a, 'm1')],
+          backends: [simulatorBackend(sims.a, 'm1')],
           // Traffic sets no temperature (not cached); the cache probe's deterministic requests are.
           cache: { mode: 'exact', scope: 'route', ttl: '10m' },
         },
@@ -288,38 +177,22 @@ beforeAll(async () => {
       },
       R.Canary,
     ],
-  ];
-  for (const [o, r] of objects) await client.apply(r, o, 'e2e');
-  gateway = await startGateway({
-    port: 0,
-    host: '127.0.0.1',
-    source: { configMap: { namespace: ns, name: 'main-gateway-config' }, client },
-    logger: createLogger('warn'),
-  });
+  ]);
+  gateway = await startMainGateway(client, ns);
   await startOp();
-  status = new StatusLog();
+  status = new CanaryStatusLog(canaryStatus);
   status.start();
-  traffic = new Traffic();
+  traffic = new Traffic({ gatewayUrl: gateway.url, model: 'chat' });
   await eventually('the canary to idle on the stable spec', async () =>
     (await canaryStatus()).phase === 'Idle' ? true : undefined,
   );
-  await eventually('the gateway to serve the route', async () => {
-    const r = await fetch(`${gateway.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
-    });
-    return r.ok ? true : undefined;
-  });
+  await waitUntilServed(gateway, 'chat');
 }, TIMEOUT_MS);
 
 afterAll(async () => {
   status?.stop();
   await traffic?.stop();
-  await operator?.stop('SIGTERM');
-  await gateway?.close(1000);
-  for (const s of Object.values(sims)) await s.close();
-  await kubectl(['delete', 'namespace', ns, '--wait=false']);
+  await tearDownRollout(ns, { operator, gateway, sims });
 }, TIMEOUT_MS);
 
 /**
@@ -355,7 +228,7 @@ describe('canary on a real control plane', () => {
   test(
     'a healthy version goes 1 → 5 → 25 → 50 → 100 with the traffic share of each weight and no client error',
     async () => {
-      traffic.start(150);
+      traffic.start(6, { rps: 150 });
       await new Promise((r) => setTimeout(r, 2000));
       const t0 = Date.now();
       await setRouteBackend(sims.b, 'm2');
@@ -439,7 +312,7 @@ describe('canary on a real control plane', () => {
     'low traffic holds the step (inconclusive, not failed); abort from the CLI rolls back at once',
     async () => {
       await traffic.stop();
-      traffic.start(1, 1);
+      traffic.start(1, { rps: 1 });
       await setRouteBackend(sims.b, 'm4');
       await eventually('progressing', async () =>
         (await canaryStatus()).phase === 'Progressing' ? true : undefined,
@@ -468,7 +341,7 @@ describe('canary on a real control plane', () => {
   test(
     'SIGKILL of the operator in each phase: the rollout resumes from status and promotes once',
     async () => {
-      traffic.start(150);
+      traffic.start(6, { rps: 150 });
       await client.mergePatch(R.Canary, ns, 'chat', { spec: { promotion: { mode: 'manual' } } });
       const t0 = Date.now();
       const kill = async (when: string) => {
@@ -505,13 +378,9 @@ describe('canary on a real control plane', () => {
       log(`weights seen across restarts: ${distinct.join(' → ')}`);
       const rising = distinct.slice(0, distinct.lastIndexOf(100) + 1);
       expect(rising).toEqual([...rising].sort((a, b) => a - b));
-      const events = JSON.parse(await ok(['get', 'events.events.k8s.io', '-n', ns, '-o', 'json'])) as {
-        items: { reason: string; note?: string }[];
-      };
+      const events = await listEvents(ns);
       const stableRev = (await canaryStatus()).stableRevision ?? '?';
-      const promoted = events.items.filter(
-        (e) => e.reason === 'Promoted' && (e.note ?? '').includes(stableRev),
-      );
+      const promoted = events.filter((e) => e.reason === 'Promoted' && (e.note ?? '').includes(stableRev));
       expect(promoted).toHaveLength(1);
       expect(traffic.errors(t0)).toEqual([]);
       await traffic.stop();

@@ -4,12 +4,20 @@
 // one to everyone; two simulators with different latency stand in for model servers, and the official openai
 // client sends traffic from many users. Measured: time from the first request to the verdict, samples per
 // variant at the verdict, and the time from status Promoted to the gateway serving only the winner.
-import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import OpenAI from 'openai';
-import { eventually, kubectlOk as ok, kubectl, kubeconfigPath, repoRoot } from './harness/env.js';
-import { startOperator, type OperatorProcess } from '../bench/operator/process.js';
-import { KubeClient, type KubeObject } from '../kube/client.js';
+import { eventually, kubectlOk as ok, kubeconfigPath } from './harness/env.js';
+import {
+  applyAll,
+  createRolloutNamespace,
+  listEvents,
+  mainModelGateway,
+  startMainGateway,
+  startRolloutOperator,
+  tearDownRollout,
+  waitUntilServed,
+} from './harness/rollout-setup.js';
+import { Traffic } from './harness/traffic.js';
+import type { OperatorProcess } from '../bench/operator/process.js';
+import { KubeClient } from '../kube/client.js';
 import { R } from '../kube/resources.js';
 import {
   GATEWAY_CONFIG_KEY,
@@ -17,9 +25,8 @@ import {
   type ExperimentStatus,
   type GatewayConfig,
 } from '../api/v1alpha1/index.js';
-import { startGateway, type Gateway } from '../gateway/src/server/gateway.js';
+import type { Gateway } from '../gateway/src/server/gateway.js';
 import { startSimulator, type Simulator } from '../simulator/simulator.js';
-import { createLogger } from '../gateway/src/log.js';
 
 const TIMEOUT_MS = 180_000;
 const ns = `e2e-experiment-${Date.now().toString(36)}`;
@@ -33,78 +40,13 @@ const log = (line: string) => process.stderr.write(`[experiment e2e] ${line}\n`)
 const experimentStatus = async (): Promise<ExperimentStatus> =>
   ((await client.get(R.Experiment, ns, 'speed')).status as ExperimentStatus | undefined) ?? {};
 
-interface Sample {
-  at: number;
-  user: string;
-  arm: string;
-  model: string;
-  error?: string;
-}
-
-/** Continuous traffic through the official openai client from a pool of users, each sticky to its variant. */
-class Traffic {
-  samples: Sample[] = [];
-  private running = false;
-  private workers: Promise<void>[] = [];
-  private readonly users = Array.from({ length: 200 }, () => `user-${randomUUID()}`);
-  private readonly openai = new OpenAI({
-    apiKey: 'unused',
-    baseURL: `${gateway.url}/v1`,
-    maxRetries: 0,
-    timeout: 10_000,
-  });
-
-  start(workers: number): void {
-    this.running = true;
-    for (let i = 0; i < workers; i++) this.workers.push(this.loop());
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all(this.workers);
-    this.workers = [];
-  }
-
-  private async loop(): Promise<void> {
-    while (this.running) {
-      const user = this.users[Math.floor(Math.random() * this.users.length)] ?? 'user';
-      try {
-        const { data, response } = await this.openai.chat.completions
-          .create({ model: 'chat', messages: [{ role: 'user', content: 'hello' }], max_tokens: 4, user })
-          .withResponse();
-        this.samples.push({
-          at: Date.now(),
-          user,
-          arm: response.headers.get(HEADERS.experiment) ?? '',
-          model: data.model,
-        });
-      } catch (e) {
-        this.samples.push({ at: Date.now(), user, arm: '', model: '?', error: (e as Error).message });
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
-
 beforeAll(async () => {
   client = KubeClient.fromFile(kubeconfigPath());
-  await ok(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
-  await ok(['wait', '--for=condition=Established', '--timeout=60s', '-f', join(repoRoot, 'crds')]);
-  await ok(['create', 'namespace', ns]);
-  // The operator lists Secrets as metadata: one Secret keeps the list non-empty.
-  await ok(['create', 'secret', 'generic', 'placeholder', '-n', ns, '--from-literal=k=v']);
+  await createRolloutNamespace(ns);
   sims.slow = await startSimulator({ faults: { latencyMs: 60 } });
   sims.fast = await startSimulator({ faults: { latencyMs: 5 } });
-  const objects: [KubeObject, (typeof R)[keyof typeof R]][] = [
-    [
-      {
-        apiVersion: 'beastmode.dev/v1alpha1',
-        kind: 'ModelGateway',
-        metadata: { name: 'main', namespace: ns },
-        spec: { replicas: 1, egress: { allow: ['127.0.0.0/8'] } },
-      },
-      R.ModelGateway,
-    ],
+  await applyAll(client, [
+    mainModelGateway(ns),
     [
       {
         apiVersion: 'beastmode.dev/v1alpha1',
@@ -122,37 +64,14 @@ beforeAll(async () => {
       },
       R.ModelRoute,
     ],
-  ];
-  for (const [o, r] of objects) await client.apply(r, o, 'e2e');
-  gateway = await startGateway({
-    port: 0,
-    host: '127.0.0.1',
-    source: { configMap: { namespace: ns, name: 'main-gateway-config' }, client },
-    logger: createLogger('warn'),
-  });
-  operator = await startOperator({
-    repoRoot,
-    kubeconfig: kubeconfigPath(),
-    port: OPERATOR_PORT,
-    identity: `op-${Date.now().toString(36)}`,
-    args: ['--no-leader-elect', '--namespaces', ns, '--log-level', 'info'],
-    env: { BEASTMODE_GATEWAY_METRICS_URLS: `main=${gateway.url}/metrics` },
-  });
-  await eventually('the gateway to serve the route', async () => {
-    const r = await fetch(`${gateway.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
-    });
-    return r.ok ? true : undefined;
-  });
+  ]);
+  gateway = await startMainGateway(client, ns);
+  operator = await startRolloutOperator(ns, OPERATOR_PORT, gateway);
+  await waitUntilServed(gateway, 'chat');
 }, TIMEOUT_MS);
 
 afterAll(async () => {
-  await operator?.stop('SIGTERM');
-  await gateway?.close(1000);
-  for (const s of Object.values(sims)) await s?.close();
-  await kubectl(['delete', 'namespace', ns, '--wait=false']);
+  await tearDownRollout(ns, { operator, gateway, sims });
 }, TIMEOUT_MS);
 
 describe('experiment on a real control plane', () => {
@@ -184,9 +103,10 @@ describe('experiment on a real control plane', () => {
       await eventually('the experiment to run', async () =>
         (await experimentStatus()).phase === 'Running' ? true : undefined,
       );
-      const traffic = new Traffic();
+      // Users from a pool, each sticky to its variant.
+      const traffic = new Traffic({ gatewayUrl: gateway.url, model: 'chat', userPool: 200 });
       const t0 = Date.now();
-      traffic.start(6);
+      traffic.start(6, { pauseMs: 20 });
       const st = await eventually(
         'the verdict',
         async () => {
@@ -232,7 +152,7 @@ describe('experiment on a real control plane', () => {
       const after = ok200.filter((s) => s.at > promotedAt + 1500);
       expect(after.length).toBeGreaterThan(10);
       expect(after.every((s) => s.arm === 'speed/fast' && s.model === 'm-fast')).toBe(true);
-      expect(traffic.samples.filter((s) => s.error !== undefined)).toEqual([]);
+      expect(traffic.errors()).toEqual([]);
       // The compiled GatewayConfig carries the promoted variant.
       const cm = await client.get(R.ConfigMap, ns, 'main-gateway-config');
       const config = JSON.parse(
@@ -244,10 +164,7 @@ describe('experiment on a real control plane', () => {
       await ok(['wait', '--for=condition=Ready', 'experiment/speed', '-n', ns, '--timeout=10s']);
       const listing = await ok(['get', 'mexp', '-n', ns]);
       expect(listing).toMatch(/speed\s+True\s+Promoted\s+winner\s+fast/);
-      const events = JSON.parse(await ok(['get', 'events.events.k8s.io', '-n', ns, '-o', 'json'])) as {
-        items: { reason: string; note?: string; regarding?: { kind?: string; name?: string } }[];
-      };
-      const mine = events.items.filter((e) => e.regarding?.kind === 'Experiment');
+      const mine = (await listEvents(ns)).filter((e) => e.regarding?.kind === 'Experiment');
       expect(mine.map((e) => e.reason)).toEqual(expect.arrayContaining(['Started', 'Winner', 'Promoted']));
       expect(mine.find((e) => e.reason === 'Winner')?.note).toContain('fast vs control: latency-ms');
     },
