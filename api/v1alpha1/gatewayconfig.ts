@@ -13,21 +13,23 @@ import * as compliance from './compliance.js';
 import { egressAllowEntry, GatewayCacheSpec, GatewayLimitsSpec, ModelGatewaySpec } from './modelgateway.js';
 import {
   Backend as BackendSchema,
+  Pricing,
+  Provider,
+  modelName,
+  type Backend,
+  type ModelRoute,
+} from './modelroute.js';
+import {
   Budget,
   FALLBACK_CAUSES,
   Fallback,
   LIMIT_SUBJECTS,
-  Pricing,
-  Provider,
   RateLimit,
   Retry,
   RouteCache,
   SemanticCache,
   Timeouts,
-  modelName,
-  type Backend,
-  type ModelRoute,
-} from './modelroute.js';
+} from './route-policies.js';
 import {
   PROMPT_DOMAINS,
   RouterEmbeddings,

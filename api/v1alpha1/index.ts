@@ -5,6 +5,7 @@ export * from './tracing.js';
 export * from './modelgateway.js';
 export * from './selection.js';
 export * from './modelroute.js';
+export * from './route-policies.js';
 export * from './compliance.js';
 export * from './canary.js';
 export * from './autoscalingpolicy.js';

@@ -21,6 +21,7 @@ import {
   type SurgeResult,
 } from './surge.js';
 import { learnedRouting } from './learning.js';
+import { feedbackFor, runRollouts, type StoryPhase } from './rollouts.js';
 import { dashboardLine, demoDashboard, type DemoDashboard } from './dashboard.js';
 import { Traffic, type Sample } from './traffic.js';
 import { View, summaryTable, type RolloutResult } from './view.js';
@@ -53,7 +54,7 @@ const children: ManagedProcess[] = [];
 let controlPlane: ControlPlane | undefined;
 let traffic: Traffic | undefined;
 /** Which part of the story the traffic is in, for the simulated user feedback. */
-let phaseNow: 'baseline' | 'good' | 'bad' = 'baseline';
+let phaseNow: StoryPhase = 'baseline';
 
 const BASE_RATE = 100;
 const SURGE_RATE = 300;
@@ -120,64 +121,6 @@ async function startSimulators(): Promise<SimulatorUrls> {
   }
   await Promise.all(Object.entries(urls).map(([n, u]) => waitHttp(`${u}/models`, `simulator ${n}`)));
   return urls as unknown as SimulatorUrls;
-}
-
-/** Whether a rollout has reached its expected end; throws when it went the wrong way. */
-function rolloutDone(
-  title: string,
-  phase: string,
-  expect: 'Succeeded' | 'RolledBack',
-  canarySeen: boolean,
-): boolean {
-  if (expect === 'Succeeded') {
-    if (phase === 'RolledBack') throw new Error(`${title}: rolled back unexpectedly`);
-    return phase === 'Succeeded';
-  }
-  // The bad version has to take traffic before its rollback means anything.
-  if (!canarySeen) return false;
-  if (phase === 'Succeeded') throw new Error(`${title}: the bad version was promoted`);
-  return phase === 'RolledBack';
-}
-
-async function rollout(
-  cluster: Cluster,
-  title: string,
-  newUrl: string,
-  expect: 'Succeeded' | 'RolledBack',
-  timeoutMs: number,
-): Promise<RolloutResult> {
-  view.section(title);
-  const startedAt = Date.now();
-  const before = (await cluster.canaryStatus('chat-llama'))?.candidateRevision;
-  await cluster.patchRouteBackendUrl('chat', 'llama', newUrl);
-  let firstCanaryAt: number | undefined;
-  let since: number | undefined;
-  for (;;) {
-    const status = await cluster.canaryStatus('chat-llama');
-    // The rollout has begun once the canary has taken the new spec as its candidate.
-    if (since === undefined && status?.candidateRevision && status.candidateRevision !== before) {
-      since = traffic?.samples.length ?? 0;
-    }
-    const samples = since === undefined ? [] : (traffic?.samples.slice(since) ?? []);
-    firstCanaryAt ??= samples.find((s) => s.variant === 'canary')?.at;
-    view.progress(status, samples, 5_000);
-    const phase = since === undefined ? '' : (status?.phase ?? '');
-    if (rolloutDone(title, phase, expect, firstCanaryAt !== undefined)) break;
-    if (Date.now() - startedAt > timeoutMs) {
-      throw new Error(`${title}: still ${phase || 'not started'} after ${timeoutMs / 1000}s`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const endedAt = Date.now();
-  const tookS = (endedAt - startedAt) / 1000;
-  view.line(`${title}: ${expect} after ${tookS.toFixed(1)}s`);
-  return {
-    title,
-    phase: expect,
-    seconds: tookS,
-    rollbackSeconds:
-      expect === 'RolledBack' && firstCanaryAt !== undefined ? (endedAt - firstCanaryAt) / 1000 : undefined,
-  };
 }
 
 async function startCluster(): Promise<{ cluster: Cluster; kubeconfigPath: string }> {
@@ -263,29 +206,6 @@ async function startTraffic(cluster: Cluster, gatewayUrl: string): Promise<Traff
   return started;
 }
 
-/** A healthy new version that is promoted, then a bad one that is rolled back. */
-async function runRollouts(cluster: Cluster, sims: SimulatorUrls, t0: number): Promise<RolloutResult[]> {
-  phaseNow = 'good';
-  const firstStepAt = Date.now();
-  const good = await rollout(
-    cluster,
-    'Rollout 1: llama 3.1 → 3.2 (healthy)',
-    sims.llamaV2,
-    'Succeeded',
-    240_000,
-  );
-  view.detail(`time from demo start to the first canary step: ${((firstStepAt - t0) / 1000).toFixed(1)}s`);
-  phaseNow = 'bad';
-  const bad = await rollout(
-    cluster,
-    'Rollout 2: llama 3.2 → 3.3-rc (20% errors, 10× latency)',
-    sims.llamaBad,
-    'RolledBack',
-    180_000,
-  );
-  return [good, bad];
-}
-
 /** Chapter 3: three times the traffic on the llama pool, absorbed by spill-over and the pool's HPA. */
 async function loadSurge(cluster: Cluster, load: Traffic, sims: SimulatorUrls): Promise<SurgeResult> {
   view.section(
@@ -346,7 +266,16 @@ async function main(): Promise<void> {
   const endpoints = await startGatewayAndOperator(kubeconfigPath);
   await applyManifests(cluster, sims, endpoints, t0);
   const load = await startTraffic(cluster, endpoints.gatewayUrl);
-  const rollouts = await runRollouts(cluster, sims, t0);
+  const rollouts = await runRollouts({
+    view,
+    cluster,
+    traffic: load,
+    sims,
+    t0,
+    phase: (p) => {
+      phaseNow = p;
+    },
+  });
   const surge = await loadSurge(cluster, load, sims);
   await new Promise((r) => setTimeout(r, 2000));
   await load.stop();
@@ -364,13 +293,6 @@ async function main(): Promise<void> {
   view.line('Running until Ctrl-C …');
   // A pending promise alone does not keep Node running: a timer does, until Ctrl-C stops everything.
   await new Promise<void>(() => setInterval(() => undefined, 60_000));
-}
-
-/** Simulated user satisfaction: users like the new healthy version a bit more, the bad one much less. */
-function feedbackFor(variant: string, phase: typeof phaseNow): number | undefined {
-  if (Math.random() > 0.3) return undefined;
-  const base = variant === 'canary' ? (phase === 'bad' ? 0.45 : 0.9) : 0.82;
-  return Math.max(0, Math.min(1, base + (Math.random() - 0.5) * 0.2));
 }
 
 let stopped: Promise<never> | undefined;

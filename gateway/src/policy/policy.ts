@@ -17,33 +17,20 @@ import { usageOfBody, type PromptEstimate } from '../accounting/usage.js';
 import { authenticate, authorizeModel, type AuthResult, type Headers } from '../auth/authenticate.js';
 import { ApiKeySet } from '../auth/key-set.js';
 import { KeysFileSource } from '../auth/keys-source.js';
-import { CacheFence, type FenceMetrics, type FenceReport } from '../cache/fence.js';
-import { MemoryCacheStore } from '../cache/memory-store.js';
+import type { FenceMetrics, FenceReport } from '../cache/fence.js';
 import { liveProducers } from '../cache/producer.js';
-import { RedisCacheStore } from '../cache/redis-store.js';
-import { ResponseCache, type CacheLookup, type ProducerRef } from '../cache/response-cache.js';
-import { embedText } from '../cache/semantic/embedder.js';
-import { guardRefusal } from '../cache/semantic/guard.js';
+import type { CacheLookup, ProducerRef } from '../cache/response-cache.js';
 import type { IndexedEntry } from '../cache/semantic/semantic-index.js';
-import { SemanticLayer, semanticRoutes } from '../cache/semantic/semantic-layer.js';
-import { SharedEntries } from '../cache/semantic/shared-entries.js';
-import {
-  FeedbackRecorder,
-  MemoryFeedbackLedger,
-  type FeedbackAnswer,
-  type FeedbackScores,
-  type ScoreListener,
-} from '../feedback/feedback.js';
+import { semanticRoutes } from '../cache/semantic/semantic-layer.js';
+import type { FeedbackAnswer, FeedbackScores, ScoreListener } from '../feedback/feedback.js';
 import type { RecentRequests } from '../feedback/recent-requests.js';
-import { RedisFeedbackLedger } from '../feedback/redis-ledger.js';
-import { isLimited, Limiter, type LimitTicket } from '../limits/limiter.js';
-import { MemoryLimitStore } from '../limits/memory-store.js';
-import { ResilientLimitStore } from '../limits/resilient-store.js';
+import { isLimited, type LimitTicket } from '../limits/limiter.js';
 import type { Logger } from '../log.js';
 import type { PodState } from '../workers/pod-state.js';
 import type { GatewayError } from '../server/errors.js';
 import { SecurityMonitor } from '../security/monitor.js';
 import type { SecurityMetrics } from '../security/security-metrics.js';
+import { buildStores, type Stores } from './policy-stores.js';
 import { connectRedis, redisReady } from './redis.js';
 import { StreamTap } from './stream-tap.js';
 import { NO_USAGE, systemClock, type Caller, type ChatRequest, type Clock, type Usage } from './types.js';
@@ -127,18 +114,6 @@ const FREE: Pricing = { inputPerMillionTokens: 0, outputPerMillionTokens: 0 };
 /** The key set while auth is configured but no keys file is: every key is refused. */
 const NO_KEYS = new ApiKeySet([]);
 
-/** The stateful parts, built with the first config (their keys are prefixed with the gateway's name). */
-interface Stores {
-  limiter: Limiter;
-  resilient: ResilientLimitStore | undefined;
-  memoryCache: MemoryCacheStore;
-  cache: ResponseCache;
-  fence: CacheFence;
-  feedback: FeedbackRecorder;
-  /** The semantic index entries shared through Redis (with a Redis cache store). */
-  shared: SharedEntries | undefined;
-}
-
 export class GatewayPolicy {
   private readonly enforce: boolean;
   private readonly clock: Clock;
@@ -167,7 +142,14 @@ export class GatewayPolicy {
    */
   apply(config: GatewayConfig): void {
     if (this.enforce && config.routes.some(isLimited)) loadTokenizer();
-    if (this.stores === undefined) this.stores = this.buildStores(config);
+    if (this.stores === undefined)
+      this.stores = buildStores(config, {
+        settings: this.settings,
+        deps: this.deps,
+        clock: this.clock,
+        redis: this.redis,
+        scoreListener: () => this.scoreListener,
+      });
     else {
       this.stores.resilient?.setFailurePolicy(config.redis?.failurePolicy ?? 'local');
       this.stores.memoryCache.setMaxEntries(config.cache.maxEntries);
@@ -374,63 +356,6 @@ export class GatewayPolicy {
     const pollMs = this.settings.keysPollMs;
     this.keys = new KeysFileSource(path, { logger: this.deps.logger, ...(pollMs ? { pollMs } : {}) });
     this.keys.start();
-  }
-
-  private buildStores(config: GatewayConfig): Stores {
-    const { metrics, logger } = this.deps;
-    const { clock, redis, settings } = this;
-    const prefix = `bm:${config.gateway.namespace}/${config.gateway.name}`;
-    const failurePolicy = config.redis?.failurePolicy ?? 'local';
-    const resilient =
-      redis && new ResilientLimitStore(redis, { failurePolicy, logger, clock, upGauge: metrics.redisUp });
-    const pod = this.deps.pod;
-    const limiter = new Limiter(resilient ?? pod?.limits ?? new MemoryLimitStore(), {
-      clock,
-      prefix,
-      ...(settings.defaultMaxOutputTokens ? { defaultMaxOutputTokens: settings.defaultMaxOutputTokens } : {}),
-    });
-    const memoryCache = new MemoryCacheStore({ clock, maxEntries: config.cache.maxEntries });
-    const store =
-      redis && (settings.cacheStore ?? 'redis') === 'redis'
-        ? new RedisCacheStore(redis, { prefix, compress: settings.compressCache ?? true, clock })
-        : memoryCache;
-    const fence = new CacheFence({ store, metrics, logger, clock });
-    const semantic = new SemanticLayer({
-      embed: embedText,
-      guard: guardRefusal,
-      now: () => clock.now(),
-      ...(metrics.cacheSemanticRefusals !== undefined ? { refusals: metrics.cacheSemanticRefusals } : {}),
-      ...(metrics.cacheSemanticEmbeddings !== undefined
-        ? { embeddings: metrics.cacheSemanticEmbeddings }
-        : {}),
-      log: logger,
-      ...(this.deps.dispatcher !== undefined ? { dispatcher: this.deps.dispatcher } : {}),
-    });
-    const shared =
-      redis && store.kind === 'redis'
-        ? new SharedEntries(redis, prefix, semantic, logger, () => clock.now())
-        : undefined;
-    if (shared !== undefined) semantic.share(shared);
-    const cache = new ResponseCache({
-      store,
-      lookups: metrics.cacheLookups,
-      logger,
-      maxEntryBytes: config.cache.maxEntryBytes,
-      fence,
-      semantic,
-    });
-    const ledger = redis
-      ? new RedisFeedbackLedger(redis, prefix)
-      : (pod?.ledger ?? new MemoryFeedbackLedger());
-    const feedback = new FeedbackRecorder(
-      this.deps.recent,
-      ledger,
-      metrics.feedbackScore,
-      (p) => fence.serves(p),
-      () => this.scoreListener,
-      (id, score) => cache.scored(id, score),
-    );
-    return { limiter, resilient, memoryCache, cache, fence, feedback, shared };
   }
 }
 

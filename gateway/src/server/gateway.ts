@@ -6,10 +6,7 @@ import http from 'node:http';
 import type { GatewayConfig } from '../../../api/v1alpha1/index.js';
 import type { KubeClient } from '../../../kube/client.js';
 import net, { type AddressInfo } from 'node:net';
-import type { Dispatcher } from 'undici';
-import { gatewayWatchOptions, watchConfigMap, type KubeLog } from '../config/configmap.js';
-import { informerForName } from '../../../kube/informer.js';
-import { R } from '../../../kube/resources.js';
+import { watchConfigMap } from '../config/configmap.js';
 import { defaultSecretResolver, type SecretResolver } from '../config/secrets.js';
 import type { ConfigSource } from '../config/sources.js';
 import { watchConfigFile, watchRoutesDir } from '../config/sources.js';
@@ -19,12 +16,8 @@ import { createLogger, type Logger } from '../log.js';
 import { GatewayPolicy, type PolicySettings } from '../policy/policy.js';
 import { CircuitBreakers, DEFAULT_BREAKER, type BreakerOptions } from '../resilience/breaker.js';
 import { ConcurrencyLimits } from '../resilience/concurrency.js';
-import { bundledDomainModel } from '../routing/domain-model.js';
-import { MemoryLearnerStore, RedisLearnerStore } from '../routing/learner-store.js';
-import { RouteLearners } from '../routing/route-learners.js';
-import { RouterModels, type ConfigMapWatch } from '../routing/router-models.js';
-import { EmbeddingScorer } from './embedding-scores.js';
-import { RouterMetrics } from './router-metrics.js';
+import type { RouteLearners } from '../routing/route-learners.js';
+import type { ConfigMapWatch, RouterModels } from '../routing/router-models.js';
 import { AttemptRunner } from './attempt-runner.js';
 import { closeConnectionsAfterAnswers, httpHandler } from './http-app.js';
 import { GatewayMetrics } from './metrics.js';
@@ -33,6 +26,7 @@ import { Pipeline } from './pipeline.js';
 import { shadowMirror } from '../shadow/assemble.js';
 import { viaToken } from './loops.js';
 import { upstreamPools, type UpstreamPools } from './pools.js';
+import { followRouterModels, selectionParts } from './selection-parts.js';
 import { UpstreamCaller } from './upstream-attempt.js';
 import type { PodState } from '../workers/pod-state.js';
 import { Tracer, type TracingOptions } from '../tracing/tracer.js';
@@ -127,25 +121,6 @@ const SERVER_OPTIONS: http.ServerOptions = {
   requireHostHeader: true,
 };
 
-/** A ConfigMap watched through the API server with the gateway's client (its Role names the ConfigMap). */
-function configMapWatch(client: KubeClient, logger: Logger): ConfigMapWatch {
-  const log: KubeLog = (level, msg, fields) => logger.log(level, msg, fields);
-  return (namespace, name, onData) => {
-    const informer = informerForName(
-      client,
-      R.ConfigMap,
-      namespace,
-      name,
-      gatewayWatchOptions(log, namespace, name, undefined),
-    );
-    informer.onChange((type, cm) =>
-      onData(type === 'delete' ? undefined : ((cm.data as Record<string, string> | undefined) ?? {})),
-    );
-    informer.start();
-    return () => informer.shutdown();
-  };
-}
-
 function configStore(metrics: GatewayMetrics, logger: Logger): ConfigStore {
   return new ConfigStore({
     loaded: (result, revision) => {
@@ -162,85 +137,6 @@ function circuitBreakers(opts: GatewayOptions, metrics: GatewayMetrics, logger: 
     metrics.breaker({ namespace, route, backend, variant }, st);
     logger.log('info', 'Circuit breaker changed state', { namespace, route, backend, variant, state: st });
   });
-}
-
-/**
- * The router models a config's routes decide with: parsed (about 20 ms each, once per process) when a
- * config asks for them, not on a request; the learners of the routes that declare learning; and the
- * models' versions in beastmode_router_model_info.
- */
-function followRouterModels(
-  config: GatewayConfig,
-  learners: RouteLearners,
-  models: RouterModels,
-  metrics: RouterMetrics,
-): void {
-  const rows: [string, string, 'quality-cost' | 'embeddings' | 'domains', string][] = [];
-  for (const r of config.routes) {
-    const { qualityCost, policy, domains } = r.selection;
-    if (policy === 'quality-cost' && qualityCost?.targetQuality !== undefined)
-      rows.push([r.namespace, r.name, 'quality-cost', models.modelFor(r).version]);
-    const embedding = policy === 'quality-cost' ? models.embeddingModelFor(r) : undefined;
-    if (embedding !== undefined) rows.push([r.namespace, r.name, 'embeddings', embedding.version]);
-    if (domains !== undefined || (policy === 'quality-cost' && qualityCost?.learning !== undefined))
-      rows.push([r.namespace, r.name, 'domains', bundledDomainModel().version]);
-  }
-  metrics.modelsInUse(rows);
-  learners.apply(config, (route) => models.modelFor(route));
-}
-
-/**
- * Model selection's stateful parts: the learning routers (their counts in Redis when the policy layer has
- * it), the router models (ConfigMaps watched when the gateway reads its config from one), their metrics,
- * and feedback scores fed to the learners.
- */
-function selectionParts(
-  opts: GatewayOptions,
-  policy: GatewayPolicy,
-  store: ConfigStore,
-  metrics: GatewayMetrics,
-  logger: Logger,
-  dispatcher: Dispatcher,
-): {
-  learners: RouteLearners;
-  models: RouterModels;
-  routerMetrics: RouterMetrics;
-  embeddings: EmbeddingScorer;
-} {
-  const redis = policy.sharedRedis;
-  const learners = new RouteLearners({
-    store:
-      redis !== undefined ? new RedisLearnerStore(redis) : (opts.pod?.learners ?? new MemoryLearnerStore()),
-    log: logger,
-    now: opts.now ?? Date.now,
-    ...(opts.learnerSyncMs !== undefined ? { syncMs: opts.learnerSyncMs } : {}),
-  });
-  const routerMetrics = new RouterMetrics(metrics.registry, () => learners);
-  policy.onFeedback((served, score) => {
-    if (served.learned === undefined) return;
-    const { cell, arm } = served.learned;
-    const good = learners.feedback(served.namespace, served.route, cell, arm, score);
-    if (good !== undefined) routerMetrics.outcome(served.namespace, served.route, arm, good ? 'good' : 'bad');
-  });
-  const models: RouterModels = new RouterModels({
-    watch:
-      opts.routerModelWatch ??
-      ('configMap' in opts.source ? configMapWatch(opts.source.client, logger) : undefined),
-    log: logger,
-    loaded: (result) => routerMetrics.modelLoaded(result),
-    changed: () => {
-      const c = store.current();
-      if (c !== undefined) followRouterModels(c.config, learners, models, routerMetrics);
-    },
-  });
-  const embeddings = new EmbeddingScorer({
-    models,
-    metrics: routerMetrics,
-    log: logger,
-    now: opts.now ?? Date.now,
-    dispatcher,
-  });
-  return { learners, models, routerMetrics, embeddings };
 }
 
 /** Before any config: a request is never sent upstream then, but the Via pseudonym needs a name. */
