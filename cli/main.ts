@@ -38,6 +38,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'eval the semantic cache on paraphrase pairs with known answers',
     load: async () => (await import('../gateway/src/cache/semantic/cache-cli.js')).runCache,
   },
+  embeddings: {
+    summary: 'Run an embeddings server on the bundled sentence encoder (for the semantic cache and router)',
+    load: async () => (await import('../gateway/src/embeddings/main.js')).runEmbeddings,
+  },
   cluster: {
     summary: 'build | up | down a local Kubernetes control plane (source checkouts only)',
     load: () => devTool('../cluster/cli.js', 'runCluster', 'the local cluster'),

@@ -203,6 +203,15 @@ describe('the chart', () => {
     ],
     ['NetworkPolicy off', ['--set', 'networkPolicy.enabled=false']],
     [
+      'embeddings server with NetworkPolicy peers',
+      [
+        '--set',
+        'embeddings.enabled=true',
+        '--set-json',
+        'embeddings.from=[{"namespaceSelector":{"matchLabels":{"beastmode.dev/gateways":"true"}}}]',
+      ],
+    ],
+    [
       'dashboard with a token Secret and NetworkPolicy peers',
       [
         '--set',

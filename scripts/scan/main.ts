@@ -57,13 +57,14 @@ async function main(argv: string[]): Promise<number> {
     ['charts/beastmode', []],
     ['charts/beastmode', ['--helm-set', 'externalMetrics.enabled=true']],
     // Everything optional on: the dashboard (tokenreview: its review permissions), Grafana dashboards,
-    // monitors and alert rules.
+    // monitors, alert rules and the embeddings server.
     [
       'charts/beastmode',
       [
         '--helm-set',
         'dashboard.enabled=true,dashboard.auth=tokenreview,grafana.dashboards.enabled=true,' +
-          'serviceMonitor.enabled=true,podMonitor.enabled=true,prometheusRule.enabled=true',
+          'serviceMonitor.enabled=true,podMonitor.enabled=true,prometheusRule.enabled=true,' +
+          'embeddings.enabled=true',
       ],
     ],
     ['operator/src/render/testdata', []],
