@@ -1,25 +1,22 @@
 // Token estimates for admission (prompt size, worst-case output) and token counts for responses whose
-// provider did not report usage. Uses gpt-tokenizer's o200k_base encoding (GPT-4o and later); for other
-// model families it is an estimate, which is why admission reserves a worst case and settle corrects it.
+// provider did not report usage. Counts with the o200k_base encoding (GPT-4o and later), its vocabulary
+// outside the V8 heap (bpe-counter.ts); for other model families it is an estimate, which is why admission
+// reserves a worst case and settle corrects it.
 //
-// The encoding is loaded on first use, not at start: it takes ~400 ms and ~33 MB of heap (200,000 strings
-// that every full garbage collection would mark), and a gateway whose routes have no limits or budgets
-// needs it only for the rare answer without usage (the gateway asks upstreams for usage on streams too).
-// The policy layer loads it when a config with limits or budgets is applied, before any request needs it.
-import { createRequire } from 'node:module';
+// The encoding is loaded on first use, not at start: it takes ~250 ms, and a gateway whose routes have no
+// limits or budgets needs it only for the rare answer without usage (the gateway asks upstreams for usage on
+// streams too). The policy layer loads it when a config with limits or budgets is applied, before any
+// request needs it.
 import type { ChatRequest, Usage } from '../policy/types.js';
+import { BpeCounter } from './bpe-counter.js';
 
-type Tokenizer = typeof import('gpt-tokenizer');
-let tokenizer: Tokenizer | undefined;
+let tokenizer: BpeCounter | undefined;
 
 /** Loads the encoding now (synchronously, once), so that no request pays for it later. */
-export function loadTokenizer(): Tokenizer {
-  tokenizer ??= createRequire(import.meta.url)('gpt-tokenizer') as Tokenizer;
+export function loadTokenizer(): BpeCounter {
+  tokenizer ??= new BpeCounter();
   return tokenizer;
 }
-
-/** Special-token text in user content ("<|endoftext|>") is counted as plain text, not refused. */
-const ENCODE_OPTIONS = { disallowedSpecial: new Set<string>() };
 
 /** Per-message framing overhead of the chat format (role markers). */
 const PER_MESSAGE_TOKENS = 4;
@@ -33,9 +30,10 @@ export interface Pricing {
   outputPerMillionTokens: number;
 }
 
+/** Tokens of `text`; special-token text in user content ("<|endoftext|>") counts as plain text. */
 export function countTextTokens(text: string): number {
   if (text === '') return 0;
-  return loadTokenizer().countTokens(text, ENCODE_OPTIONS);
+  return loadTokenizer().count(text);
 }
 
 function contentTokens(content: unknown): number {
