@@ -2,12 +2,13 @@
 // this path). Per request: size and concurrency limits → authenticate → read and parse the body → route by
 // model → check the request's shape → experiment variant → admit → select → compliance (a route's PII
 // policy, allowed providers and regions) → cache lookup → upstream (attempts, fallbacks, streaming) → store
-// cache → settle → mirror to the route's shadow, if any, after the answer.
+// cache → settle → mirror to the route's shadow, if any, after the answer (the last three in
+// request-outcome.ts).
 // Selection comes before the cache because an entry belongs to the backend variant that produced it: the
 // request's plan says whose answers it may get, and a miss is stored under the backend that answered.
 // Each stage is called once, and the policy layer makes the stages a route does not configure cost nothing.
 // Every error is an OpenAI-style JSON body; nothing here throws to the server.
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HEADERS } from '../../../api/v1alpha1/index.js';
 import type { CacheLookup } from '../cache/response-cache.js';
 import type { RuntimeBackend, RuntimeConfig } from '../config/load.js';
@@ -16,27 +17,19 @@ import * as experiments from '../experiments/request.js';
 import type { RecentRequests } from '../feedback/recent-requests.js';
 import type { Logger } from '../log.js';
 import type { Admission, GatewayPolicy } from '../policy/policy.js';
-import type { StreamTap } from '../policy/stream-tap.js';
 import type { Caller } from '../policy/types.js';
 import type { ShadowMirror } from '../shadow/mirror.js';
 import type { Tracer } from '../tracing/tracer.js';
-import {
-  boundPlan,
-  cacheProducers,
-  planAttempts,
-  promptText,
-  type LearnedChoice,
-  type PlanDeps,
-} from './attempt-plan.js';
-import type { AttemptRunner, RunResult } from './attempt-runner.js';
+import { boundPlan, cacheProducers, planAttempts, promptText, type PlanDeps } from './attempt-plan.js';
+import type { AttemptRunner } from './attempt-runner.js';
 import { Cancellation } from './cancel.js';
 import { retainedLookup, screenPlan } from './compliance-stage.js';
 import { gatewayError, isGatewayError, type GatewayError } from './errors.js';
-import { servedBy, type GatewayMetrics, type ServedBy } from './metrics.js';
+import type { GatewayMetrics, ServedBy } from './metrics.js';
 import { jsonObject, parseJson, readBody, slowBodyRefusal } from './request-body.js';
 import { MODEL_ENDPOINTS, requestIdOf, sendErrorWithServedHeaders, sendJson } from './pipeline-http.js';
+import { answerFromCache, finish, settle, type Exchange } from './request-outcome.js';
 import { requestShapeError } from './request-shape.js';
-import type { UpstreamRequest } from './upstream-attempt.js';
 
 export { MODEL_ENDPOINTS, requestIdOf, servesPath } from './pipeline-http.js';
 
@@ -56,16 +49,6 @@ export interface PipelineDeps {
   tracer: Tracer;
   /** Mirrors a share of the requests of routes with a shadow, after their answer. */
   shadow: ShadowMirror;
-}
-
-/** One request on a model endpoint, once its route is known: all that later stages read of it. */
-interface Exchange extends UpstreamRequest {
-  headers: IncomingHttpHeaders;
-  caller: Caller;
-  /** The learning router's choice, whose outcome it is told. */
-  learned?: LearnedChoice | undefined;
-  /** Its variant, on a route with an experiment (the body above is the variant's). */
-  experiment?: experiments.ExperimentArm | undefined;
 }
 
 /** The attempt plan of an admitted request: backends in order, the one spilled from, and whether the cache may be used. */
@@ -260,7 +243,7 @@ export class Pipeline {
     const screened =
       c && screenPlan(x.route, c, x.endpoint, x.body, choice.backends, this.deps.metrics.security);
     if (screened?.refusal !== undefined) {
-      this.settle(x, admission, undefined, { status: screened.refusal.status, served: undefined });
+      settle(this.deps, x, admission, undefined, { status: screened.refusal.status, served: undefined });
       this.refuse(x.res, screened.refusal, x.route.labels);
       return undefined;
     }
@@ -288,10 +271,10 @@ export class Pipeline {
       if (spec.compliance !== undefined) lookup = retainedLookup(lookup, spec.compliance);
       x.res.setHeader(HEADERS.cache, lookup.header);
       x.trace?.cache(lookup);
-      if (lookup.result === 'hit') return this.answerFromCache(x, admission, lookup);
+      if (lookup.result === 'hit') return answerFromCache(this.deps, x, admission, lookup);
     }
     if (plan.length === 0) {
-      this.settle(x, admission, undefined, { status: 400, served: undefined });
+      settle(this.deps, x, admission, undefined, { status: 400, served: undefined });
       const e = gatewayError(
         400,
         `model ${spec.model} does not support ${x.endpoint}`,
@@ -302,12 +285,12 @@ export class Pipeline {
     const tap = x.stream ? policy.observeStream(x.body, admission, lookup) : undefined;
     x.observer = experiments.observeFirstChunk(x.experiment, this.deps.shadow.begin(x, tap));
     const result = await this.deps.runner.run(x, plan, planned.spilledFrom);
-    this.finish(x, admission, lookup, tap, result);
+    finish(this.deps, x, admission, lookup, tap, result);
   }
 
   /** Every backend that could serve the request has its bound of requests in flight. */
   private refuseSaturated(x: Exchange, admission: Admission, b: RuntimeBackend): void {
-    this.settle(x, admission, undefined, { status: 429, served: undefined });
+    settle(this.deps, x, admission, undefined, { status: 429, served: undefined });
     const e = gatewayError(
       429,
       `backend ${b.spec.name} of model ${x.route.spec.model} is at its bound of requests in flight; retry shortly`,
@@ -315,108 +298,6 @@ export class Pipeline {
       { retryAfterSeconds: 1 },
     );
     this.refuse(x.res, e, x.route.labels);
-  }
-
-  /**
-   * A hit names the backend variant that produced it, in its headers and for feedback; its metrics count
-   * it as backend "cache" of that variant, never as an upstream attempt (canary analysis reads attempts).
-   */
-  private answerFromCache(
-    x: Exchange,
-    admission: Admission,
-    hit: CacheLookup<RuntimeBackend> & { result: 'hit' },
-  ): void {
-    const r = hit.response;
-    const producer = hit.producer;
-    const body = r.bytes ?? (r.stream ? r.events.join('') : r.body);
-    x.res.writeHead(200, {
-      'content-type': r.stream ? 'text/event-stream; charset=utf-8' : 'application/json',
-      'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
-      [HEADERS.backend]: producer.spec.name,
-      [HEADERS.variant]: producer.spec.variant,
-    });
-    x.res.end(body);
-    this.deps.metrics.request(producer.cacheLabels, 200);
-    this.recordServed(x, producer);
-    if (hit.semantic !== undefined) this.deps.policy.servedFromSemantic(x.requestId, hit.semantic);
-    this.settle(x, admission, undefined, { status: 200, served: undefined });
-  }
-
-  /** Who gave the answer to a request, for feedback on it. */
-  private recordServed(x: Exchange, by: RuntimeBackend): void {
-    const { spec } = x.route;
-    const learned = x.learned?.backend === by.spec.name ? x.learned : undefined;
-    this.deps.recent.record(x.requestId, {
-      namespace: spec.namespace,
-      route: spec.name,
-      model: spec.model,
-      backend: by.spec.name,
-      variant: by.spec.variant,
-      producer: by.producer,
-      caller: x.caller.key,
-      ...(learned !== undefined ? { learned: { cell: learned.cell, arm: learned.arm } } : {}),
-      ...experiments.servedIn(x.experiment, by),
-    });
-  }
-
-  /** The learner's choice failed: it answered 5xx, or another backend answered after it. */
-  private learnFailure(x: Exchange, result: RunResult): void {
-    const l = x.learned;
-    const failed =
-      result.status >= 500 || (result.served !== undefined && result.served.spec.name !== l?.backend);
-    if (l === undefined || result.status === 499 || !failed) return;
-    const { namespace, name } = x.route.spec;
-    this.deps.planning.learners?.observe(namespace, name, l.cell, l.arm, false);
-    this.deps.planning.routerMetrics?.outcome(namespace, name, l.arm, 'failed');
-  }
-
-  /** After the upstream stage: the error response if any, metrics, recent requests, cache store, settle. */
-  private finish(
-    x: Exchange,
-    admission: Admission,
-    lookup: CacheLookup | undefined,
-    tap: StreamTap | undefined,
-    result: RunResult,
-  ): void {
-    const { res, route } = x;
-    const served = result.served;
-    if (result.error !== undefined) {
-      if (served !== undefined) {
-        res.setHeader(HEADERS.backend, served.spec.name);
-        res.setHeader(HEADERS.variant, served.spec.variant);
-      }
-      if (result.status !== 499) sendErrorWithServedHeaders(res, result.error);
-    }
-    const by = served ? servedBy(route, served) : route.labels;
-    this.deps.metrics.request(by, result.status);
-    this.learnFailure(x, result);
-    if (served !== undefined && result.status < 400) this.recordServed(x, served);
-    // Stored under the backend that answered: a fallback's answer is found by requests that choose it.
-    if (lookup?.result === 'miss' && served !== undefined && result.status === 200)
-      void this.deps.policy.storeCache(lookup, served.producer, result.body, tap);
-    const usd = this.settle(x, admission, tap, result);
-    experiments.observeOutcome(this.deps.metrics.experiments, x.experiment, result.status, served, usd);
-    this.deps.shadow.mirror(x, result);
-  }
-
-  /** Settles the request with the policy layer; its cost in USD when metered. */
-  private settle(
-    x: Exchange,
-    admission: Admission,
-    tap: StreamTap | undefined,
-    result: RunResult,
-  ): number | undefined {
-    x.trace?.settled(result);
-    return this.deps.policy.settle({
-      caller: x.caller,
-      route: x.route.spec,
-      request: x.body,
-      admission,
-      backend: result.served?.spec,
-      usage: result.usage,
-      body: result.body,
-      tap,
-    });
   }
 
   /** POST /v1/feedback: a score for a request this caller made, read with its own small body limit. */
