@@ -3,6 +3,7 @@
 // drift apart. Flags win over environment variables; an empty variable counts as unset (a Deployment may
 // render `value: ""`). Values come back as strings for the command's zod schema to validate.
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 
 export interface FlagSpec {
   /** One line for --help. */
@@ -87,4 +88,29 @@ export function readFlags(cmd: CommandSpec, argv: readonly string[], env: NodeJS
     if (v !== undefined) values[name] = f.boolean && typeof v === 'string' ? v === 'true' || v === '1' : v;
   }
   return { kind: 'ok', values, positionals: parsed.positionals };
+}
+
+/**
+ * readFlags, then the command's schema: the valid values, or the exit code once --help was printed (0) or a
+ * bad flag explained on stderr (2). For server commands whose flags are all there is to read.
+ */
+export function readValidFlags<S extends z.ZodType>(
+  cmd: CommandSpec,
+  schema: S,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): { values: z.infer<S> } | { exit: number } {
+  const read = readFlags(cmd, argv, env);
+  if (read.kind === 'help') {
+    process.stdout.write(read.text);
+    return { exit: 0 };
+  }
+  const parsed = read.kind === 'ok' ? schema.safeParse(read.values) : undefined;
+  if (parsed === undefined || !parsed.success) {
+    const why = parsed === undefined ? (read as { message: string }).message : z.prettifyError(parsed.error);
+    process.stderr.write(`${cmd.name}: invalid flags: ${why}
+`);
+    return { exit: 2 };
+  }
+  return { values: parsed.data };
 }

@@ -17,7 +17,17 @@ async function capture(argv: string[]): Promise<{ code: number | undefined; out:
 }
 
 describe('beastmode', () => {
-  test.each(['operator', 'gateway', 'canary', 'simulator', 'cluster', 'router', 'cache'])(
+  test.each([
+    'operator',
+    'gateway',
+    'canary',
+    'experiment',
+    'simulator',
+    'cluster',
+    'router',
+    'cache',
+    'embeddings',
+  ])(
     '%s answers --help with its usage and exit code 0',
     async (command) => {
       const r = await capture([command, '--help']);
@@ -50,6 +60,23 @@ describe('beastmode', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--prot.*beastmode gateway --help/);
   });
+
+  test.each([
+    [
+      'simulator',
+      ['--prot', '1'],
+      /beastmode simulator: invalid flags: .*--prot.*beastmode simulator --help/,
+    ],
+    ['embeddings', ['--threads', '0'], /beastmode embeddings: invalid flags: .*\n.*threads/],
+  ])(
+    '%s refuses a bad flag with exit code 2 and why, before starting anything',
+    async (command, args, why) => {
+      const r = await capture([command, ...args]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(why);
+      expect(r.out).toBe('');
+    },
+  );
 });
 
 describe('readFlags', () => {

@@ -1,7 +1,7 @@
 // `beastmode simulator`: an OpenAI-compatible (or Anthropic Messages) model server with injectable faults,
 // for tests, the demo and benchmarks. A development tool: it is not part of the image.
 import { z } from 'zod';
-import { readFlags, type CommandSpec } from '../cli/flags.js';
+import { readValidFlags, type CommandSpec } from '../cli/flags.js';
 import { startSimulator } from './simulator.js';
 
 const num = z.coerce.number().min(0).optional();
@@ -52,18 +52,9 @@ export const SIMULATOR_COMMAND: CommandSpec = {
 
 /** Resolves with an exit code for --help or bad flags, else keeps serving until SIGTERM/SIGINT. */
 export async function runSimulator(argv: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
-  const read = readFlags(SIMULATOR_COMMAND, argv, env);
-  if (read.kind === 'help') {
-    process.stdout.write(read.text);
-    return 0;
-  }
-  const parsed = read.kind === 'ok' ? Flags.safeParse(read.values) : undefined;
-  if (parsed === undefined || !parsed.success) {
-    const why = parsed === undefined ? (read as { message: string }).message : z.prettifyError(parsed.error);
-    process.stderr.write(`invalid flags: ${why}\n`);
-    return 2;
-  }
-  const f = parsed.data;
+  const read = readValidFlags(SIMULATOR_COMMAND, Flags, argv, env);
+  if ('exit' in read) return read.exit;
+  const f = read.values;
   const sim = await startSimulator({
     port: f.port,
     host: f.host,

@@ -2,7 +2,7 @@
 // the cluster (manifests/embeddings-server.yaml) for the semantic cache and the learned router. SIGTERM
 // stops accepting and finishes what is queued.
 import { z } from 'zod';
-import { readFlags, type CommandSpec } from '../../../cli/flags.js';
+import { readValidFlags, type CommandSpec } from '../../../cli/flags.js';
 import { createLogger } from '../log.js';
 import { ENCODER_DIMENSIONS, ENCODER_MODEL, DEFAULT_BATCH } from './sentence-encoder.js';
 import { startEmbeddingsServer } from './server.js';
@@ -61,18 +61,9 @@ export const EMBEDDINGS_COMMAND: CommandSpec = {
 
 /** Resolves with an exit code for --help or bad flags, else keeps serving until SIGTERM/SIGINT. */
 export async function runEmbeddings(argv: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
-  const read = readFlags(EMBEDDINGS_COMMAND, argv, env);
-  if (read.kind === 'help') {
-    process.stdout.write(read.text);
-    return 0;
-  }
-  const parsed = read.kind === 'ok' ? Flags.safeParse(read.values) : undefined;
-  if (parsed === undefined || !parsed.success) {
-    const why = parsed === undefined ? (read as { message: string }).message : z.prettifyError(parsed.error);
-    process.stderr.write(`beastmode embeddings: invalid flags: ${why}\n`);
-    return 2;
-  }
-  const f = parsed.data;
+  const read = readValidFlags(EMBEDDINGS_COMMAND, Flags, argv, env);
+  if ('exit' in read) return read.exit;
+  const f = read.values;
   const log = createLogger(f['log-level']);
   const server = await startEmbeddingsServer({
     port: f.port,
