@@ -183,7 +183,7 @@ for (const p of pairs) dense(p.similar);
 lookups(denseBig, threshold, dense);
 const db = lookups(denseBig, threshold, dense);
 process.stdout.write(
-  `dense vectors (the simulator's ${DENSE_DIMS}-d embedding, precomputed; exhaustive up to 4,096 entries, then word candidates), load ${load()}:\n` +
+  `dense vectors (the simulator's ${DENSE_DIMS}-d embedding, precomputed; exhaustive up to 4,096 entries, then word and hyperplane-bucket candidates), load ${load()}:\n` +
     `  ${pairs.length} entries: own origin ${(ds.own * 100).toFixed(1)}%, p50 ${ms(ds.p50)} ms, p99 ${ms(ds.p99)} ms\n` +
     `  ${denseBig.size()} entries: own origin ${(db.own * 100).toFixed(1)}%, p50 ${ms(db.p50)} ms, p99 ${ms(db.p99)} ms, max ${ms(db.max)} ms; ` +
     `filled in ${denseSeconds.toFixed(1)} s (embedding included)\n`,

@@ -1,6 +1,7 @@
 // The semantic index: searches see one partition only, return entries at or above the threshold best
 // first, drop expired ones, cap each route's entries (least recently hit first), forget on request, and
-// past the exhaustive size find the near entries through their shared rare words.
+// past the exhaustive size find the near entries through their shared rare words (and, for dense vectors,
+// their hyperplane buckets).
 import { embedText } from './embedder.js';
 import { SemanticIndex, wordHashes, type IndexedEntry } from './semantic-index.js';
 
@@ -98,4 +99,40 @@ test('a dense partition (an embeddings server’s vectors) is searched exhaustiv
     expect(index.search('d', 'unrelated words', vectors[i]!, 0.99, 0)[0]?.entry.key).toBe(`k${i}`);
   expect(index.search('d', '', vectors[7]!, 0.99, 100)).toEqual([]); // expired, dropped
   expect(index.size()).toBe(1499);
+});
+
+test('past the dense limit, a close vector that shares no word is found through its hyperplane buckets', () => {
+  let seed = 23;
+  const random = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296) * 2 - 1;
+  const unit = (v: Float32Array) => {
+    const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+    return v.map((x) => x / n);
+  };
+  const vectors = Array.from({ length: 6000 }, () => unit(Float32Array.from({ length: 64 }, random)));
+  // Each query: an entry's vector moved by a little noise (cosine ~0.95), worded with none of its words.
+  const queries = Array.from({ length: 60 }, (_, j) => {
+    const target = vectors[j * 100]!;
+    return unit(target.map((x) => x + 0.045 * random()));
+  });
+  const fill = (dense: boolean) => {
+    const index = new SemanticIndex();
+    vectors.forEach((vector, i) =>
+      index.add(
+        'r',
+        'd',
+        { key: `k${i}`, producer: 'p', text: `entry ${i}`, vector, expiresAt: 1e12 },
+        10_000,
+        dense,
+      ),
+    );
+    return index;
+  };
+  const found = (index: SemanticIndex) =>
+    queries.filter((q, j) => index.search('d', 'other words', q, 0.9, 0)[0]?.entry.key === `k${j * 100}`)
+      .length;
+  const cosine = queries[0]!.reduce((s, x, i) => s + x * vectors[0]![i]!, 0);
+  expect(cosine).toBeGreaterThan(0.9); // else the test proves nothing
+  // The word index alone (a partition of the built-in embedder's vectors) finds none of them.
+  expect(found(fill(false))).toBe(0);
+  expect(found(fill(true))).toBeGreaterThanOrEqual(57);
 });

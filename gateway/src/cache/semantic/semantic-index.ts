@@ -8,7 +8,11 @@
 // are the entries that share one of the query's rarest words (an inverted index of words), at most
 // MAX_CANDIDATES: an entry similar enough to be a hit shares most of its words with the query, so it shares
 // one of those; one that shares none, or is crowded out, is missed — which costs a miss, never a wrong hit.
+// Dense vectors can be close with no word in common: their candidates are also the entries in the query's
+// random-hyperplane buckets (hyperplanes.ts), at most MAX_DENSE_CANDIDATES in all.
 // Each route's entries are capped (least recently hit dropped first) and expire with the cache's TTL.
+
+import { bucketsOf } from './hyperplanes.js';
 
 const EXHAUSTIVE_LIMIT = 512;
 /** Dense vectors (an embeddings server's) are searched exhaustively longer: a rewording may share no word. */
@@ -17,6 +21,8 @@ const EXHAUSTIVE_LIMIT_DENSE = 4096;
 const RARE_WORDS = 4;
 /** Most candidates scored in a large partition (the rarest words' postings first; past it, a miss). */
 const MAX_CANDIDATES = 1024;
+/** Most candidates of a large dense partition: words, then buckets (a 512-d dot product is ~0.3 µs). */
+const MAX_DENSE_CANDIDATES = 2048;
 
 export interface IndexedEntry {
   /** The exact cache key of the request the entry was stored for. */
@@ -32,6 +38,8 @@ interface Slot extends IndexedEntry {
   partition: Partition;
   route: string;
   words: number[];
+  /** Its hyperplane buckets, in a dense partition (else none). */
+  buckets: number[];
   /** Where it is in its partition's slots. */
   at: number;
   /** The search that last took it as a candidate. */
@@ -45,7 +53,9 @@ class Partition {
   readonly byKey = new Map<string, Slot>();
   /** Word hash → the slots whose text has it (removed slots linger, marked dead, until a rebuild). */
   postings = new Map<number, Slot[]>();
-  /** Dead slots still in postings. */
+  /** Hyperplane bucket → the slots in it (dense partitions; dead slots linger as in postings). */
+  buckets = new Map<number, Slot[]>();
+  /** Dead slots still in postings and buckets. */
   lingering = 0;
   constructor(
     readonly id: string,
@@ -54,17 +64,22 @@ class Partition {
   ) {}
 
   post(slot: Slot): void {
-    for (const w of slot.words) {
-      const list = this.postings.get(w);
-      if (list === undefined) this.postings.set(w, [slot]);
-      else list.push(slot);
-    }
+    const into = (lists: Map<number, Slot[]>, keys: number[]) => {
+      for (const k of keys) {
+        const list = lists.get(k);
+        if (list === undefined) lists.set(k, [slot]);
+        else list.push(slot);
+      }
+    };
+    into(this.postings, slot.words);
+    into(this.buckets, slot.buckets);
   }
 
   /** Rebuilds the postings from the live slots once the dead outnumber them. */
   compact(): void {
     if (this.lingering <= this.slots.length + 1024) return;
     this.postings = new Map();
+    this.buckets = new Map();
     this.lingering = 0;
     for (const s of this.slots) this.post(s);
   }
@@ -128,7 +143,7 @@ export class SemanticIndex {
 
   /**
    * Adds (or replaces, by key) an entry of `route` in `partition`; drops the route's oldest past `max`.
-   * `dense`: the partition's vectors come from an embeddings server (searched through HNSW when large).
+   * `dense`: the partition's vectors come from an embeddings server (its large partitions also bucketed).
    */
   add(route: string, partition: string, entry: IndexedEntry, max: number, dense = false): void {
     const id = `${entry.producer} ${entry.key}`;
@@ -137,7 +152,17 @@ export class SemanticIndex {
     let p = this.partitions.get(partition);
     if (p === undefined) this.partitions.set(partition, (p = new Partition(partition, dense)));
     const words = wordHashes(entry.text);
-    const slot: Slot = { ...entry, partition: p, route, words, at: p.slots.length, mark: 0, dead: false };
+    const buckets = p.dense ? bucketsOf(entry.vector) : [];
+    const slot: Slot = {
+      ...entry,
+      partition: p,
+      route,
+      words,
+      buckets,
+      at: p.slots.length,
+      mark: 0,
+      dead: false,
+    };
     p.slots.push(slot);
     p.byKey.set(id, slot);
     p.post(slot);
@@ -166,7 +191,7 @@ export class SemanticIndex {
     if (p === undefined) return [];
     const found: Neighbour[] = [];
     const q = sparse(vector);
-    for (const slot of this.candidates(p, text)) {
+    for (const slot of this.candidates(p, text, vector)) {
       if (slot.dead) continue;
       if (slot.expiresAt <= now) {
         this.drop(slot);
@@ -212,7 +237,7 @@ export class SemanticIndex {
     for (const [route, lru] of this.routes) if (!routes.has(route)) for (const s of [...lru]) this.drop(s);
   }
 
-  private candidates(p: Partition, text: string): readonly Slot[] {
+  private candidates(p: Partition, text: string, vector: Float32Array): readonly Slot[] {
     if (p.slots.length <= (p.dense ? EXHAUSTIVE_LIMIT_DENSE : EXHAUSTIVE_LIMIT)) return p.slots;
     const lists = wordHashes(text)
       .map((w) => p.postings.get(w))
@@ -221,16 +246,17 @@ export class SemanticIndex {
       .slice(0, RARE_WORDS);
     const stamp = ++this.stamp;
     const out: Slot[] = [];
-    for (const list of lists) {
+    const take = (list: readonly Slot[], max: number) => {
       // The newest postings of a word too common to score whole.
-      for (let i = list.length - 1; i >= 0 && out.length < MAX_CANDIDATES; i--) {
+      for (let i = list.length - 1; i >= 0 && out.length < max; i--) {
         const s = list[i] as Slot;
         if (s.mark === stamp) continue;
         s.mark = stamp;
         out.push(s);
       }
-      if (out.length >= MAX_CANDIDATES) break;
-    }
+    };
+    for (const list of lists) take(list, MAX_CANDIDATES);
+    if (p.dense) for (const b of bucketsOf(vector)) take(p.buckets.get(b) ?? [], MAX_DENSE_CANDIDATES);
     return out;
   }
 
