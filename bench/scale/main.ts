@@ -3,7 +3,9 @@
 // fails; each step is run once and printed: offered and served rate, p50/p95/p99/max, errors, and the CPU of
 // every gateway and upstream process. The same steps straight to the upstream simulators are the baseline,
 // measured in the same run. The summary is the largest rate each G holds with p99 under the bound and no
-// errors. Defaults scale to the cores found (see layout.ts); it runs on 2 cores (G = 1) as on 16.
+// errors. With several policy modes (--policy off,on,full) each G runs the same steps once per mode and
+// the summary adds each mode's gateway CPU per request against "off" (compare.ts). Defaults scale to the
+// cores found (see layout.ts); it runs on 2 cores (G = 1) as on 16.
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,6 +13,7 @@ import { repoRoot } from '../../cluster/paths.js';
 import type { Target } from '../lib/loadgen.js';
 import { cpuSeconds, machineLoad, stop, stopAll, type Started } from '../lib/processes.js';
 import { ensureVegeta, vegetaRate, type Vegeta } from '../lib/vegeta.js';
+import { comparePolicies, formatPolicyCosts, type MeasuredStep } from './compare.js';
 import {
   BENCH_KEY,
   buildGateway,
@@ -30,7 +33,8 @@ const USAGE = `Usage: npm run bench:scale -- [options]
          workers       one gateway with --workers G on G cores (one pod on many cores)
   --policy on          on: the policy layer as deployed, nothing configured (default);
            off         BEASTMODE_POLICY=off; full: API key, rate limit, budget and exact cache, every request
-                       a cache miss
+                       a cache miss; a list (off,on,full) runs each G once per mode and compares their
+                       gateway CPU per request with off's
   --seconds 10         length of each step
   --start 1000         first step's rate per gateway (req/s); each next step is 1.5 times the last
   --p99-ms 25          a step passes with p99 below this, no errors and 99% of the offered rate served
@@ -58,8 +62,13 @@ if (values.help) {
   process.exit(0);
 }
 const mode = values.mode as GatewayMode;
-const policy = values.policy as PolicyMode;
-if (!['processes', 'workers'].includes(mode) || !['off', 'on', 'full'].includes(policy)) {
+const policies = (values.policy ?? 'on').split(',') as PolicyMode[];
+if (
+  !['processes', 'workers'].includes(mode) ||
+  policies.length === 0 ||
+  new Set(policies).size !== policies.length ||
+  !policies.every((p) => ['off', 'on', 'full'].includes(p))
+) {
   process.stderr.write(USAGE);
   process.exit(2);
 }
@@ -71,17 +80,16 @@ const layout: CoreLayout = coreLayout(cpus().length);
 const counts = values.gateways?.split(',').map(Number) ?? defaultGatewayCounts(layout);
 const work = path.join(repoRoot, '.beastmode', 'bench-scale');
 const UPSTREAM_PORT = 19500;
+const WARM_UP_SECONDS = 15;
 const GATEWAY_PORT = 19600;
 
-interface Step {
-  rate: number;
-  served: number;
+interface Step extends MeasuredStep {
+  achieved: number;
   p50: number;
   p95: number;
   p99: number;
   max: number;
   errors: number;
-  pass: boolean;
   cpu: string;
 }
 
@@ -89,7 +97,7 @@ const percent = (pids: number[], before: number[], seconds: number): string =>
   pids.map((p, i) => `${Math.round((100 * (cpuSeconds(p) - (before[i] ?? 0))) / seconds)}%`).join(' ');
 
 /** Distinct requests (every one a cache miss) for policy "full"; one request otherwise. */
-function requests(base: Target[], step: string, count: number): Target[] {
+function requests(policy: PolicyMode, base: Target[], step: string, count: number): Target[] {
   if (policy !== 'full') return base;
   return Array.from({ length: count }, (_, i) => ({
     ...(base[i % base.length] as Target),
@@ -104,32 +112,39 @@ function requests(base: Target[], step: string, count: number): Target[] {
 
 async function runSteps(
   label: string,
+  policy: PolicyMode,
   vegeta: Vegeta,
   targets: Target[],
   procs: { gateways: () => number[]; upstreams: Started[] },
   firstRate: number,
 ): Promise<Step[]> {
-  // Warm-up, not reported: a fresh process runs its first seconds in the interpreter, before the JIT.
+  // Warm-up, not reported: a fresh process runs its first seconds in the interpreter, before the JIT, and
+  // its first full collections while the heap grows to its working size (measured: the first two come
+  // within ~15 s at 600/s); a step measured then reports those, not the gateway at work.
   await vegetaRate(
     vegeta,
-    requests(targets, `${label}-warm-up`, firstRate * 4),
-    Math.round(firstRate / 2),
-    4,
+    requests(policy, targets, `${label}-warm-up`, Math.min(firstRate * WARM_UP_SECONDS, 60_000)),
+    firstRate,
+    WARM_UP_SECONDS,
   );
   const steps: Step[] = [];
   for (let i = 0, rate = firstRate; i < MAX_STEPS; i++, rate = Math.round(rate * 1.5)) {
     const gw = procs.gateways();
     const up = procs.upstreams.map((u) => u.pid);
     const before = [...gw, ...up].map(cpuSeconds);
-    const batch = requests(targets, `${label}-${rate}`, Math.min(rate * SECONDS, 60_000));
+    const batch = requests(policy, targets, `${label}-${rate}`, Math.min(rate * SECONDS, 60_000));
     const r = await vegetaRate(vegeta, batch, rate, SECONDS);
+    const gatewayCpuSeconds = gw.reduce((sum, pid, k) => sum + cpuSeconds(pid) - (before[k] ?? 0), 0);
+    const served = r.achieved * SECONDS;
     const cpu =
       (gw.length > 0 ? `gateways ${percent(gw, before, SECONDS)}  ` : '') +
       `upstreams ${percent(up, before.slice(gw.length), SECONDS)}`;
     const pass = r.errors === 0 && r.p99 < P99_MS && r.achieved >= 0.99 * rate;
-    steps.push({
+    const step: Step = {
       rate,
-      served: r.achieved,
+      served,
+      gatewayCpuSeconds,
+      achieved: r.achieved,
       p50: r.p50,
       p95: r.p95,
       p99: r.p99,
@@ -137,11 +152,13 @@ async function runSteps(
       errors: r.errors,
       pass,
       cpu,
-    });
+    };
+    steps.push(step);
+    const perRequest = gw.length > 0 ? `  ${cpuMicrosLabel(step)}` : '';
     process.stdout.write(
       `${label.padEnd(14)} offered ${String(rate).padStart(6)}/s  served ${String(Math.round(r.achieved)).padStart(6)}/s  ` +
         `p50 ${r.p50.toFixed(1)}  p95 ${r.p95.toFixed(1)}  p99 ${r.p99.toFixed(1)}  max ${r.max.toFixed(0)} ms  ` +
-        `errors ${r.errors}  ${pass ? 'pass' : 'FAIL'}  cpu: ${cpu}  (${machineLoad()})\n`,
+        `errors ${r.errors}  ${pass ? 'pass' : 'FAIL'}  cpu: ${cpu}${perRequest}  (${machineLoad()})\n`,
     );
     if (!pass) break;
     await new Promise((res) => setTimeout(res, 1000));
@@ -149,16 +166,60 @@ async function runSteps(
   return steps;
 }
 
+const cpuMicrosLabel = (s: Step): string =>
+  s.served > 0 ? `${Math.round((s.gatewayCpuSeconds * 1e6) / s.served)} µs/request` : '';
+
 const best = (steps: Step[]): string => {
   const ok = steps.filter((s) => s.pass).at(-1);
   return ok === undefined ? 'none' : `${ok.rate}/s (p99 ${ok.p99.toFixed(1)} ms)`;
 };
 
+const headersFor = (policy: PolicyMode): Record<string, string> =>
+  policy === 'full'
+    ? { 'content-type': 'application/json', authorization: `Bearer ${BENCH_KEY}` }
+    : { 'content-type': 'application/json' };
+
+interface Bench {
+  main: string;
+  vegeta: Vegeta;
+  upstreams: Started[];
+  upstreamUrls: string[];
+  nodeOptions: string;
+}
+
+/** G gateways (or workers) run the steps once per policy mode; each mode's label and best go to `summary`. */
+async function measurePolicies(g: number, b: Bench, summary: string[]): Promise<Map<PolicyMode, Step[]>> {
+  const byPolicy = new Map<PolicyMode, Step[]>();
+  for (const policy of policies) {
+    const files = writeGatewayFiles(path.join(work, policy), b.upstreamUrls, policy);
+    files.env.NODE_OPTIONS = b.nodeOptions;
+    const fleet = await startFleet({
+      main: b.main,
+      count: g,
+      mode,
+      cpus: layout.gateways,
+      basePort: GATEWAY_PORT,
+      files,
+      headers: headersFor(policy),
+    });
+    const label =
+      `${g} ${mode === 'workers' ? 'worker' : 'gateway'}${g === 1 ? '' : 's'}` +
+      (policies.length > 1 ? ` ${policy}` : '');
+    const procs = { gateways: () => fleet.gatewayPids(), upstreams: b.upstreams };
+    const steps = await runSteps(label, policy, b.vegeta, fleet.targets, procs, START * g);
+    byPolicy.set(policy, steps);
+    summary.push(`  ${label.padEnd(24)} ${best(steps)}`);
+    await Promise.all(fleet.gateways.map(stop));
+    process.stdout.write('\n');
+  }
+  return byPolicy;
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`Gateway scale benchmark: ${describeLayout(layout)}\n`);
   process.stdout.write(
-    `mode ${mode}, policy ${policy}, ${SECONDS}s steps from ${START}/s per gateway ×1.5, pass: p99 < ${P99_MS} ms, ` +
-      `no errors, ≥ 99% served; ${machineLoad()}\n\n`,
+    `mode ${mode}, policy ${policies.join(', ')}, ${SECONDS}s steps from ${START}/s per gateway ×1.5, ` +
+      `pass: p99 < ${P99_MS} ms, no errors, ≥ 99% served; ${machineLoad()}\n\n`,
   );
   const vegetaBin = await ensureVegeta((l) => process.stderr.write(`${l}\n`));
   if (vegetaBin === undefined)
@@ -167,45 +228,42 @@ async function main(): Promise<void> {
   const main = buildGateway(repoRoot, path.join(work, 'dist'));
   const upstreams = await startUpstreams(repoRoot, layout.upstreamCount, layout.upstreams, UPSTREAM_PORT);
   const upstreamUrls = upstreams.map((_, i) => `http://127.0.0.1:${UPSTREAM_PORT + i}`);
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (policy === 'full') headers.authorization = `Bearer ${BENCH_KEY}`;
   const summary: string[] = [];
+  const costs: string[] = [];
+  const first = policies[0] as PolicyMode;
   const direct = upstreamUrls.map((u) => ({
     name: 'direct',
     origin: u,
     path: '/v1/chat/completions',
-    headers,
+    headers: headersFor(first),
   }));
-  const directSteps = await runSteps('direct', vegeta, direct, { gateways: () => [], upstreams }, START);
+  const directSteps = await runSteps(
+    'direct',
+    first,
+    vegeta,
+    direct,
+    { gateways: () => [], upstreams },
+    START,
+  );
   summary.push(`  ${'direct'.padEnd(24)} ${best(directSteps)}`);
-  const files = writeGatewayFiles(work, upstreamUrls, policy);
-  files.env.NODE_OPTIONS = values['node-options'] ?? GATEWAY_NODE_OPTIONS;
-  process.stdout.write(`gateway NODE_OPTIONS: ${files.env.NODE_OPTIONS || '(none)'}\n`);
+  const nodeOptions = values['node-options'] ?? GATEWAY_NODE_OPTIONS;
+  process.stdout.write(`gateway NODE_OPTIONS: ${nodeOptions || '(none)'}\n`);
   for (const g of counts) {
-    const fleet = await startFleet({
-      main,
-      count: g,
-      mode,
-      cpus: layout.gateways,
-      basePort: GATEWAY_PORT,
-      files,
-      headers,
-    });
-    const label = `${g} ${mode === 'workers' ? 'worker' : 'gateway'}${g === 1 ? '' : 's'}`;
-    const steps = await runSteps(
-      label,
-      vegeta,
-      fleet.targets,
-      { gateways: () => fleet.gatewayPids(), upstreams },
-      START * g,
+    const byPolicy = await measurePolicies(
+      g,
+      { main, vegeta, upstreams, upstreamUrls, nodeOptions },
+      summary,
     );
-    summary.push(`  ${label.padEnd(24)} ${best(steps)}`);
-    await Promise.all(fleet.gateways.map(stop));
-    process.stdout.write('\n');
+    if (policies.length > 1) {
+      const { rates, costs: perMode } = comparePolicies(byPolicy);
+      costs.push(`  G = ${g}:`, ...formatPolicyCosts(perMode, rates));
+    }
   }
   process.stdout.write(
     `Largest rate with p99 < ${P99_MS} ms, no errors (every step above was run once):\n${summary.join('\n')}\n`,
   );
+  if (costs.length > 0)
+    process.stdout.write(`Gateway CPU per served request, by policy mode:\n${costs.join('\n')}\n`);
   process.stdout.write(`${machineLoad()}\n`);
 }
 

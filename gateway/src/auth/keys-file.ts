@@ -1,6 +1,6 @@
 // The keys.yaml format of the Secret a ModelGateway names in auth.apiKeysSecretRef, and its parser into
 // the hashed form the gateway holds. Plaintext keys are hashed here and never kept.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { Caller } from '../policy/types.js';
@@ -57,8 +57,9 @@ export interface HashedKey {
   caller: Caller;
 }
 
+/** One-shot (no Hash object): every authenticated request hashes the key it presents. */
 export function sha256(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+  return hash('sha256', value, 'buffer');
 }
 
 /**

@@ -6,7 +6,7 @@
 // minus top-level nulls (null means "default" in the OpenAI API), with object keys sorted recursively.
 // Every other field — including ones this gateway does not know — is part of the key, so an unknown
 // parameter can only cause a miss, never a wrong hit.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { CompiledRoute } from '../../../api/v1alpha1/gatewayconfig.js';
 import type { Caller, ChatRequest } from '../policy/types.js';
 
@@ -61,16 +61,17 @@ export function cacheScope(scope: CompiledRoute['cache']['scope'], caller: Calle
 }
 
 export function cacheKey(route: CompiledRoute, caller: Caller, request: ChatRequest): string {
-  return createHash('sha256')
-    .update(
-      JSON.stringify([
-        'bm-cache-v1',
-        `${route.namespace}/${route.name}`,
-        cacheScope(route.cache.scope, caller),
-        canonicalRequest(request),
-      ]),
-    )
-    .digest('hex');
+  // One-shot hash (no Hash object): this runs for every request on a cached route.
+  return hash(
+    'sha256',
+    JSON.stringify([
+      'bm-cache-v1',
+      `${route.namespace}/${route.name}`,
+      cacheScope(route.cache.scope, caller),
+      canonicalRequest(request),
+    ]),
+    'hex',
+  );
 }
 
 /**

@@ -1,0 +1,62 @@
+// The policy comparison of bench:scale: CPU per served request, compared at the rates every mode ran,
+// against "off".
+import { describe, expect, it } from '@jest/globals';
+import { comparePolicies, cpuMicrosPerRequest, formatPolicyCosts, type MeasuredStep } from './compare.js';
+import type { PolicyMode } from './fleet.js';
+
+/** A step of `rate`/s for 10 s costing `micros` µs of gateway CPU a request. */
+const step = (rate: number, micros: number, pass = true): MeasuredStep => ({
+  rate,
+  served: rate * 10,
+  gatewayCpuSeconds: (rate * 10 * micros) / 1e6,
+  pass,
+});
+
+describe('bench:scale policy comparison', () => {
+  it('reads CPU per served request, and nothing from a step that served nothing', () => {
+    expect(cpuMicrosPerRequest(step(1000, 250))).toBeCloseTo(250, 6);
+    expect(cpuMicrosPerRequest({ rate: 1000, served: 0, gatewayCpuSeconds: 1, pass: false })).toBeNaN();
+  });
+
+  it('compares each mode with off at the rates all of them ran', () => {
+    const byPolicy = new Map<PolicyMode, MeasuredStep[]>([
+      ['off', [step(1000, 200), step(1500, 220), step(2250, 240), step(3375, 260, false)]],
+      ['on', [step(1000, 210), step(1500, 230), step(2250, 250, false)]],
+      ['full', [step(1000, 260), step(1500, 280, false)]],
+    ]);
+    const { rates, costs } = comparePolicies(byPolicy);
+    expect(rates).toEqual([1000, 1500]);
+    const [off, on, full] = costs;
+    // Only 1000/s and 1500/s were run by all three: the medians are the means of those two.
+    expect(off).toMatchObject({ policy: 'off', cpuMicros: 210, vsOff: 1, largestPassing: 2250 });
+    expect(on?.cpuMicros).toBeCloseTo(220, 6);
+    expect(on?.vsOff).toBeCloseTo(220 / 210, 6);
+    expect(on?.largestPassing).toBe(1500);
+    expect(full?.cpuMicros).toBeCloseTo(270, 6);
+    expect(full?.vsOff).toBeCloseTo(270 / 210, 6);
+    expect(full?.perCore).toBeCloseTo(1e6 / 270, 6);
+    expect(full?.largestPassing).toBe(1000);
+  });
+
+  it('has no ratio without an off run, and no passing rate when every step failed', () => {
+    const [on] = comparePolicies(new Map([['on', [step(1000, 300, false)]]])).costs;
+    expect(on).toMatchObject({ policy: 'on', cpuMicros: 300, vsOff: undefined, largestPassing: undefined });
+    expect(formatPolicyCosts([on!], [1000])).toEqual([
+      '  policy on      300 µs CPU/request (≈ 3,333/s a core; median over 1000/s)  largest passing none',
+    ]);
+  });
+
+  it('prints the ratio to off for every other mode', () => {
+    const { rates, costs } = comparePolicies(
+      new Map<PolicyMode, MeasuredStep[]>([
+        ['off', [step(1000, 200), step(1500, 210)]],
+        ['full', [step(1000, 250), step(1500, 262.5)]],
+      ]),
+    );
+    const lines = formatPolicyCosts(costs, rates);
+    expect(lines[0]).toContain('median over 1000, 1500/s');
+    expect(lines[0]).not.toContain('× off');
+    expect(lines[1]).toContain('1.25× off');
+    expect(lines[1]).toContain('largest passing 1500/s');
+  });
+});
