@@ -108,8 +108,7 @@ export function readValidFlags<S extends z.ZodType>(
   const parsed = read.kind === 'ok' ? schema.safeParse(read.values) : undefined;
   if (parsed === undefined || !parsed.success) {
     const why = parsed === undefined ? (read as { message: string }).message : z.prettifyError(parsed.error);
-    process.stderr.write(`${cmd.name}: invalid flags: ${why}
-`);
+    process.stderr.write(`${cmd.name}: invalid flags: ${why}\n`);
     return { exit: 2 };
   }
   return { values: parsed.data };

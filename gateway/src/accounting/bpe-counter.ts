@@ -113,7 +113,6 @@ export class BpeCounter {
     let total = 0;
     this.longBytes = 0;
     this.longTokens = 0;
-    this.split.lastIndex = 0;
     for (const [piece] of text.matchAll(this.split)) total += this.countPiece(piece);
     return total;
   }

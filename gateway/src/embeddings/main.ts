@@ -1,5 +1,5 @@
 // `beastmode embeddings`: the bundled sentence encoder behind an OpenAI-compatible /v1/embeddings, to run in
-// the cluster (manifests/embeddings-server.yaml) for the semantic cache and the learned router. SIGTERM
+// the cluster (the chart's `embeddings.enabled`) for the semantic cache and the learned router. SIGTERM
 // stops accepting and finishes what is queued.
 import { z } from 'zod';
 import { readValidFlags, type CommandSpec } from '../../../cli/flags.js';

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
 import type { Logger } from '../log.js';
 import { gatewayError, sendError, type GatewayError } from '../server/errors.js';
-import { readBody, slowBodyRefusal } from '../server/request-body.js';
+import { parseJson, readBody, slowBodyRefusal } from '../server/request-body.js';
 import { ENCODER_DIMENSIONS, ENCODER_MODEL, SentenceEncoder } from './sentence-encoder.js';
 
 /** OpenAI's own limit on the inputs of one request. */
@@ -166,12 +166,8 @@ function embeddingsHandler(enc: SentenceEncoder, m: Metrics, o: EmbeddingsServer
       );
       return fail(res, slowBodyRefusal(req) ?? tooLarge);
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(raw.toString('utf8'));
-    } catch {
-      return fail(res, invalid('the body is not valid JSON', null));
-    }
+    const json = parseJson(raw);
+    if (json === undefined) return fail(res, invalid('the body is not valid JSON', null));
     const parsed = parseEmbeddingsRequest(json);
     if ('status' in parsed) return fail(res, parsed);
     if (parsed.texts.length > o.maxQueue) {
