@@ -2,7 +2,7 @@
 // each check with its bound; and the lines it prints.
 import { describe, expect, it } from '@jest/globals';
 import { formatHeader, formatVerdict, formatWindow } from './report.js';
-import { judgeSoak, THRESHOLDS, type SoakWindow } from './verdict.js';
+import { judgeSoak, liveHeapBands, THRESHOLDS, type SoakWindow } from './verdict.js';
 
 const MiB = 1024 * 1024;
 
@@ -112,6 +112,37 @@ describe('soak verdict', () => {
       ok: true,
       detail: 'not measured: no major collection in a band',
     });
+  });
+
+  it('widens a live-heap band that saw no major collection back one window at a time, never past its bounds', () => {
+    // The 5-minute soak as CI saw it: full collections every minute or two, none in minute 3.
+    const five = [1, 2, 3, 4, 5].map((m) =>
+      window(m, { liveHeapBytes: [18, 35.4, undefined, 34.3, 33.1][m - 1]! * MiB || undefined }),
+    );
+    expect(judgeSoak(five)).toMatchObject({ memoryFirst: [3], memoryLast: [5] });
+    expect(liveHeapBands(five.slice(1))).toEqual({
+      middle: 35.4 * MiB,
+      end: 33.1 * MiB,
+      middleMinutes: [2, 3],
+      endMinutes: [5],
+    });
+    expect(judgeSoak(five).checks.find((c) => c.name === 'live heap')?.detail).toBe(
+      '35.4 MiB → 33.1 MiB (-2.3 MiB; bound +16.0 MiB; least after a major collection; on minutes 2–3 against minute 5)',
+    );
+    // A leak still shows when the end band is widened: the least of minutes 4–5 against minute 3.
+    const leak = [1, 2, 3, 4, 5].map((m) =>
+      window(m, { liveHeapBytes: [18, 30, 30, 30 + 16, undefined][m - 1]! * MiB || undefined }),
+    );
+    expect(liveHeapBands(leak.slice(1))).toMatchObject({ middleMinutes: [3], endMinutes: [4, 5] });
+    expect(failed(leak)).toEqual(['live heap']);
+    // Never into the warm-up: only minute 1 saw a collection before the middle.
+    const warmOnly = [1, 2, 3, 4, 5].map((m) =>
+      window(m, { liveHeapBytes: m === 1 || m === 5 ? 30 * MiB : undefined }),
+    );
+    expect(liveHeapBands(warmOnly.slice(1))).toBeUndefined();
+    // The end band never reaches into the middle band: minute 3 is the middle, minutes 4–5 saw none.
+    const endless = [1, 2, 3, 4, 5].map((m) => window(m, { liveHeapBytes: m <= 3 ? 30 * MiB : undefined }));
+    expect(liveHeapBands(endless.slice(1))).toBeUndefined();
   });
 
   it('ignores the warm-up minute for growth and drift, but not for errors', () => {

@@ -6,8 +6,9 @@
 // recent-requests ring for feedback fills for minutes) and saws with collections (resident memory drops by
 // 100 MiB when V8 releases pages, then climbs back): the middle of the run is compared with its end, resident
 // memory by the median of each band (typical against typical, never a collection's low against a high) and
-// the live heap — what V8 holds right after a major collection — by its least in each band. A leak grows
-// both bands apart whatever the run's length. Pure: the windows are measured by main.ts.
+// the live heap — what V8 holds right after a major collection — by its least in each band (a band that saw
+// no major collection widened back until it holds one: liveHeapBands). A leak grows both bands apart
+// whatever the run's length. Pure: the windows are measured by main.ts.
 
 const MiB = 1024 * 1024;
 
@@ -115,6 +116,42 @@ export function memoryBands(rest: readonly SoakWindow[]): { middle: SoakWindow[]
   return { middle: rest.slice(mid - k, mid), end: rest.slice(-k) };
 }
 
+const minuteRange = (ms: readonly number[]): string =>
+  ms.length === 1 ? `minute ${ms[0]}` : `minutes ${ms[0]}–${ms[ms.length - 1]}`;
+
+/**
+ * The live heap of each memory band: the least a major collection left in it. Full collections are rare in
+ * a gateway that promotes little (one every minute or two at a soak's rate), so a band that saw none is
+ * widened back one window at a time until it holds one: the middle band never into the warm-up, the end band
+ * never into the middle band. Undefined when a band cannot hold one.
+ */
+export function liveHeapBands(
+  rest: readonly SoakWindow[],
+): { middle: number; end: number; middleMinutes: number[]; endMinutes: number[] } | undefined {
+  const { middle, end } = memoryBands(rest);
+  const least = (from: number, to: number) => {
+    const xs = rest
+      .slice(from, to)
+      .map((w) => w.liveHeapBytes)
+      .filter((b): b is number => b !== undefined);
+    return xs.length > 0 ? Math.min(...xs) : undefined;
+  };
+  const midEnd = rest.indexOf(middle[middle.length - 1] as SoakWindow) + 1;
+  let midStart = midEnd - middle.length;
+  while (least(midStart, midEnd) === undefined && midStart > 0) midStart--;
+  let endStart = rest.length - end.length;
+  while (least(endStart, rest.length) === undefined && endStart > midEnd) endStart--;
+  const [m, e] = [least(midStart, midEnd), least(endStart, rest.length)];
+  if (m === undefined || e === undefined) return undefined;
+  const minutes = (from: number, to: number) => rest.slice(from, to).map((w) => w.minute);
+  return {
+    middle: m,
+    end: e,
+    middleMinutes: minutes(midStart, midEnd),
+    endMinutes: minutes(endStart, rest.length),
+  };
+}
+
 function memoryChecks(rest: readonly SoakWindow[], t: SoakThresholds): Check[] {
   const { middle, end } = memoryBands(rest);
   const [rssFirst, rssLast] = [median(middle.map((w) => w.rssBytes)), median(end.map((w) => w.rssBytes))];
@@ -127,19 +164,19 @@ function memoryChecks(rest: readonly SoakWindow[], t: SoakThresholds): Check[] {
       detail: `${mib(rssFirst)} → ${mib(rssLast)} (${sign(growth)}${mib(growth)}; bound +${mib(t.rssGrowthBytes)}; medians)`,
     },
   ];
-  const live = (ws: SoakWindow[]) => {
-    const xs = ws.map((w) => w.liveHeapBytes).filter((b): b is number => b !== undefined);
-    return xs.length > 0 ? Math.min(...xs) : undefined;
-  };
-  const [heapFirst, heapLast] = [live(middle), live(end)];
-  if (heapFirst === undefined || heapLast === undefined) {
+  const live = liveHeapBands(rest);
+  if (live === undefined) {
     checks.push({ name: 'live heap', ok: true, detail: 'not measured: no major collection in a band' });
   } else {
-    const g = heapLast - heapFirst;
+    const g = live.end - live.middle;
+    const widened = live.middleMinutes.length > middle.length || live.endMinutes.length > end.length;
+    const on = widened
+      ? `; on ${minuteRange(live.middleMinutes)} against ${minuteRange(live.endMinutes)}`
+      : '';
     checks.push({
       name: 'live heap',
       ok: g < t.liveHeapGrowthBytes,
-      detail: `${mib(heapFirst)} → ${mib(heapLast)} (${sign(g)}${mib(g)}; bound +${mib(t.liveHeapGrowthBytes)}; least after a major collection)`,
+      detail: `${mib(live.middle)} → ${mib(live.end)} (${sign(g)}${mib(g)}; bound +${mib(t.liveHeapGrowthBytes)}; least after a major collection${on})`,
     });
   }
   return checks;
