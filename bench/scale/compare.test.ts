@@ -1,7 +1,13 @@
 // The policy comparison of bench:scale: CPU per served request, compared at the rates every mode ran,
 // against "off".
 import { describe, expect, it } from '@jest/globals';
-import { comparePolicies, cpuMicrosPerRequest, formatPolicyCosts, type MeasuredStep } from './compare.js';
+import {
+  comparePolicies,
+  cpuMicrosPerRequest,
+  formatPolicyCosts,
+  type Compared,
+  type MeasuredStep,
+} from './compare.js';
 import type { PolicyMode } from './fleet.js';
 
 /** A step of `rate`/s for 10 s costing `micros` µs of gateway CPU a request. */
@@ -58,5 +64,27 @@ describe('bench:scale policy comparison', () => {
     expect(lines[0]).not.toContain('× off');
     expect(lines[1]).toContain('1.25× off');
     expect(lines[1]).toContain('largest passing 1500/s');
+  });
+
+  it('compares every mode with the bare proxy too, and the bare proxy with nothing', () => {
+    const { rates, costs } = comparePolicies(
+      new Map<Compared, MeasuredStep[]>([
+        ['bare', [step(1000, 100), step(1500, 100), step(2250, 100)]],
+        ['off', [step(1000, 160), step(1500, 160)]],
+        ['on', [step(1000, 170), step(1500, 170)]],
+      ]),
+    );
+    expect(rates).toEqual([1000, 1500]);
+    const [bare, off, on] = costs;
+    expect(bare).toMatchObject({ policy: 'bare', cpuMicros: 100, vsBare: 1, largestPassing: 2250 });
+    expect(on?.vsBare).toBeCloseTo(1.7, 6);
+    const lines = formatPolicyCosts(costs, rates);
+    expect(lines[0]).toBe(
+      '  bare proxy     100 µs CPU/request (≈ 10,000/s a core; median over 1000, 1500/s)  largest passing 2250/s',
+    );
+    expect(lines[1]).toContain('(≈ 6,250/s a core; median over 1000, 1500/s)  1.60× bare');
+    expect(lines[1]).not.toContain('× off');
+    expect(lines[2]).toContain('1.06× off  1.70× bare');
+    expect(off?.vsBare).toBeCloseTo(1.6, 6);
   });
 });

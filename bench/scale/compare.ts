@@ -2,8 +2,13 @@
 // with each policy mode (off, on, full) and measures the gateway's CPU per served request at every step.
 // CPU per request is the inverse of a core's capacity, and unlike "the largest passing rate" it does not
 // move with a scheduler stall or a collection that lands in one 10 s step. This module turns those
-// measurements into the comparison the summary prints. Pure: the steps are passed in.
+// measurements into the comparison the summary prints. "bare" is the floor measured beside them: a bare
+// node:http server forwarding through an undici Pool (bench/gateway/bare-proxy.ts), the least any Node proxy
+// pays. Pure: the steps are passed in.
 import type { PolicyMode } from './fleet.js';
+
+/** What one series of steps ran: the gateway in a policy mode, or the bare proxy. */
+export type Compared = PolicyMode | 'bare';
 
 /** One fixed-rate step of one policy mode, as measured. */
 export interface MeasuredStep {
@@ -21,11 +26,13 @@ export function cpuMicrosPerRequest(s: MeasuredStep): number {
 }
 
 export interface PolicyCost {
-  policy: PolicyMode;
+  policy: Compared;
   /** Median CPU µs per request over the rates every compared mode ran. */
   cpuMicros: number;
   /** That median against the same for "off" (1.10 = 10% more CPU per request); undefined without "off". */
   vsOff: number | undefined;
+  /** That median against the bare proxy's; undefined without "bare". */
+  vsBare: number | undefined;
   /** Capacity per core implied by the CPU per request, requests/s. */
   perCore: number;
   /** The largest rate that passed, or undefined. */
@@ -42,7 +49,7 @@ const median = (xs: number[]): number => {
  * Each mode's CPU per request at the rates all modes ran (a mode that failed early stops its steps, so
  * only the common rates compare like with like), its ratio to "off" and its largest passing rate.
  */
-export function comparePolicies(byPolicy: ReadonlyMap<PolicyMode, readonly MeasuredStep[]>): {
+export function comparePolicies(byPolicy: ReadonlyMap<Compared, readonly MeasuredStep[]>): {
   /** The rates every mode ran (and served something at). */
   rates: number[];
   costs: PolicyCost[];
@@ -51,18 +58,20 @@ export function comparePolicies(byPolicy: ReadonlyMap<PolicyMode, readonly Measu
   const common = (all[0] ?? [])
     .map((s) => s.rate)
     .filter((rate) => all.every((steps) => steps.some((s) => s.rate === rate && s.served > 0)));
-  const cost = new Map<PolicyMode, number>();
+  const cost = new Map<Compared, number>();
   for (const [policy, steps] of byPolicy) {
     const at = steps.filter((s) => common.includes(s.rate)).map(cpuMicrosPerRequest);
     cost.set(policy, at.length > 0 ? median(at) : Number.NaN);
   }
   const off = cost.get('off');
+  const bare = cost.get('bare');
   const costs = [...byPolicy].map(([policy, steps]) => {
     const cpuMicros = cost.get(policy) as number;
     return {
       policy,
       cpuMicros,
       vsOff: off === undefined ? undefined : cpuMicros / off,
+      vsBare: bare === undefined ? undefined : cpuMicros / bare,
       perCore: 1e6 / cpuMicros,
       largestPassing: steps.filter((s) => s.pass).at(-1)?.rate,
     };
@@ -74,11 +83,15 @@ export function comparePolicies(byPolicy: ReadonlyMap<PolicyMode, readonly Measu
 export function formatPolicyCosts(costs: readonly PolicyCost[], rates: readonly number[]): string[] {
   const over = rates.length === 0 ? 'no common step' : `median over ${rates.join(', ')}/s`;
   return costs.map((c) => {
-    const ratio = c.vsOff === undefined || c.policy === 'off' ? '' : `  ${c.vsOff.toFixed(2)}× off`;
+    const ratio =
+      (c.vsOff === undefined || c.policy === 'off' || c.policy === 'bare'
+        ? ''
+        : `  ${c.vsOff.toFixed(2)}× off`) +
+      (c.vsBare === undefined || c.policy === 'bare' ? '' : `  ${c.vsBare.toFixed(2)}× bare`);
     const passing = c.largestPassing === undefined ? 'none' : `${c.largestPassing}/s`;
     const perCore = Number.isFinite(c.perCore) ? Math.round(c.perCore).toLocaleString('en-US') : '?';
     return (
-      `  policy ${c.policy.padEnd(5)} ${c.cpuMicros.toFixed(0).padStart(5)} µs CPU/request ` +
+      `  ${c.policy === 'bare' ? 'bare proxy  ' : `policy ${c.policy.padEnd(5)}`} ${c.cpuMicros.toFixed(0).padStart(5)} µs CPU/request ` +
       `(≈ ${perCore}/s a core; ${over})${ratio}  largest passing ${passing}`
     );
   });

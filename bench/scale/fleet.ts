@@ -2,7 +2,8 @@
 // one core each, or one gateway with G workers on G cores — built as the image runs them (compiled
 // JavaScript, not the tsx loader), all serving one route over the U simulators. Policy: "off" (no auth,
 // limits, budgets or cache at all), "on" (the layer as deployed, with nothing configured) or "full" (API
-// keys, a rate limit, a budget and the exact cache on every request).
+// keys, a rate limit, a budget and the exact cache on every request). Beside them, the floor: G bare proxies
+// (bench/gateway/bare-proxy.ts: node:http and an undici Pool, nothing else) on the same cores.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -135,5 +136,47 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       headers: o.headers,
     })),
     gatewayPids: () => gateways.flatMap((g) => processTree(g.pid)),
+  };
+}
+
+export interface BareOptions {
+  repoRoot: string;
+  count: number;
+  cpus: number[];
+  basePort: number;
+  /** The upstream simulators: proxy i forwards to upstream i modulo their number. */
+  upstreams: string[];
+  env: Record<string, string>;
+}
+
+/**
+ * G bare proxies, one core and port each, run as bench:gateway runs its floor (the tsx loader, which costs
+ * nothing once the module is loaded), with the gateway's NODE_OPTIONS (in `env`).
+ */
+export async function startBare(o: BareOptions): Promise<Fleet> {
+  const gateways: Started[] = [];
+  for (let i = 0; i < o.count; i++) {
+    const upstream = o.upstreams[i % o.upstreams.length] as string;
+    gateways.push(
+      start(
+        `bare-${i}`,
+        NODE,
+        ['--import', 'tsx', 'bench/gateway/bare-proxy.ts', String(o.basePort + i), upstream],
+        { cpus: String(o.cpus[i]), cwd: o.repoRoot, env: o.env },
+      ),
+    );
+  }
+  const ports = gateways.map((_, i) => o.basePort + i);
+  // The bare proxy forwards every path: /v1/models is answered by the simulator behind it.
+  await Promise.all(ports.map((p) => waitFor(`http://127.0.0.1:${p}/v1/models`)));
+  return {
+    gateways,
+    targets: ports.map((p) => ({
+      name: `bare-${o.count}`,
+      origin: `http://127.0.0.1:${p}`,
+      path: '/v1/chat/completions',
+      headers: { 'content-type': 'application/json' },
+    })),
+    gatewayPids: () => gateways.map((g) => g.pid),
   };
 }

@@ -4,8 +4,10 @@
 // every gateway and upstream process. The same steps straight to the upstream simulators are the baseline,
 // measured in the same run. The summary is the largest rate each G holds with p99 under the bound and no
 // errors. With several policy modes (--policy off,on,full) each G runs the same steps once per mode and
-// the summary adds each mode's gateway CPU per request against "off" (compare.ts). Defaults scale to the
-// cores found (see layout.ts); it runs on 2 cores (G = 1) as on 16.
+// the summary adds each mode's gateway CPU per request against "off" (compare.ts); "bare" in that list runs
+// the same steps against G bare node:http + undici proxies, the floor the gateway's tails and CPU are judged
+// against on the machine at hand. Defaults scale to the cores found (see layout.ts); it runs on 2 cores
+// (G = 1) as on 16.
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,15 +15,22 @@ import { repoRoot } from '../../cluster/paths.js';
 import type { Target } from '../lib/loadgen.js';
 import { cpuSeconds, machineLoad, stop, stopAll, type Started } from '../lib/processes.js';
 import { ensureVegeta, vegetaRate, type Vegeta } from '../lib/vegeta.js';
-import { comparePolicies, cpuMicrosPerRequest, formatPolicyCosts, type MeasuredStep } from './compare.js';
+import {
+  comparePolicies,
+  cpuMicrosPerRequest,
+  formatPolicyCosts,
+  type Compared,
+  type MeasuredStep,
+} from './compare.js';
 import {
   BENCH_KEY,
   buildGateway,
+  startBare,
   startFleet,
   startUpstreams,
   writeGatewayFiles,
+  type Fleet,
   type GatewayMode,
-  type PolicyMode,
 } from './fleet.js';
 import { GATEWAY_NODE_OPTIONS } from '../../operator/src/render/gateway.js';
 import { coreLayout, defaultGatewayCounts, describeLayout, type CoreLayout } from './layout.js';
@@ -33,8 +42,9 @@ const USAGE = `Usage: npm run bench:scale -- [options]
          workers       one gateway with --workers G on G cores (one pod on many cores)
   --policy on          on: the policy layer as deployed, nothing configured (default);
            off         BEASTMODE_POLICY=off; full: API key, rate limit, budget and exact cache, every request
-                       a cache miss; a list (off,on,full) runs each G once per mode and compares their
-                       gateway CPU per request with off's
+                       a cache miss; bare: G bare node:http + undici proxies instead (the floor); a list
+                       (bare,off,on,full) runs each G once per mode and compares their CPU per request
+                       with off's and bare's
   --seconds 10         length of each step
   --start 1000         first step's rate per gateway (req/s); each next step is 1.5 times the last
   --p99-ms 25          a step passes with p99 below this, no errors and 99% of the offered rate served
@@ -62,11 +72,11 @@ if (values.help) {
   process.exit(0);
 }
 const mode = values.mode as GatewayMode;
-const policies = (values.policy ?? 'on').split(',') as PolicyMode[];
+const policies = (values.policy ?? 'on').split(',') as Compared[];
 if (
   !['processes', 'workers'].includes(mode) ||
   new Set(policies).size !== policies.length ||
-  !policies.every((p) => ['off', 'on', 'full'].includes(p))
+  !policies.every((p) => ['bare', 'off', 'on', 'full'].includes(p))
 ) {
   process.stderr.write(USAGE);
   process.exit(2);
@@ -95,7 +105,7 @@ const percent = (pids: number[], before: number[], seconds: number): string =>
   pids.map((p, i) => `${Math.round((100 * (cpuSeconds(p) - (before[i] ?? 0))) / seconds)}%`).join(' ');
 
 /** Distinct requests (every one a cache miss) for policy "full"; one request otherwise. */
-function requests(policy: PolicyMode, base: Target[], step: string, count: number): Target[] {
+function requests(policy: Compared, base: Target[], step: string, count: number): Target[] {
   if (policy !== 'full') return base;
   return Array.from({ length: count }, (_, i) => ({
     ...(base[i % base.length] as Target),
@@ -110,7 +120,7 @@ function requests(policy: PolicyMode, base: Target[], step: string, count: numbe
 
 async function runSteps(
   label: string,
-  policy: PolicyMode,
+  policy: Compared,
   vegeta: Vegeta,
   targets: Target[],
   procs: { gateways: () => number[]; upstreams: Started[] },
@@ -169,7 +179,7 @@ const best = (steps: Step[]): string => {
   return ok === undefined ? 'none' : `${ok.rate}/s (p99 ${ok.p99.toFixed(1)} ms)`;
 };
 
-const headersFor = (policy: PolicyMode): Record<string, string> =>
+const headersFor = (policy: Compared): Record<string, string> =>
   policy === 'full'
     ? { 'content-type': 'application/json', authorization: `Bearer ${BENCH_KEY}` }
     : { 'content-type': 'application/json' };
@@ -182,24 +192,40 @@ interface Bench {
   nodeOptions: string;
 }
 
-/** G gateways (or workers) run the steps once per policy mode; each mode's label and best go to `summary`. */
-async function measurePolicies(g: number, b: Bench, summary: string[]): Promise<Map<PolicyMode, Step[]>> {
-  const byPolicy = new Map<PolicyMode, Step[]>();
-  for (const policy of policies) {
-    const files = writeGatewayFiles(path.join(work, policy), b.upstreamUrls, policy);
-    files.env.NODE_OPTIONS = b.nodeOptions;
-    const fleet = await startFleet({
-      main: b.main,
+/** G gateways (or workers) in a policy mode, or G bare proxies, with the gateway's NODE_OPTIONS. */
+function startSubject(policy: Compared, g: number, b: Bench): Promise<Fleet> {
+  if (policy === 'bare')
+    return startBare({
+      repoRoot,
       count: g,
-      mode,
       cpus: layout.gateways,
       basePort: GATEWAY_PORT,
-      files,
-      headers: headersFor(policy),
+      upstreams: b.upstreamUrls,
+      env: { NODE_OPTIONS: b.nodeOptions },
     });
+  const files = writeGatewayFiles(path.join(work, policy), b.upstreamUrls, policy);
+  files.env.NODE_OPTIONS = b.nodeOptions;
+  return startFleet({
+    main: b.main,
+    count: g,
+    mode,
+    cpus: layout.gateways,
+    basePort: GATEWAY_PORT,
+    files,
+    headers: headersFor(policy),
+  });
+}
+
+/** G gateways (or workers) run the steps once per policy mode; each mode's label and best go to `summary`. */
+async function measurePolicies(g: number, b: Bench, summary: string[]): Promise<Map<Compared, Step[]>> {
+  const byPolicy = new Map<Compared, Step[]>();
+  for (const policy of policies) {
+    const fleet = await startSubject(policy, g, b);
     const label =
-      `${g} ${mode === 'workers' ? 'worker' : 'gateway'}${g === 1 ? '' : 's'}` +
-      (policies.length > 1 ? ` ${policy}` : '');
+      policy === 'bare'
+        ? `${g} bare prox${g === 1 ? 'y' : 'ies'}`
+        : `${g} ${mode === 'workers' ? 'worker' : 'gateway'}${g === 1 ? '' : 's'}` +
+          (policies.length > 1 ? ` ${policy}` : '');
     const procs = { gateways: () => fleet.gatewayPids(), upstreams: b.upstreams };
     const steps = await runSteps(label, policy, b.vegeta, fleet.targets, procs, START * g);
     byPolicy.set(policy, steps);
@@ -225,7 +251,7 @@ async function main(): Promise<void> {
   const upstreamUrls = upstreams.map((_, i) => `http://127.0.0.1:${UPSTREAM_PORT + i}`);
   const summary: string[] = [];
   const costs: string[] = [];
-  const first = policies[0] as PolicyMode;
+  const first = policies[0] as Compared;
   const direct = upstreamUrls.map((u) => ({
     name: 'direct',
     origin: u,
