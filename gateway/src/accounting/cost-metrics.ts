@@ -1,7 +1,8 @@
 // Token and cost counters (names from api/v1alpha1/metrics.ts): per route/backend/variant, and per
-// caller (key name and team — never the key itself). Labelled children are kept per label set: prom-client
-// would otherwise hash a label object on every settle.
+// caller (key name and team — never the key itself). The series are folded (server/folded-series.ts), one
+// per label set: prom-client would otherwise hash a label object on every settle.
 import type { Counter } from 'prom-client';
+import type { FoldedCounter, FoldedSeries } from '../server/folded-series.js';
 import type { Caller, Usage } from '../policy/types.js';
 
 type BackendLabel = 'namespace' | 'route' | 'backend' | 'variant';
@@ -11,6 +12,8 @@ export interface CostCounters {
   tokens: Counter<BackendLabel | 'direction'>;
   cost: Counter<BackendLabel>;
   costByCaller: Counter<'key' | 'team'>;
+  /** Whose `collect` the three counters were given. */
+  folded: FoldedSeries;
 }
 
 export interface CostRecord {
@@ -23,19 +26,15 @@ export interface CostRecord {
   costUsd: number;
 }
 
-interface Inc {
-  inc(v?: number): void;
-}
-
 interface BackendChildren {
-  input: Inc;
-  output: Inc;
-  cost: Inc;
+  input: FoldedCounter;
+  output: FoldedCounter;
+  cost: FoldedCounter;
 }
 
 export class CostMetrics {
   private readonly byBackend = new Map<string, BackendChildren>();
-  private readonly byCaller = new Map<string, Inc>();
+  private readonly byCaller = new Map<string, FoldedCounter>();
 
   constructor(private readonly counters: CostCounters) {}
 
@@ -54,22 +53,26 @@ export class CostMetrics {
     let c = this.byBackend.get(k);
     if (c === undefined) {
       const labels = { namespace: r.namespace, route: r.route, backend: r.backend, variant: r.variant };
+      const { folded, tokens, cost } = this.counters;
       c = {
-        input: this.counters.tokens.labels({ ...labels, direction: 'input' }),
-        output: this.counters.tokens.labels({ ...labels, direction: 'output' }),
-        cost: this.counters.cost.labels(labels),
+        input: folded.counter(tokens, { ...labels, direction: 'input' }),
+        output: folded.counter(tokens, { ...labels, direction: 'output' }),
+        cost: folded.counter(cost, labels),
       };
       this.byBackend.set(k, c);
     }
     return c;
   }
 
-  private callerChild(caller: Caller): Inc {
+  private callerChild(caller: Caller): FoldedCounter {
     const team = caller.team ?? '';
     const k = `${caller.key}\u0000${team}`;
     let c = this.byCaller.get(k);
     if (c === undefined)
-      this.byCaller.set(k, (c = this.counters.costByCaller.labels({ key: caller.key, team })));
+      this.byCaller.set(
+        k,
+        (c = this.counters.folded.counter(this.counters.costByCaller, { key: caller.key, team })),
+      );
     return c;
   }
 }

@@ -18,6 +18,7 @@ import type { BoundState } from '../resilience/concurrency.js';
 import { ExperimentMetrics } from '../experiments/experiment-metrics.js';
 import { SecurityMetrics } from '../security/security-metrics.js';
 import { ShadowMetrics } from '../shadow/metrics.js';
+import { FoldedSeries, type FoldedCounter, type FoldedGauge } from './folded-series.js';
 
 const BACKEND = ['namespace', 'route', 'backend', 'variant'] as const;
 
@@ -35,41 +36,41 @@ export type ServedBy = MetricLabels;
 /** The labels of a backend of a route (precomputed with the config). */
 export const servedBy = (_route: RuntimeRoute, b: RuntimeBackend): ServedBy => b.labels;
 
-interface Counted {
-  inc(v?: number): void;
-}
 interface Observed {
   observe(v: number): void;
-}
-interface Level {
-  inc(): void;
-  dec(): void;
 }
 
 /** The labelled series of one label set, made on first use. */
 interface Series {
-  requests: Partial<Record<'2xx' | '4xx' | '5xx', Counted>>;
-  attempts: Partial<Record<AttemptOutcome, Counted>>;
+  requests: Partial<Record<'2xx' | '4xx' | '5xx', FoldedCounter>>;
+  attempts: Partial<Record<AttemptOutcome, FoldedCounter>>;
   latency?: Observed;
   ttft?: Observed;
-  upstream?: Level;
-  spilled?: Level;
+  upstream?: FoldedGauge;
+  spilled?: FoldedGauge;
 }
 
 export class GatewayMetrics {
   readonly registry = new client.Registry();
   private readonly registers = [this.registry];
+  /**
+   * The series the request path updates (requests, attempts, tokens, cost, calls in flight): folded into
+   * their metrics when those are collected (folded-series.ts). Histograms still observe directly.
+   */
+  readonly folded = new FoldedSeries();
   readonly requests = new client.Counter({
     name: METRICS.requests,
     help: 'Client-visible responses',
     labelNames: [...BACKEND, 'code'],
     registers: this.registers,
+    collect: this.folded.collect,
   });
   readonly upstreamAttempts = new client.Counter({
     name: METRICS.upstreamAttempts,
     help: 'Every upstream attempt by outcome',
     labelNames: [...BACKEND, 'outcome'],
     registers: this.registers,
+    collect: this.folded.collect,
   });
   readonly upstreamLatency = new client.Histogram({
     name: METRICS.upstreamLatency,
@@ -90,18 +91,21 @@ export class GatewayMetrics {
     help: 'Tokens by direction',
     labelNames: [...BACKEND, 'direction'],
     registers: this.registers,
+    collect: this.folded.collect,
   });
   readonly cost = new client.Counter({
     name: METRICS.cost,
     help: "Cost in USD from the backend's pricing",
     labelNames: BACKEND,
     registers: this.registers,
+    collect: this.folded.collect,
   });
   readonly costByCaller = new client.Counter({
     name: METRICS.costByCaller,
     help: 'Cost in USD by caller',
     labelNames: ['key', 'team'],
     registers: this.registers,
+    collect: this.folded.collect,
   });
   readonly feedbackScore = new client.Histogram({
     name: METRICS.feedbackScore,
@@ -134,12 +138,16 @@ export class GatewayMetrics {
     name: METRICS.inflight,
     help: 'Requests in flight',
     registers: this.registers,
+    collect: this.folded.collect,
   });
+  /** The pipeline's count of requests in flight, folded into `inflight`. */
+  readonly requestsInFlight = this.folded.gauge(this.inflight, {});
   readonly upstreamInflight = new client.Gauge({
     name: METRICS.upstreamInflight,
     help: 'Upstream calls in flight per backend (a model server pool’s load)',
     labelNames: BACKEND,
     registers: this.registers,
+    collect: this.folded.collect,
   });
   readonly spillOvers = new client.Counter({
     name: METRICS.spillOvers,
@@ -152,6 +160,7 @@ export class GatewayMetrics {
     help: 'Requests in flight that spilled over from a backend: demand it could not take',
     labelNames: BACKEND,
     registers: this.registers,
+    collect: this.folded.collect,
   });
   readonly spillOverActive = new client.Gauge({
     name: METRICS.spillOverActive,
@@ -272,9 +281,9 @@ export class GatewayMetrics {
     client.collectDefaultMetrics({ register: this.registry });
   }
 
-  // prom-client hashes a label object on every call; the hot path reuses labelled series instead, found by
-  // the identity of the label object (one per backend and route of a config; a reload makes new ones and
-  // the old entries go with them).
+  // The hot path's series, found by the identity of the label object (one per backend and route of a
+  // config; a reload makes new ones and the old entries go with them): folded counters and gauges, and
+  // prom-client's labelled children for the histograms.
   private readonly series = new WeakMap<ServedBy, Series>();
 
   private seriesOf(by: ServedBy): Series {
@@ -286,12 +295,12 @@ export class GatewayMetrics {
   request(by: ServedBy, status: number): void {
     const code = status >= 500 ? '5xx' : status >= 400 ? '4xx' : '2xx';
     const s = this.seriesOf(by);
-    (s.requests[code] ??= this.requests.labels({ ...by, code })).inc();
+    (s.requests[code] ??= this.folded.counter(this.requests, { ...by, code })).inc();
   }
 
   attempt(by: ServedBy, outcome: AttemptOutcome): void {
     const s = this.seriesOf(by);
-    (s.attempts[outcome] ??= this.upstreamAttempts.labels({ ...by, outcome })).inc();
+    (s.attempts[outcome] ??= this.folded.counter(this.upstreamAttempts, { ...by, outcome })).inc();
   }
 
   /** A successful attempt's duration, seconds. */
@@ -309,7 +318,7 @@ export class GatewayMetrics {
   /** An upstream call on a backend began (`+1`) or ended (`-1`), streaming included. */
   upstreamCall(by: ServedBy, delta: 1 | -1): void {
     const s = this.seriesOf(by);
-    const level = (s.upstream ??= this.upstreamInflight.labels({ ...by }));
+    const level = (s.upstream ??= this.folded.gauge(this.upstreamInflight, by));
     if (delta === 1) level.inc();
     else level.dec();
   }
@@ -317,7 +326,7 @@ export class GatewayMetrics {
   /** A request spilled over from a backend (`+1`) or, spilled, ended (`-1`). */
   spilledCall(by: ServedBy, delta: 1 | -1): void {
     const s = this.seriesOf(by);
-    const level = (s.spilled ??= this.spillOverInflight.labels({ ...by }));
+    const level = (s.spilled ??= this.folded.gauge(this.spillOverInflight, by));
     if (delta === 1) level.inc();
     else level.dec();
   }

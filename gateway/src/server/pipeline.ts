@@ -87,14 +87,14 @@ export class Pipeline {
       return this.refuse(res, e);
     }
     this.inflight++;
-    this.deps.metrics.inflight.inc();
+    this.deps.metrics.requestsInFlight.inc();
     const client = new Cancellation();
     let released = false;
     res.once('close', () => {
       if (!released) {
         released = true;
         this.inflight--;
-        this.deps.metrics.inflight.dec();
+        this.deps.metrics.requestsInFlight.dec();
       }
       // A client that goes away aborts the upstream call and frees its slot.
       if (!res.writableFinished) client.abort();
