@@ -21,8 +21,7 @@ function pgrep(pattern: string): Promise<string[]> {
 
 /** Starts the demo as `./scripts/demo.sh` would (without --once), collecting its output. */
 function startDemo(): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
-  const child = spawn(tsx, [join(repoRoot, 'scripts', 'demo', 'main.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', 'demo', 'main.ts')], {
     cwd: repoRoot,
     env: process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -30,7 +29,8 @@ function startDemo(): { child: ChildProcess; output: () => string; exited: Promi
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  // 'close', not 'exit': the last lines it printed ("Stopped.") may still be in the pipe when it exits.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return { child, output: () => out, exited };
 }
 
