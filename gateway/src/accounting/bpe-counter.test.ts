@@ -6,9 +6,10 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import fc from 'fast-check';
-import { BpeCounter } from './bpe-counter.js';
+import { asciiPieceEnd, BpeCounter } from './bpe-counter.js';
 
-const reference = createRequire(import.meta.url)('gpt-tokenizer') as typeof import('gpt-tokenizer');
+const require = createRequire(import.meta.url);
+const reference = require('gpt-tokenizer') as typeof import('gpt-tokenizer');
 const PLAIN = { disallowedSpecial: new Set<string>() };
 const expected = (text: string) => reference.countTokens(text, PLAIN);
 const counter = new BpeCounter();
@@ -75,6 +76,55 @@ test('counts a piece past 4 KiB by chunks, and past 64 KiB by their rate: within
   }
   // A request body's worth of one "word" (4 MiB) is counted, not a hang (gpt-tokenizer: hours).
   expect(counter.count('abcdefghij'.repeat(400_000))).toBeGreaterThan(400_000);
+});
+
+/** The encoding's split pattern, as gpt-tokenizer gives it. */
+const SPLIT = (
+  require(
+    path.join(path.dirname(require.resolve('gpt-tokenizer/package.json')), 'cjs/encodingParams/constants.js'),
+  ) as { O200K_TOKEN_SPLIT_REGEX: RegExp }
+).O200K_TOKEN_SPLIT_REGEX;
+
+function piecesByPattern(text: string): string[] {
+  return [...text.matchAll(new RegExp(SPLIT.source, SPLIT.flags))].map((m) => m[0]);
+}
+
+function piecesByAsciiSplit(text: string): string[] {
+  const pieces: string[] = [];
+  for (let i = 0, end = 0; i < text.length; i = end) {
+    end = asciiPieceEnd(text, i);
+    if (end <= i) throw new Error(`no progress at ${i} in ${JSON.stringify(text)}`);
+    pieces.push(text.slice(i, end));
+  }
+  return pieces;
+}
+
+test.each([
+  ["I'm sure they'll say it's what we've DONE, 'twas THEY'RE and x'Ll y'z"],
+  ['HeLLo WORLDwide helloWorld ABCdef'],
+  ['  two spaces, \t\ttabs\t \n\n  \r\n x  \n'],
+  ['$5, 1234567 and 12 3 -- // ///\n\r/ !!\n?  ...x'],
+  ['\u0000\u0007\u001f\u007f \u000b\u000c x\u000bx'],
+  ['ends in spaces   '],
+  ["'s 'S 'll at the start"],
+])('the ASCII split cuts %j where the pattern does', (text) => {
+  expect(piecesByAsciiSplit(text)).toEqual(piecesByPattern(text));
+});
+
+test('the ASCII split cuts random ASCII where the pattern does, and counts it as the encoding does', () => {
+  // Every ASCII character, weighted towards the ones the pattern's alternatives turn on.
+  const char = fc.oneof(
+    fc.constantFrom(..."aZ9 \t\r\n'sdmtlLvVeErR/.,!?-".split('')),
+    fc.integer({ min: 0, max: 127 }).map((c) => String.fromCharCode(c)),
+  );
+  fc.assert(
+    fc.property(fc.array(char, { maxLength: 60 }), (chars) => {
+      const text = chars.join('');
+      expect(piecesByAsciiSplit(text)).toEqual(piecesByPattern(text));
+      expect(counter.count(text)).toBe(expected(text));
+    }),
+    { numRuns: 5000 },
+  );
 });
 
 test("a byte-order mark is the encoding's own token, where gpt-tokenizer splits it", () => {

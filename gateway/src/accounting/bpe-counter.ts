@@ -75,6 +75,83 @@ function splitPattern(): RegExp {
   return new RegExp(source.source, source.flags);
 }
 
+/** Whether a text needs the regular expression: anything outside ASCII. */
+const NOT_ASCII = /[\u0080-\uffff]/;
+
+// Character classes of the split pattern, for ASCII: \p{Lu}, \p{Ll}, \p{N}, \s, and \r \n.
+const UPPER = 1;
+const LOWER = 2;
+const DIGIT = 4;
+const SPACE = 8;
+const NEWLINE = 16;
+const LETTER = UPPER | LOWER;
+const ASCII_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  if (c >= 65 && c <= 90) ASCII_CLASS[c] = UPPER;
+  else if (c >= 97 && c <= 122) ASCII_CLASS[c] = LOWER;
+  else if (c >= 48 && c <= 57) ASCII_CLASS[c] = DIGIT;
+  else if (c === 10 || c === 13) ASCII_CLASS[c] = SPACE | NEWLINE;
+  else if ((c >= 9 && c <= 13) || c === 32) ASCII_CLASS[c] = SPACE;
+}
+
+/** The class of text[i], 0 past the end (text is ASCII). */
+const classAt = (text: string, i: number): number => (i < text.length ? ASCII_CLASS[text.charCodeAt(i)]! : 0);
+
+/**
+ * Where the o200k_base split pattern's match starting at `i` ends, for ASCII text: the pattern's seven
+ * alternatives in its order, with its backtracking worked out for ASCII's disjoint classes —
+ *   1, 2  [^\r\n\p{L}\p{N}]? then upper case letters, then lower case ones (one letter at least),
+ *         then a contraction
+ *   3     one to three digits
+ *   4     an optional space, punctuation (neither \s, letter nor digit), then any of \r \n /
+ *   5     white space up to its last \r or \n
+ *   6     white space but its last character when a non-space follows (that one starts the next piece)
+ *   7     white space
+ * Every ASCII character starts a match, so the pieces tile the text. The tests hold it to the expression.
+ */
+export function asciiPieceEnd(text: string, i: number): number {
+  const first = classAt(text, i);
+  if ((first & DIGIT) !== 0) {
+    let j = i + 1;
+    while (j < i + 3 && (classAt(text, j) & DIGIT) !== 0) j++;
+    return j;
+  }
+  if ((first & NEWLINE) === 0) {
+    // Alternatives 1 and 2: a prefix character (neither a letter, a digit, \r nor \n), then letters.
+    const start = (first & LETTER) === 0 ? i + 1 : i;
+    let j = start;
+    while ((classAt(text, j) & UPPER) !== 0) j++;
+    while ((classAt(text, j) & LOWER) !== 0) j++;
+    if (j > start) return contractionEnd(text, j);
+  }
+  // Alternative 4.
+  let k = text.charCodeAt(i) === 32 ? i + 1 : i;
+  if (k < text.length && (classAt(text, k) & (SPACE | LETTER | DIGIT)) === 0) {
+    k++;
+    while (k < text.length && (classAt(text, k) & (SPACE | LETTER | DIGIT)) === 0) k++;
+    for (let c = text.charCodeAt(k); c === 13 || c === 10 || c === 47; c = text.charCodeAt(++k));
+    return k;
+  }
+  // White space (first is \s here: every other class has matched above).
+  let end = i + 1;
+  let lastNewline = (first & NEWLINE) !== 0 ? i : -1;
+  for (let c = classAt(text, end); (c & SPACE) !== 0; c = classAt(text, ++end))
+    if ((c & NEWLINE) !== 0) lastNewline = end;
+  if (lastNewline >= 0) return lastNewline + 1;
+  if (end < text.length && end - 1 > i) return end - 1;
+  return end;
+}
+
+/** After letters ending at j: past a contraction ('s 'd 'm 't 'll 've 're, any case) when one follows. */
+function contractionEnd(text: string, j: number): number {
+  if (text.charCodeAt(j) !== 39) return j;
+  // | 0x20 lowers a letter's case, and turns no other character into one of these letters.
+  const a = text.charCodeAt(j + 1) | 0x20;
+  if (a === 115 || a === 100 || a === 109 || a === 116) return j + 2;
+  const b = text.charCodeAt(j + 2) | 0x20;
+  return (a === 108 && b === 108) || (a === 118 && b === 101) || (a === 114 && b === 101) ? j + 3 : j;
+}
+
 /** SHORT_PIECE bytes or fewer: the quadratic merge is faster than the heap's bookkeeping. */
 const SHORT_PIECE = 64;
 /** Longer pieces are merged in chunks of this many bytes (see countPiece). */
@@ -110,10 +187,31 @@ export class BpeCounter {
 
   /** Tokens of `text` (special-token text counts as plain text). */
   count(text: string): number {
-    let total = 0;
     this.longBytes = 0;
     this.longTokens = 0;
+    if (!NOT_ASCII.test(text)) return this.countAscii(text);
+    let total = 0;
     for (const [piece] of text.matchAll(this.split)) total += this.countPiece(piece);
+    return total;
+  }
+
+  /**
+   * ASCII text, split by asciiPieceEnd and merged from its character codes: no match object, substring or
+   * encoding per piece (the regular expression's iterator allocated ~3 KB for a one-line prompt).
+   */
+  private countAscii(text: string): number {
+    const buf = this.scratch;
+    let total = 0;
+    for (let i = 0, end = 0; i < text.length; i = end) {
+      end = asciiPieceEnd(text, i);
+      const n = end - i;
+      if (n > buf.length) {
+        total += this.countPiece(text.slice(i, end));
+        continue;
+      }
+      for (let k = 0; k < n; k++) buf[k] = text.charCodeAt(i + k);
+      total += this.countBytes(buf, n);
+    }
     return total;
   }
 
@@ -124,7 +222,11 @@ export class BpeCounter {
   private countPiece(piece: string): number {
     const fits = piece.length * 3 <= this.scratch.length;
     const buf = fits ? this.scratch : this.encoder.encode(piece);
-    const n = fits ? this.encoder.encodeInto(piece, buf).written : buf.length;
+    return this.countBytes(buf, fits ? this.encoder.encodeInto(piece, buf).written : buf.length);
+  }
+
+  /** Tokens of one piece, its UTF-8 bytes in buf[0, n). */
+  private countBytes(buf: Uint8Array, n: number): number {
     if (this.rank(buf, 0, n) !== EMPTY) return 1;
     if (n <= SHORT_PIECE) return this.mergeShort(buf, n);
     if (n <= LONGEST_PIECE) return this.mergeLong(buf, 0, n);

@@ -234,6 +234,47 @@ describe('cache keys (properties)', () => {
     FUZZ_TIMEOUT_MS,
   );
 
+  test(
+    'the canonical form is the one entries were stored under: JSON of a copy with sorted keys',
+    () => {
+      // The form as it was first written (and as entries in a shared Redis were keyed): a copy of the body
+      // built key by key in sorted order, then JSON.stringify. Array-index keys come first in that copy.
+      const sorted = (v: unknown): unknown => {
+        if (Array.isArray(v)) return v.map(sorted);
+        if (typeof v !== 'object' || v === null) return v;
+        const out = Object.create(null) as Record<string, unknown>;
+        for (const k of Object.keys(v).sort()) out[k] = sorted((v as Record<string, unknown>)[k]);
+        return out;
+      };
+      const stored = (body: Record<string, unknown>): string => {
+        const kept = Object.create(null) as Record<string, unknown>;
+        for (const [k, v] of Object.entries(body))
+          if (!DELIVERY_FIELDS.has(k) && v !== null && v !== undefined) kept[k] = v;
+        return JSON.stringify(sorted(kept));
+      };
+      const numeric = reparse({
+        '10': 1,
+        '9': [{ b: 1, '2': 2, a: [3, { '01': 0, '1': 1, '4294967295': 2, '4294967294': 3 }] }],
+        model: 'chat',
+        b: null,
+        stream: true,
+      }) as Record<string, unknown>;
+      expect(canonicalRequest(numeric)).toBe(stored(numeric));
+      expect(canonicalRequest(numeric)).toBe(
+        '{"9":[{"2":2,"a":[3,{"1":1,"4294967294":3,"01":0,"4294967295":2}],"b":1}],"10":1,"model":"chat"}',
+      );
+      fc.assert(
+        fc.property(requestBody, fc.nat(7), (body, rotate) => {
+          const other = reorder(body, rotate) as Record<string, unknown>;
+          assert.equal(canonicalRequest(body), stored(body));
+          assert.equal(canonicalRequest(other), stored(body));
+        }),
+        fuzzParams(300),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
+
   test('a key named __proto__ is part of the key like any other', () => {
     // Found by the properties: the canonical form was built by assignment, and `o.__proto__ = v` sets the
     // prototype instead of a key, so a JSON schema with a property named __proto__ shared its key with one

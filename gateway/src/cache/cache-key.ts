@@ -3,7 +3,8 @@
 // stored under this key and its producer (producer.ts), so versions never share one either.
 //
 // Canonical form: the request body minus the fields that do not change the output (DELIVERY_FIELDS),
-// minus top-level nulls (null means "default" in the OpenAI API), with object keys sorted recursively.
+// minus top-level nulls (null means "default" in the OpenAI API), with object keys sorted recursively
+// (array-index keys such as "2" first, in numeric order), written as JSON.
 // Every other field — including ones this gateway does not know — is part of the key, so an unknown
 // parameter can only cause a miss, never a wrong hit.
 import { hash } from 'node:crypto';
@@ -23,25 +24,70 @@ export const DELIVERY_FIELDS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * An object without a prototype: assigning its "__proto__" key stores a key like any other (on a plain
- * object it would set the prototype and vanish from the JSON, so bodies differing there shared a key).
+ * Whether a key is an array index ("0" to "4294967294", no leading zero): an object lists those first, in
+ * numeric order, whatever order they were added in.
  */
-const bare = (): Record<string, unknown> => Object.create(null) as Record<string, unknown>;
+function isArrayIndex(key: string): boolean {
+  const c = key.charCodeAt(0);
+  if (c < 48 || c > 57 || (c === 48 && key.length > 1) || key.length > 10) return false;
+  for (let i = 1; i < key.length; i++) {
+    const d = key.charCodeAt(i);
+    if (d < 48 || d > 57) return false;
+  }
+  return Number(key) < 4294967295;
+}
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (typeof value !== 'object' || value === null) return value;
-  const out = bare();
-  for (const k of Object.keys(value).sort()) out[k] = sortKeys((value as Record<string, unknown>)[k]);
-  return out;
+/**
+ * An object's keys in canonical order: array indices first in numeric order (as Object.keys gives them),
+ * then the other keys sorted by code unit. That is the order JSON.stringify wrote an object with sorted
+ * keys in, which the form has always had: entries stored under it stay found.
+ */
+function canonicalKeys(value: object): string[] {
+  const keys = Object.keys(value);
+  let indices = 0;
+  while (indices < keys.length && isArrayIndex(keys[indices]!)) indices++;
+  if (indices === 0) return keys.sort();
+  const rest = keys.slice(indices).sort();
+  keys.length = indices;
+  for (const k of rest) keys.push(k);
+  return keys;
+}
+
+/** Whether JSON leaves a value out of an object (and writes null for it in an array). */
+const unwritable = (v: unknown): boolean =>
+  v === undefined || typeof v === 'function' || typeof v === 'symbol';
+
+/**
+ * The JSON text of a value with every object's keys in canonical order, written directly: no sorted copy
+ * of the body is made (the copy's objects, without a prototype, were slow for V8 to build and to walk).
+ */
+function canonicalJson(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      out += (i === 0 ? '' : ',') + (unwritable(v) ? 'null' : canonicalJson(v));
+    }
+    return out + ']';
+  }
+  let out = '{';
+  for (const k of canonicalKeys(value)) {
+    const v = (value as Record<string, unknown>)[k];
+    if (unwritable(v)) continue;
+    out += (out.length === 1 ? '' : ',') + JSON.stringify(k) + ':' + canonicalJson(v);
+  }
+  return out + '}';
 }
 
 export function canonicalRequest(request: ChatRequest): string {
-  const kept = bare();
-  for (const [k, v] of Object.entries(request)) {
-    if (!DELIVERY_FIELDS.has(k) && v !== null && v !== undefined) kept[k] = v;
+  let out = '{';
+  for (const k of canonicalKeys(request)) {
+    const v = request[k];
+    if (DELIVERY_FIELDS.has(k) || v === null || unwritable(v)) continue;
+    out += (out.length === 1 ? '' : ',') + JSON.stringify(k) + ':' + canonicalJson(v);
   }
-  return JSON.stringify(sortKeys(kept));
+  return out + '}';
 }
 
 /** Who may share an entry: everyone on the route, a team, or one key. A key without a team is its own team. */

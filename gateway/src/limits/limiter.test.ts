@@ -115,6 +115,39 @@ describe.each(factories)('Limiter (%s store)', (_name, makeStore) => {
     expect((await limiter.admit(alice, route2, chatRequest('hi'))).ok).toBe(true);
   });
 
+  it('keeps the strictest of two limits, and the lowest of two budgets, that share a counter', async () => {
+    const limited = routeFixture({
+      rateLimits: [
+        { per: 'api-key', requestsPerMinute: 5 },
+        { per: 'api-key', requestsPerMinute: 2 },
+        { per: 'team', requestsPerMinute: 9 },
+      ],
+    });
+    for (let i = 0; i < 2; i++)
+      expect((await limiter.admit(alice, limited, chatRequest('hi'))).ok).toBe(true);
+    const limitedOut = await limiter.admit(alice, limited, chatRequest('hi'));
+    expect(limitedOut.ok || limitedOut.refusal.error.code).toBe('rate_limit_exceeded');
+
+    // Worst case of each request: about $0.01 (1000 output tokens at $10/M).
+    const budgeted = routeFixture({
+      budgets: [
+        { per: 'team', usd: 1, window: 'day', onExhausted: 'reject' },
+        { per: 'api-key', usd: 1, window: 'day', onExhausted: 'reject' },
+        { per: 'team', usd: 0.015, window: 'day', onExhausted: 'reject' },
+      ],
+    });
+    const req = chatRequest('hi', { max_tokens: 1000 });
+    expect((await limiter.admit(alice, budgeted, req)).ok).toBe(true);
+    const refused = await limiter.admit(bob, budgeted, req);
+    expect(refused.ok).toBe(false);
+    if (refused.ok) return;
+    // The refusal names the first budget on the counter that refused.
+    expect(refused.refusal.error.message).toContain('team on route');
+    expect(refused.refusal.error.message).toContain('(1 USD per day)');
+    // carol has no team: the team budget is her own counter.
+    expect((await limiter.admit(carol, budgeted, req)).ok).toBe(true);
+  });
+
   it('refuses a request whose worst case does not fit the budget with 429 budget_exceeded', async () => {
     // Worst case of a 1000-output-token request at $10/M output: $0.01 plus the prompt.
     const route = routeFixture({

@@ -20,27 +20,38 @@ export class MemoryLimitStore implements LimitStore {
 
   reserveSync(req: ReserveRequest, nowMs: number): ReserveResult {
     this.maybeSweep(nowMs);
+    // Plain loops: every admission on a limited route comes here (per replica, or in a pod's primary).
+    const { rates, budgets, periodMs } = req;
     const newTats: number[] = [];
     let rate: { index: number; retryAfterMs: number } | undefined;
-    for (const [i, c] of req.rates.entries()) {
-      const step = gcraStep(this.tats.get(c.key), nowMs, req.periodMs, c.limit, c.cost);
+    for (let i = 0; i < rates.length; i++) {
+      const c = rates[i]!;
+      const step = gcraStep(this.tats.get(c.key), nowMs, periodMs, c.limit, c.cost);
       newTats.push(step.newTat);
       if (!step.conforms && rate === undefined) rate = { index: i, retryAfterMs: step.retryAfterMs };
     }
-    const used = req.budgets.map((b) => this.budgetUsed(b.key, nowMs));
-    const failed = req.budgets.flatMap((b, i) =>
-      b.amountUsd > 0 && (used[i] ?? 0) + b.amountUsd > b.limitUsd ? [i] : [],
-    );
-    if (rate !== undefined || failed.length > 0) {
-      return { ok: false, ...(rate ? { rate } : {}), budgets: failed, budgetUsedUsd: used };
+    const used: number[] = [];
+    let failed: number[] | undefined;
+    for (let i = 0; i < budgets.length; i++) {
+      const b = budgets[i]!;
+      const u = this.budgetUsed(b.key, nowMs);
+      used.push(u);
+      if (b.amountUsd > 0 && u + b.amountUsd > b.limitUsd) (failed ??= []).push(i);
     }
-    req.rates.forEach((c, i) => {
-      if (c.cost > 0) this.tats.set(c.key, newTats[i] ?? nowMs);
-    });
-    req.budgets.forEach((b, i) => {
-      this.budgets.set(b.key, { usedUsd: (used[i] ?? 0) + b.amountUsd, expireAtMs: b.expireAtMs });
-    });
-    return { ok: true, budgetUsedUsd: req.budgets.map((b, i) => (used[i] ?? 0) + b.amountUsd) };
+    if (rate !== undefined || failed !== undefined) {
+      return { ok: false, ...(rate ? { rate } : {}), budgets: failed ?? [], budgetUsedUsd: used };
+    }
+    for (let i = 0; i < rates.length; i++) {
+      const c = rates[i]!;
+      if (c.cost > 0) this.tats.set(c.key, newTats[i]!);
+    }
+    for (let i = 0; i < budgets.length; i++) {
+      const b = budgets[i]!;
+      const total = used[i]! + b.amountUsd;
+      used[i] = total;
+      this.setBudget(b.key, total, b.expireAtMs);
+    }
+    return { ok: true, budgetUsedUsd: used };
   }
 
   adjust(req: AdjustRequest, nowMs: number): Promise<void> {
@@ -54,14 +65,24 @@ export class MemoryLimitStore implements LimitStore {
     }
     for (const b of req.budgets) {
       const used = this.budgetUsed(b.key, nowMs);
-      this.budgets.set(b.key, { usedUsd: used + b.deltaUsd, expireAtMs: b.expireAtMs });
+      this.setBudget(b.key, used + b.deltaUsd, b.expireAtMs);
     }
     return Promise.resolve();
   }
 
   /** Seeds a budget counter (the last value seen in Redis) before enforcing locally during an outage. */
   seedBudget(key: string, usedUsd: number, expireAtMs: number): void {
-    this.budgets.set(key, { usedUsd, expireAtMs });
+    this.setBudget(key, usedUsd, expireAtMs);
+  }
+
+  /** Sets a counter in place when it exists (a counter moves twice a request: reserve and settle). */
+  private setBudget(key: string, usedUsd: number, expireAtMs: number): void {
+    const b = this.budgets.get(key);
+    if (b === undefined) this.budgets.set(key, { usedUsd, expireAtMs });
+    else {
+      b.usedUsd = usedUsd;
+      b.expireAtMs = expireAtMs;
+    }
   }
 
   budgetUsed(key: string, nowMs: number): number {
