@@ -263,6 +263,15 @@ describe('cache keys (properties)', () => {
       expect(canonicalRequest(numeric)).toBe(
         '{"9":[{"2":2,"a":[3,{"1":1,"4294967294":3,"01":0,"4294967295":2}],"b":1}],"10":1,"model":"chat"}',
       );
+      // Objects of many keys take another sort than objects of a few.
+      const wide = reparse({
+        model: 'chat',
+        tools: [
+          Object.fromEntries(Array.from({ length: 40 }, (_, i) => [i % 3 ? `k${(i * 7) % 40}` : `${i}`, i])),
+        ],
+        seed: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`s${(i * 5) % 17}`, i])),
+      }) as Record<string, unknown>;
+      expect(canonicalRequest(wide)).toBe(stored(wide));
       fc.assert(
         fc.property(requestBody, fc.nat(7), (body, rotate) => {
           const other = reorder(body, rotate) as Record<string, unknown>;
