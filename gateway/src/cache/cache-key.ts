@@ -37,6 +37,9 @@ function isArrayIndex(key: string): boolean {
   return Number(key) < 4294967295;
 }
 
+/** Objects with more keys than this are sorted by Array.prototype.sort. */
+const SMALL = 16;
+
 /**
  * An object's keys in canonical order: array indices first in numeric order (as Object.keys gives them),
  * then the other keys sorted by code unit. That is the order JSON.stringify wrote an object with sorted
@@ -62,9 +65,6 @@ function canonicalKeys(value: object): string[] {
   return keys;
 }
 
-/** Objects with more keys than this are sorted by Array.prototype.sort. */
-const SMALL = 16;
-
 /** Whether JSON leaves a value out of an object (and writes null for it in an array). */
 const unwritable = (v: unknown): boolean =>
   v === undefined || typeof v === 'function' || typeof v === 'symbol';
@@ -83,23 +83,22 @@ function canonicalJson(value: unknown): string {
     }
     return out + ']';
   }
+  return objectJson(value as Record<string, unknown>, false);
+}
+
+/** An object's JSON text in canonical form; at the top of a request, without its nulls and DELIVERY_FIELDS. */
+function objectJson(value: Record<string, unknown>, request: boolean): string {
   let out = '{';
   for (const k of canonicalKeys(value)) {
-    const v = (value as Record<string, unknown>)[k];
-    if (unwritable(v)) continue;
+    const v = value[k];
+    if (unwritable(v) || (request && (v === null || DELIVERY_FIELDS.has(k)))) continue;
     out += (out.length === 1 ? '' : ',') + JSON.stringify(k) + ':' + canonicalJson(v);
   }
   return out + '}';
 }
 
 export function canonicalRequest(request: ChatRequest): string {
-  let out = '{';
-  for (const k of canonicalKeys(request)) {
-    const v = request[k];
-    if (DELIVERY_FIELDS.has(k) || v === null || unwritable(v)) continue;
-    out += (out.length === 1 ? '' : ',') + JSON.stringify(k) + ':' + canonicalJson(v);
-  }
-  return out + '}';
+  return objectJson(request, true);
 }
 
 /** Who may share an entry: everyone on the route, a team, or one key. A key without a team is its own team. */
