@@ -24,7 +24,7 @@ function fenced(store: CacheStore, clock: Clock = manualClock()) {
   const fence = new CacheFence({ store, metrics, logger, clock });
   const cache = new ResponseCache({
     store,
-    lookups: metrics.cacheLookups,
+    lookups: metrics,
     logger,
     maxEntryBytes: 1_048_576,
     fence,

@@ -44,15 +44,15 @@ export class MemoryCacheStore implements CacheStore {
     return this.totalBytes;
   }
 
-  find(producers: readonly string[], request: string): Promise<FoundEntry | undefined> {
+  find(producers: readonly string[], request: string): FoundEntry | undefined {
     for (let i = 0; i < producers.length; i++) {
       const entry = this.get(keyOf(producers[i] as string, request));
-      if (entry !== undefined) return Promise.resolve({ producerIndex: i, entry });
+      if (entry !== undefined) return { producerIndex: i, entry };
     }
-    return Promise.resolve(undefined);
+    return undefined;
   }
 
-  set(producer: string, request: string, text: CacheEntry, ttlMs: number): Promise<void> {
+  set(producer: string, request: string, text: CacheEntry, ttlMs: number): void {
     const key = keyOf(producer, request);
     const entry = encodeUtf8(text);
     const bytes = entry.bytes.length;
@@ -64,7 +64,6 @@ export class MemoryCacheStore implements CacheStore {
       if (oldest === undefined) break;
       this.drop(oldest);
     }
-    return Promise.resolve();
   }
 
   purge(producers: readonly string[]): Promise<PurgeResult> {

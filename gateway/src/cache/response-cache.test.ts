@@ -70,9 +70,13 @@ describe('cache key', () => {
 });
 
 function makeCache(store: CacheStore, maxEntryBytes = 1_048_576) {
-  const { registry, cacheLookups: lookups } = new GatewayMetrics();
+  const lookups = new GatewayMetrics();
   const { logger, lines } = captureLogger();
-  return { cache: new ResponseCache({ store, lookups, logger, maxEntryBytes }), registry, lines };
+  return {
+    cache: new ResponseCache({ store, lookups, logger, maxEntryBytes }),
+    registry: lookups.registry,
+    lines,
+  };
 }
 
 describe('ResponseCache (memory)', () => {
@@ -87,6 +91,33 @@ describe('ResponseCache (memory)', () => {
     const text = await registry.getSingleMetricAsString('beastmode_cache_lookups_total');
     expect(text).toContain('beastmode_cache_lookups_total{namespace="llm",route="chat",result="hit"} 1');
     expect(text).toContain('beastmode_cache_lookups_total{namespace="llm",route="chat",result="miss"} 2');
+  });
+
+  it('answers at once from memory, with no promise on the request path', () => {
+    const { cache } = makeCache(new MemoryCacheStore({ clock: manualClock(), maxEntries: 10 }));
+    const miss = cache.lookup(alice, route, det('now'), PRODUCERS);
+    if (miss instanceof Promise) throw new Error('expected the lookup itself, not a promise');
+    expect(miss.header).toBe('miss');
+    expect(cache.store(miss, STABLE, { kind: 'body', body: BODY })).toBe(true);
+    const hit = cache.lookup(alice, route, det('now'), PRODUCERS);
+    expect(hit).toMatchObject({ header: 'hit', response: { stream: false, body: BODY } });
+  });
+
+  it('answers miss when a store fails at once (not through a promise), and logs it once', async () => {
+    const broken: CacheStore = Object.assign(new MemoryCacheStore({ clock: manualClock(), maxEntries: 10 }), {
+      find(): never {
+        throw new Error('store gone');
+      },
+      set(): never {
+        throw new Error('store gone');
+      },
+    });
+    const { cache, lines } = makeCache(broken);
+    const miss = await cache.lookup(alice, route, det('gone'), PRODUCERS);
+    expect(miss.header).toBe('miss');
+    expect(await cache.store(miss, STABLE, { kind: 'body', body: BODY })).toBe(false);
+    expect((await cache.lookup(alice, route, det('gone'), PRODUCERS)).header).toBe('miss');
+    expect(lines.filter((l) => l.includes('Cache store unreachable'))).toHaveLength(1);
   });
 
   it('bypasses non-deterministic requests unless the route caches them', async () => {

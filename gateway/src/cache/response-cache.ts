@@ -4,7 +4,6 @@
 // answer is stored under the producer that gave it. A store error — Redis down — is a miss on lookup and a
 // no-op on store, logged once per outage, never a failed request.
 import { StringDecoder } from 'node:string_decoder';
-import type { Counter } from 'prom-client';
 import type { CompiledRoute } from '../../../api/v1alpha1/gatewayconfig.js';
 import { SseFramer } from '../accounting/sse.js';
 import type { Logger } from '../log.js';
@@ -70,10 +69,18 @@ export type CacheLookup<P extends ProducerRef = ProducerRef> =
       semantic?: IndexedEntry;
     };
 
+/** What a lookup that gets as far as the store counts as. */
+export type CacheLookupResult = 'hit' | 'semantic-hit' | 'miss';
+
+/** Counts beastmode_cache_lookups_total (GatewayMetrics, without building a label set per lookup). */
+export interface LookupCounter {
+  cacheLookup(route: CompiledRoute, result: CacheLookupResult): void;
+}
+
 export interface ResponseCacheOptions {
   store: CacheStore;
-  /** beastmode_cache_lookups_total: this module is the one place that counts lookups. */
-  lookups: Counter<'namespace' | 'route' | 'result'>;
+  /** This module is the one place that counts lookups. */
+  lookups: LookupCounter;
   logger: Logger;
   maxEntryBytes: number;
   /** Which producers the served config has; without one, every producer is served. */
@@ -87,83 +94,127 @@ export class ResponseCache {
 
   constructor(private readonly options: ResponseCacheOptions) {}
 
-  /** Looks `request` up among the entries of `producers`, best first; counts the lookup. */
-  async lookup<P extends ProducerRef>(
+  /**
+   * Looks `request` up among the entries of `producers`, best first; counts the lookup. Synchronous on an
+   * exact route with the in-memory store.
+   */
+  lookup<P extends ProducerRef>(
     caller: Caller,
     route: CompiledRoute,
     request: ChatRequest,
     producers: readonly P[],
-  ): Promise<CacheLookup<P>> {
+  ): CacheLookup<P> | Promise<CacheLookup<P>> {
     const reason = bypassReason(route, request);
     if (reason !== undefined) return { result: 'bypass', header: 'bypass', reason };
     const key = cacheKey(route, caller, request);
-    const labels = { namespace: route.namespace, route: route.name };
     const serving = this.serving(producers);
-    let found: FoundEntry | undefined;
-    if (serving.length > 0) {
-      try {
-        found = await this.options.store.find(
-          serving.map((p) => p.producer),
-          key,
-        );
+    if (serving.length === 0) return this.found(route, request, key, serving, undefined, caller);
+    let found;
+    try {
+      found = this.options.store.find(
+        serving.map((p) => p.producer),
+        key,
+      );
+    } catch (err) {
+      this.failed(err);
+      return this.found(route, request, key, serving, undefined, caller);
+    }
+    if (!(found instanceof Promise)) {
+      this.recovered();
+      return this.found(route, request, key, serving, found, caller);
+    }
+    return found.then(
+      (f) => {
         this.recovered();
-      } catch (err) {
+        return this.found(route, request, key, serving, f, caller);
+      },
+      (err: unknown) => {
         this.failed(err);
-      }
-    }
-    if (found === undefined) {
-      // An exact route's miss goes no further (and awaits nothing more).
-      const semantic =
-        route.cache.mode === 'semantic'
-          ? await this.options.semantic?.query(route, caller, request)
-          : undefined;
-      const near =
-        semantic && serving.length > 0 ? await this.semanticFind(route, semantic, serving) : undefined;
-      if (near !== undefined) {
-        this.options.lookups.inc({ ...labels, result: 'semantic-hit' });
-        return {
-          result: 'hit',
-          header: `semantic-hit; similarity=${near.similarity.toFixed(3)}`,
-          producer: serving[near.producerIndex] as P,
-          response: respond(near.entry, request.stream === true),
-          semantic: near.indexed,
-        };
-      }
-      this.options.lookups.inc({ ...labels, result: 'miss' });
-      const miss = {
-        result: 'miss' as const,
-        header: 'miss' as const,
-        request: key,
-        ttlMs: route.cache.ttlMs,
+        return this.found(route, request, key, serving, undefined, caller);
+      },
+    );
+  }
+
+  /** The lookup's answer once the store answered: a hit, else (semantic routes) a near one, else a miss. */
+  private found<P extends ProducerRef>(
+    route: CompiledRoute,
+    request: ChatRequest,
+    key: string,
+    serving: readonly P[],
+    found: FoundEntry | undefined,
+    caller: Caller,
+  ): CacheLookup<P> | Promise<CacheLookup<P>> {
+    if (found !== undefined) {
+      this.options.lookups.cacheLookup(route, 'hit');
+      return {
+        result: 'hit',
+        header: 'hit',
+        producer: serving[found.producerIndex] as P,
+        response: respond(found.entry, request.stream === true),
       };
-      return semantic !== undefined ? { ...miss, semantic } : miss;
     }
-    this.options.lookups.inc({ ...labels, result: 'hit' });
-    return {
-      result: 'hit',
-      header: 'hit',
-      producer: serving[found.producerIndex] as P,
-      response: respond(found.entry, request.stream === true),
-    };
+    // An exact route's miss goes no further (and awaits nothing).
+    if (route.cache.mode === 'semantic') return this.semanticLookup(route, request, key, serving, caller);
+    this.options.lookups.cacheLookup(route, 'miss');
+    return { result: 'miss', header: 'miss', request: key, ttlMs: route.cache.ttlMs };
+  }
+
+  /** A semantic route's miss: the nearest entry close enough, else a miss that remembers the query. */
+  private async semanticLookup<P extends ProducerRef>(
+    route: CompiledRoute,
+    request: ChatRequest,
+    key: string,
+    serving: readonly P[],
+    caller: Caller,
+  ): Promise<CacheLookup<P>> {
+    const semantic = await this.options.semantic?.query(route, caller, request);
+    const near =
+      semantic && serving.length > 0 ? await this.semanticFind(route, semantic, serving) : undefined;
+    if (near !== undefined) {
+      this.options.lookups.cacheLookup(route, 'semantic-hit');
+      return {
+        result: 'hit',
+        header: `semantic-hit; similarity=${near.similarity.toFixed(3)}`,
+        producer: serving[near.producerIndex] as P,
+        response: respond(near.entry, request.stream === true),
+        semantic: near.indexed,
+      };
+    }
+    this.options.lookups.cacheLookup(route, 'miss');
+    const miss = { result: 'miss' as const, header: 'miss' as const, request: key, ttlMs: route.cache.ttlMs };
+    return semantic !== undefined ? { ...miss, semantic } : miss;
   }
 
   /**
    * Stores a complete response for a miss, under the producer that gave it. Entries over maxEntryBytes,
-   * and answers of a producer the served config no longer has, are skipped.
+   * and answers of a producer the served config no longer has, are skipped. Resolves with whether it
+   * stored the entry (at once with the in-memory store), never rejects.
    */
-  async store(miss: CacheLookup, producer: string, entry: CacheEntry): Promise<boolean> {
+  store(miss: CacheLookup, producer: string, entry: CacheEntry): boolean | Promise<boolean> {
     if (miss.result !== 'miss' || entryBytes(entry) > this.options.maxEntryBytes) return false;
     if (this.options.fence?.serves(producer) === false) return false;
+    let set;
     try {
-      await this.options.store.set(producer, miss.request, entry, miss.ttlMs);
-      this.recovered();
-      if (miss.semantic !== undefined)
-        this.options.semantic?.remember(miss.semantic, miss.request, producer, miss.ttlMs);
-      return true;
+      set = this.options.store.set(producer, miss.request, entry, miss.ttlMs);
     } catch (err) {
       this.failed(err);
       return false;
     }
+    if (!(set instanceof Promise)) return this.stored(miss, producer);
+    return set.then(
+      () => this.stored(miss, producer),
+      (err: unknown) => {
+        this.failed(err);
+        return false;
+      },
+    );
+  }
+
+  private stored(miss: CacheLookup & { result: 'miss' }, producer: string): true {
+    this.recovered();
+    if (miss.semantic !== undefined)
+      this.options.semantic?.remember(miss.semantic, miss.request, producer, miss.ttlMs);
+    return true;
   }
 
   setMaxEntryBytes(maxEntryBytes: number): void {

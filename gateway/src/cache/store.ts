@@ -24,8 +24,12 @@ export interface CacheStore {
   /** "memory" or "redis": the store label of the fence metrics and logs. */
   readonly kind: 'memory' | 'redis';
   /** The entry for `request` of the first of `producers` that has one. */
-  find(producers: readonly string[], request: string): Promise<FoundEntry | undefined>;
-  set(producer: string, request: string, entry: CacheEntry, ttlMs: number): Promise<void>;
+  // The in-memory store answers at once (no promise on the request path); Redis answers with a promise.
+  find(
+    producers: readonly string[],
+    request: string,
+  ): FoundEntry | undefined | Promise<FoundEntry | undefined>;
+  set(producer: string, request: string, entry: CacheEntry, ttlMs: number): void | Promise<void>;
   /** Deletes every entry of these producers. */
   purge(producers: readonly string[]): Promise<PurgeResult>;
 }

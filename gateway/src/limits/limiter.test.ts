@@ -12,7 +12,7 @@ import { startRedis, type TestRedis } from '../../../testkit/redis.js';
 import { GatewayMetrics } from '../server/metrics.js';
 import { Limiter } from './limiter.js';
 import { MemoryLimitStore } from './memory-store.js';
-import { ResilientLimitStore } from './resilient-store.js';
+import { ResilientLimitStore, StoreUnavailableError } from './resilient-store.js';
 import type { LimitStore } from './store.js';
 
 const alice: Caller = { key: 'alice', team: 'red', anonymous: false };
@@ -224,5 +224,67 @@ describe.each(factories)('Limiter (%s store)', (_name, makeStore) => {
     expect(admitted).toBeGreaterThan(50);
     expect(overspend).toBeLessThanOrEqual(worst);
     expect(spent).toBeGreaterThan(1 - worst);
+  });
+});
+
+describe('Limiter answers', () => {
+  const route = routeFixture({
+    rateLimits: [{ per: 'api-key', requestsPerMinute: 1, tokensPerMinute: 100_000 }],
+    budgets: [{ per: 'api-key', usd: 1, window: 'day', onExhausted: 'reject' }],
+  });
+  const pricing = route.backends[0]!.pricing;
+
+  it('at once on a store in memory: admission, refusal and settle without a promise', () => {
+    const limiter = new Limiter(new MemoryLimitStore(), { clock: manualClock(), prefix: 'sync' });
+    const admitted = limiter.admit(alice, route, chatRequest('hi'));
+    if (admitted instanceof Promise || !admitted.ok) throw new Error('expected an admission, at once');
+    const refused = limiter.admit(alice, route, chatRequest('hi'));
+    expect(refused).toMatchObject({ ok: false, refusal: { status: 429 } });
+    const cost = limiter.settle(admitted.ticket, { input: 10, output: 10 }, pricing);
+    expect(cost).toBeCloseTo(
+      (10 * pricing.inputPerMillionTokens + 10 * pricing.outputPerMillionTokens) / 1e6,
+    );
+  });
+
+  it('through a promise on a store that answers later, with the same decisions', async () => {
+    const memory = new MemoryLimitStore();
+    const later: LimitStore = {
+      reserve: (req, now) => new Promise((r) => setImmediate(() => r(memory.reserve(req, now)))),
+      adjust: (req, now) => new Promise((r) => setImmediate(() => r(memory.adjust(req, now)))),
+    };
+    const limiter = new Limiter(later, { clock: manualClock(), prefix: 'async' });
+    const admitted = limiter.admit(alice, route, chatRequest('hi'));
+    expect(admitted).toBeInstanceOf(Promise);
+    const d = await admitted;
+    if (!d.ok) throw new Error('expected an admission');
+    expect(await limiter.admit(alice, route, chatRequest('hi'))).toMatchObject({ ok: false });
+    const settled = limiter.settle(d.ticket, { input: 10, output: 10 }, pricing);
+    expect(settled).toBeInstanceOf(Promise);
+    expect(await settled).toBeGreaterThan(0);
+  });
+
+  it('503 limiter_unavailable when the store is down at once or later; any other error is thrown', async () => {
+    const down = (how: 'now' | 'later', err: Error): LimitStore => ({
+      reserve: () => {
+        if (how === 'now') throw err;
+        return Promise.reject(err);
+      },
+      adjust: () => undefined,
+    });
+    for (const how of ['now', 'later'] as const) {
+      const limiter = new Limiter(down(how, new StoreUnavailableError()), {
+        clock: manualClock(),
+        prefix: how,
+      });
+      const d = await limiter.admit(alice, route, chatRequest('hi'));
+      expect(d).toMatchObject({
+        ok: false,
+        refusal: { status: 503, error: { code: 'limiter_unavailable' } },
+      });
+      const buggy = new Limiter(down(how, new Error('bug')), { clock: manualClock(), prefix: how });
+      await expect(
+        Promise.resolve().then(() => buggy.admit(alice, route, chatRequest('hi'))),
+      ).rejects.toThrow('bug');
+    }
   });
 });

@@ -23,6 +23,7 @@ import {
   type LimitStore,
   type RateCell,
   type ReserveRequest,
+  type ReserveResult,
   type StoreRoute,
 } from './store.js';
 import { StoreUnavailableError } from './resilient-store.js';
@@ -54,6 +55,29 @@ export type AdmitDecision =
 
 type Budget = CompiledRoute['budgets'][number];
 type Subject = Budget['per'];
+
+/** One admission in progress: what each reservation it tries is made of. */
+interface Admitting {
+  base: string;
+  caller: Caller;
+  route: CompiledRoute;
+  usage: Usage;
+  rates: RateCell[];
+  now: number;
+}
+
+/** A reservation's outcome: admitted, refused outright, or refused by budgets (which may fall back). */
+type Reserved =
+  | { kind: 'ok'; decision: AdmitDecision & { ok: true } }
+  | { kind: 'rate' | 'refused'; decision: AdmitDecision & { ok: false } }
+  | { kind: 'budget'; failed: Budget[] };
+
+/** A store that is down under redis.failurePolicy closed refuses (503); any other error is a bug. */
+function unavailable(err: unknown): Reserved {
+  if (err instanceof StoreUnavailableError)
+    return { kind: 'refused', decision: { ok: false, refusal: limiterUnavailable() } };
+  throw err;
+}
 
 function subjectId(per: Subject, caller: Caller, route: CompiledRoute): string {
   switch (per) {
@@ -115,35 +139,54 @@ export class Limiter {
     this.defaultMaxOutput = options.defaultMaxOutputTokens ?? 4096;
   }
 
-  async admit(caller: Caller, route: CompiledRoute, request: ChatRequest): Promise<AdmitDecision> {
+  /**
+   * Charges the request's limits and reserves its worst case on its budgets, all or nothing. Synchronous on
+   * a store that answers at once (in memory): no promise on the request path.
+   */
+  admit(caller: Caller, route: CompiledRoute, request: ChatRequest): AdmitDecision | Promise<AdmitDecision> {
     // Nothing to check or charge (the policy layer does not even call): the store is not asked, and the
     // estimates are computed only if read.
     if (!isLimited(route)) return { ok: true, ticket: this.lazyTicket(request, route) };
     const promptTokens = estimatePromptTokens(request);
     const outputTokens = maxOutputTokens(request, this.defaultMaxOutput);
-    const usage: Usage = { input: promptTokens, output: outputTokens };
-    const now = this.options.clock.now();
     const base = `${this.options.prefix}:{${route.namespace}/${route.name}}`;
-    const rates = this.rateCells(base, caller, route, promptTokens + outputTokens);
-    const first = await this.tryReserve(base, caller, route, usage, rates, route.backends, now);
+    const a: Admitting = {
+      base,
+      caller,
+      route,
+      usage: { input: promptTokens, output: outputTokens },
+      rates: this.rateCells(base, caller, route, promptTokens + outputTokens),
+      now: this.options.clock.now(),
+    };
+    const first = this.tryReserve(a, route.backends);
+    return first instanceof Promise ? first.then((f) => this.afterFirst(a, f)) : this.afterFirst(a, first);
+  }
+
+  /** Budgets refused: fall back when every refusing budget says so, at the fallback backend's prices. */
+  private afterFirst(a: Admitting, first: Reserved): AdmitDecision | Promise<AdmitDecision> {
     if (first.kind !== 'budget') return first.decision;
-    // Budgets refused: fall back when every refusing budget says so, at the fallback backend's prices.
+    const { route, now } = a;
     const fallbacks = new Set(
       first.failed.map((b) => (b.onExhausted === 'fallback' ? b.fallbackBackend : undefined)),
     );
     const [fallback] = [...fallbacks];
     const pinned = route.backends.filter((b) => b.name === fallback);
-    if (fallbacks.size === 1 && fallback !== undefined && pinned.length > 0) {
-      const second = await this.tryReserve(base, caller, route, usage, rates, pinned, now);
+    if (fallbacks.size !== 1 || fallback === undefined || pinned.length === 0)
+      return this.budgetRefusal(first.failed, route, now);
+    const pinnedTo = (second: Reserved): AdmitDecision => {
       if (second.kind === 'budget') return this.budgetRefusal(second.failed, route, now);
       if (second.kind === 'ok') return { ...second.decision, pinnedBackend: fallback };
       return second.decision;
-    }
-    return this.budgetRefusal(first.failed, route, now);
+    };
+    const second = this.tryReserve(a, pinned);
+    return second instanceof Promise ? second.then(pinnedTo) : pinnedTo(second);
   }
 
-  /** Replaces the estimate and the reserved worst case by what the request actually used. */
-  async settle(ticket: LimitTicket, usage: Usage, pricing: Pricing): Promise<number> {
+  /**
+   * Replaces the estimate and the reserved worst case by what the request actually used; returns the
+   * actual cost, once the store took the correction when it is not in memory.
+   */
+  settle(ticket: LimitTicket, usage: Usage, pricing: Pricing): number | Promise<number> {
     const actualUsd = costUsd(usage, pricing);
     if (ticket.settled) return actualUsd;
     ticket.settled = true;
@@ -155,8 +198,12 @@ export class Limiter {
     const budgets: AdjustRequest['budgets'] = [];
     for (const b of c.budgets)
       budgets.push({ key: b.key, deltaUsd: actualUsd - b.amountUsd, expireAtMs: b.expireAtMs });
-    await this.store.adjust({ periodMs: RATE_PERIOD_MS, rates, budgets }, this.options.clock.now(), c.via);
-    return actualUsd;
+    const adjusted = this.store.adjust(
+      { periodMs: RATE_PERIOD_MS, rates, budgets },
+      this.options.clock.now(),
+      c.via,
+    );
+    return adjusted instanceof Promise ? adjusted.then(() => actualUsd) : actualUsd;
   }
 
   // The cells below are built with plain loops and arrays (a route has a few limits): every admission on a
@@ -199,30 +246,24 @@ export class Limiter {
     return `${base}:usd:${budgetWindow(b.window, now).id}:${subjectId(b.per, caller, route)}`;
   }
 
-  private async tryReserve(
-    base: string,
-    caller: Caller,
-    route: CompiledRoute,
-    usage: Usage,
-    rates: RateCell[],
-    backends: readonly CompiledBackend[],
-    now: number,
-  ): Promise<
-    | { kind: 'ok'; decision: AdmitDecision & { ok: true } }
-    | { kind: 'rate' | 'refused'; decision: AdmitDecision & { ok: false } }
-    | { kind: 'budget'; failed: Budget[] }
-  > {
-    const worst = costUsd(usage, worstPricing(backends));
-    const cells = this.budgetCells(base, caller, route, worst, now);
-    const req: ReserveRequest = { periodMs: RATE_PERIOD_MS, rates, budgets: cells };
+  private tryReserve(a: Admitting, backends: readonly CompiledBackend[]): Reserved | Promise<Reserved> {
+    const worst = costUsd(a.usage, worstPricing(backends));
+    const cells = this.budgetCells(a.base, a.caller, a.route, worst, a.now);
+    const req: ReserveRequest = { periodMs: RATE_PERIOD_MS, rates: a.rates, budgets: cells };
     let result;
     try {
-      result = await this.store.reserve(req, now);
+      result = this.store.reserve(req, a.now);
     } catch (err) {
-      if (err instanceof StoreUnavailableError)
-        return { kind: 'refused', decision: { ok: false, refusal: limiterUnavailable() } };
-      throw err;
+      return unavailable(err);
     }
+    return result instanceof Promise
+      ? result.then((r) => this.reserved(a, worst, cells, r), unavailable)
+      : this.reserved(a, worst, cells, result);
+  }
+
+  /** What the store's answer to a reservation means for the request. */
+  private reserved(a: Admitting, worst: number, cells: BudgetCell[], result: ReserveResult): Reserved {
+    const { rates } = a;
     if (result.ok) {
       const tokenCells: LimitTicket['charged']['tokenCells'] = [];
       for (const r of rates) {
@@ -230,7 +271,7 @@ export class Limiter {
           tokenCells.push({ key: r.key, limit: r.limit, units: chargedUnits(r.cost, r.limit) });
       }
       // The cells themselves are the charge: the store reads them and keeps none.
-      const ticket = this.ticket(usage.input, worst, tokenCells, cells, result.via);
+      const ticket = this.ticket(a.usage.input, worst, tokenCells, cells, result.via);
       return { kind: 'ok', decision: { ok: true, ticket } };
     }
     if (result.rate !== undefined) {
@@ -240,7 +281,9 @@ export class Limiter {
     }
     // The budgets behind each refusing counter (the refusal path only: the keys are built again).
     const refusing = new Set(result.budgets.map((i) => cells[i]?.key));
-    const failed = route.budgets.filter((b) => refusing.has(this.budgetKey(base, b, caller, route, now)));
+    const failed = a.route.budgets.filter((b) =>
+      refusing.has(this.budgetKey(a.base, b, a.caller, a.route, a.now)),
+    );
     return { kind: 'budget', failed };
   }
 

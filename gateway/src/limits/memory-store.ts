@@ -14,11 +14,7 @@ export class MemoryLimitStore implements LimitStore {
   private readonly budgets = new Map<string, { usedUsd: number; expireAtMs: number }>();
   private ops = 0;
 
-  reserve(req: ReserveRequest, nowMs: number): Promise<ReserveResult> {
-    return Promise.resolve(this.reserveSync(req, nowMs));
-  }
-
-  reserveSync(req: ReserveRequest, nowMs: number): ReserveResult {
+  reserve(req: ReserveRequest, nowMs: number): ReserveResult {
     this.maybeSweep(nowMs);
     // Plain loops: every admission on a limited route comes here (per replica, or in a pod's primary).
     const { rates, budgets, periodMs } = req;
@@ -54,7 +50,7 @@ export class MemoryLimitStore implements LimitStore {
     return { ok: true, budgetUsedUsd: used };
   }
 
-  adjust(req: AdjustRequest, nowMs: number): Promise<void> {
+  adjust(req: AdjustRequest, nowMs: number): void {
     for (const r of req.rates) {
       if (r.delta === 0) continue;
       const tat = this.tats.get(r.key);
@@ -67,7 +63,6 @@ export class MemoryLimitStore implements LimitStore {
       const used = this.budgetUsed(b.key, nowMs);
       this.setBudget(b.key, used + b.deltaUsd, b.expireAtMs);
     }
-    return Promise.resolve();
   }
 
   /** Seeds a budget counter (the last value seen in Redis) before enforcing locally during an outage. */

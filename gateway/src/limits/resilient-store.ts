@@ -71,7 +71,7 @@ export class ResilientLimitStore implements LimitStore {
       }
     }
     if (this.options.failurePolicy === 'closed') throw new StoreUnavailableError();
-    const result = this.local.reserveSync(req, nowMs);
+    const result = this.local.reserve(req, nowMs);
     if (result.ok) {
       for (const b of req.budgets) this.addPending(b.key, b.amountUsd, b.expireAtMs);
     }
@@ -88,7 +88,7 @@ export class ResilientLimitStore implements LimitStore {
       }
     }
     // Settling locally: a Redis reservation whose settle cannot reach Redis, or a local one.
-    await this.local.adjust(req, nowMs);
+    this.local.adjust(req, nowMs);
     for (const b of req.budgets) {
       // A Redis reservation is already in Redis: only the correction is owed. A local one owes it all
       // (its reservation was added to pendingSpend at reserve time).

@@ -45,9 +45,10 @@ export interface AdjustRequest {
   budgets: { key: string; deltaUsd: number; expireAtMs: number }[];
 }
 
+/** A store that answers at once (in memory) returns its answer itself: no promise on the request path. */
 export interface LimitStore {
-  reserve(req: ReserveRequest, nowMs: number): Promise<ReserveResult>;
-  adjust(req: AdjustRequest, nowMs: number, via?: StoreRoute): Promise<void>;
+  reserve(req: ReserveRequest, nowMs: number): ReserveResult | Promise<ReserveResult>;
+  adjust(req: AdjustRequest, nowMs: number, via?: StoreRoute): void | Promise<void>;
 }
 
 /**

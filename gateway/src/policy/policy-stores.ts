@@ -77,7 +77,7 @@ export function buildStores(config: GatewayConfig, wiring: StoresWiring): Stores
   if (shared !== undefined) semantic.share(shared);
   const cache = new ResponseCache({
     store,
-    lookups: metrics.cacheLookups,
+    lookups: metrics,
     logger,
     maxEntryBytes: config.cache.maxEntryBytes,
     fence,

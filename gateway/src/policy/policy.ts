@@ -19,12 +19,12 @@ import { ApiKeySet } from '../auth/key-set.js';
 import { KeysFileSource } from '../auth/keys-source.js';
 import type { FenceMetrics, FenceReport } from '../cache/fence.js';
 import { liveProducers } from '../cache/producer.js';
-import type { CacheLookup, ProducerRef } from '../cache/response-cache.js';
+import type { CacheLookup, LookupCounter, ProducerRef } from '../cache/response-cache.js';
 import type { IndexedEntry } from '../cache/semantic/semantic-index.js';
 import { semanticRoutes } from '../cache/semantic/semantic-layer.js';
 import type { FeedbackAnswer, FeedbackScores, ScoreListener } from '../feedback/feedback.js';
 import type { RecentRequests } from '../feedback/recent-requests.js';
-import { isLimited, type LimitTicket } from '../limits/limiter.js';
+import { isLimited, type AdmitDecision, type LimitTicket } from '../limits/limiter.js';
 import type { Logger } from '../log.js';
 import type { PodState } from '../workers/pod-state.js';
 import type { GatewayError } from '../server/errors.js';
@@ -63,7 +63,7 @@ export const POLICY_OFF: PolicySettings = Object.freeze({ enforce: false });
 /** The metrics the policy layer is the one place to count (the gateway's registry holds them). */
 export interface PolicyMetrics extends CostCounters, FenceMetrics {
   refusals: Counter<'reason'>;
-  cacheLookups: Counter<'namespace' | 'route' | 'result'>;
+  cacheLookup: LookupCounter['cacheLookup'];
   cacheSemanticRefusals?: Counter<'namespace' | 'route' | 'reason'>;
   cacheSemanticEmbeddings?: Counter<'namespace' | 'route' | 'result'>;
   feedbackScore: FeedbackScores;
@@ -207,7 +207,10 @@ export class GatewayPolicy {
       return this.countRefusal(forbidden);
     }
     if (!this.enforce || !isLimited(route)) return NOTHING_CHARGED;
-    return this.admitLimited(caller, route, request);
+    const d = this.parts().limiter.admit(caller, route, request);
+    return d instanceof Promise
+      ? d.then((x) => this.admission(caller, route, x))
+      : this.admission(caller, route, d);
   }
 
   /** Whether the cache stage runs for a route. */
@@ -217,29 +220,30 @@ export class GatewayPolicy {
 
   /**
    * A hit from one of `producers` (the backends whose answers this request may get, best first), a miss,
-   * or a bypass (a request the route does not cache); counts the lookup.
+   * or a bypass (a request the route does not cache); counts the lookup. Synchronous on an exact route
+   * with the in-memory store.
    */
   lookupCache<P extends ProducerRef>(
     caller: Caller,
     route: CompiledRoute,
     request: ChatRequest,
     producers: readonly P[],
-  ): Promise<CacheLookup<P>> {
+  ): CacheLookup<P> | Promise<CacheLookup<P>> {
     return this.parts().cache.lookup(caller, route, request, producers);
   }
 
   /**
    * After a miss, stores the complete answer `producer` gave: the JSON body, else the stream `tap`
-   * recorded. Resolves with whether it did, never rejects.
+   * recorded. Whether it did (at once with the in-memory store), never a rejection.
    */
   storeCache(
     lookup: CacheLookup,
     producer: string,
     body: string | undefined,
     tap: StreamTap | undefined,
-  ): Promise<boolean> {
+  ): boolean | Promise<boolean> {
     const entry = body !== undefined ? { kind: 'body' as const, body } : tap?.cacheEntry();
-    if (entry === undefined) return Promise.resolve(false);
+    if (entry === undefined) return false;
     return this.parts().cache.store(lookup, producer, entry);
   }
 
@@ -268,10 +272,7 @@ export class GatewayPolicy {
       this.security?.spent(s.caller, usd);
     }
     const ticket = s.admission.charged;
-    if (ticket !== undefined)
-      void this.parts()
-        .limiter.settle(ticket, spent, pricing)
-        .catch(() => undefined);
+    if (ticket !== undefined) this.correct(ticket, spent, pricing);
     return usd;
   }
 
@@ -309,12 +310,22 @@ export class GatewayPolicy {
       await redis.quit().catch(() => redis.disconnect());
   }
 
-  private async admitLimited(
-    caller: Caller,
-    route: CompiledRoute,
-    request: ChatRequest,
-  ): Promise<Admission | GatewayError> {
-    const d = await this.parts().limiter.admit(caller, route, request);
+  /**
+   * Corrects what admission charged, in the background when the store is remote. A correction that fails
+   * (a store gone meanwhile) leaves the reservation's worst case charged, and the answer stands.
+   */
+  private correct(ticket: LimitTicket, usage: Usage, pricing: Pricing): void {
+    let settled;
+    try {
+      settled = this.parts().limiter.settle(ticket, usage, pricing);
+    } catch {
+      return;
+    }
+    if (settled instanceof Promise) settled.catch(() => undefined);
+  }
+
+  /** The limiter's decision as an admission, or the refusal, counted. */
+  private admission(caller: Caller, route: CompiledRoute, d: AdmitDecision): Admission | GatewayError {
     if (!d.ok) {
       if (d.refusal.refusal === 'budget-exhausted')
         this.security?.budgetExhausted(caller, route.namespace, route.name, 'refused');

@@ -39,6 +39,14 @@ const CLIP = 2;
 /** Idle windows replayed one by one at most; a longer gap decays the history in one step. */
 const MAX_REPLAY = 1440;
 
+const NO_ONSETS: readonly AnomalyOnset[] = Object.freeze([]);
+
+/** Whether every signal's track is in the window that opened at `open` (nothing to close). */
+function inWindow(tracks: Record<AnomalySignal, Track>, open: number): boolean {
+  for (const signal of ANOMALY_SIGNALS) if (tracks[signal].windowStart < open) return false;
+  return true;
+}
+
 interface Floor {
   absolute: number;
   relative: number;
@@ -90,14 +98,15 @@ export class AnomalyScores {
   }
 
   /** Adds `amount` to the key's open window at `now`; returns the onsets of the windows this closed. */
-  add(key: string, signal: AnomalySignal, amount: number, now: number): AnomalyOnset[] {
+  add(key: string, signal: AnomalySignal, amount: number, now: number): readonly AnomalyOnset[] {
     let tracks = this.tracks.get(key);
     if (tracks === undefined) {
       const start = this.windowOf(now);
       tracks = { requests: newTrack(start), spend: newTrack(start) };
       this.tracks.set(key, tracks);
     }
-    const onsets = this.rollKey(key, tracks, now);
+    // Within the open window (nearly every request) there is nothing to close.
+    const onsets = inWindow(tracks, this.windowOf(now)) ? NO_ONSETS : this.rollKey(key, tracks, now);
     tracks[signal].total += amount;
     return onsets;
   }

@@ -3,6 +3,7 @@
 // none), `model` a route's configured model, never a presented secret, its digest or a prompt.
 import client from 'prom-client';
 import { METRICS } from '../../../api/v1alpha1/index.js';
+import { FoldedSeries } from '../server/folded-series.js';
 import type { AnomalyScore } from './anomaly.js';
 
 export class SecurityMetrics {
@@ -14,6 +15,8 @@ export class SecurityMetrics {
   readonly anomalies: client.Counter<'key' | 'signal'>;
   readonly piiDetections: client.Counter<'namespace' | 'route' | 'detector' | 'action'>;
   readonly complianceRefusals: client.Counter<'namespace' | 'route' | 'reason'>;
+  /** Every request of a known caller counts in callerRequests: folded, not labelled per request. */
+  readonly folded = new FoldedSeries();
   private readScores: () => readonly AnomalyScore[] = () => [];
 
   constructor(registers: client.Registry[]) {
@@ -40,6 +43,7 @@ export class SecurityMetrics {
       help: 'Requests of authenticated callers, admitted or not',
       labelNames: ['key', 'team'],
       registers,
+      collect: this.folded.collect,
     });
     this.anomalyScore = new client.Gauge({
       name: METRICS.keyAnomalyScore,

@@ -75,81 +75,105 @@ export class AttemptRunner {
     plan: readonly RuntimeBackend[],
     spilledFrom?: RuntimeBackend,
   ): Promise<RunResult> {
-    const spill: { from?: RuntimeBackend | undefined } = { from: spilledFrom };
-    if (spilledFrom !== undefined && plan[0] !== undefined) {
-      this.countSpill(x, spilledFrom, plan[0], 'saturated');
-      this.deps.metrics.spilledCall(spilledFrom.labels, 1);
-    }
+    const spill = this.spilled(x, plan, spilledFrom);
+    // The attempts run here, not in a function of their own: one async step less on every request.
     try {
-      return await this.attempts(x, plan, spill);
+      if (plan.length === 0 || x.route.spec.fallback.maxAttempts < 1) return NO_BACKEND;
+      const loop: AttemptLoop = { planLength: plan.length, index: 0, attempts: 0, retries: 0 };
+      let kind: AttemptKind = 'first';
+      for (;;) {
+        const b = plan[loop.index] as RuntimeBackend;
+        if (x.client.cancelled) return { status: 499, served: b };
+        loop.attempts++;
+        const started = this.deps.now();
+        this.deps.breakers.begin(b.key, started);
+        this.deps.limits.begin(b.key, b.spec, b.labels);
+        const r = await this.attempt(x, b, started, kind);
+        this.deps.limits.end(b.key, b.spec, r.ok ? 'ok' : isThrottle(r.failure) ? 'throttled' : 'other');
+        if (r.ok) return this.succeeded(x, b, started, r);
+        this.failed(x, b, r);
+        const spillTo = spillIndex(
+          plan.map((p) => p.spec),
+          loop.index,
+          r,
+        );
+        if (spillTo !== undefined) {
+          kind = this.spillOver(x, b, plan[spillTo] as RuntimeBackend, spill);
+          loop.index = spillTo;
+          loop.retries = 0;
+          continue;
+        }
+        const step = nextStep(x.route.spec, loop, r);
+        switch (step.action) {
+          case 'retry':
+            this.countRetry(x, b, r);
+            await sleep(step.delayMs, x.client);
+            loop.retries++;
+            kind = 'retry';
+            break;
+          case 'fallover':
+            this.countFallover(x, b, plan[step.next] as RuntimeBackend, r);
+            loop.index = step.next;
+            loop.retries = 0;
+            kind = 'fallback';
+            break;
+          case 'fail':
+            return { status: step.error.status, served: b, error: step.error };
+          case 'stop':
+            return { status: step.status, served: b };
+          default: {
+            const never: never = step;
+            throw new Error(`unknown step ${JSON.stringify(never)}`);
+          }
+        }
+      }
     } finally {
       if (spill.from !== undefined) this.deps.metrics.spilledCall(spill.from.labels, -1);
     }
   }
 
-  private async attempts(
+  /** A request spilled over from a saturated backend counts as its demand from the start. */
+  private spilled(
     x: UpstreamRequest,
     plan: readonly RuntimeBackend[],
-    spill: { from?: RuntimeBackend | undefined },
-  ): Promise<RunResult> {
-    if (plan.length === 0 || x.route.spec.fallback.maxAttempts < 1) return NO_BACKEND;
-    const loop: AttemptLoop = { planLength: plan.length, index: 0, attempts: 0, retries: 0 };
-    let kind: AttemptKind = 'first';
-    for (;;) {
-      const b = plan[loop.index] as RuntimeBackend;
-      if (x.client.cancelled) return { status: 499, served: b };
-      loop.attempts++;
-      const started = this.deps.now();
-      this.deps.breakers.begin(b.key, started);
-      this.deps.limits.begin(b.key, b.spec, b.labels);
-      const r = await this.attempt(x, b, started, kind);
-      this.deps.limits.end(b.key, b.spec, r.ok ? 'ok' : isThrottle(r.failure) ? 'throttled' : 'other');
-      if (r.ok) return this.succeeded(x, b, started, r);
-      this.failed(x, b, r);
-      const spillTo = spillIndex(
-        plan.map((p) => p.spec),
-        loop.index,
-        r,
-      );
-      if (spillTo !== undefined) {
-        this.countSpill(x, b, plan[spillTo] as RuntimeBackend, 'throttled');
-        if (spill.from === undefined) {
-          spill.from = b;
-          this.deps.metrics.spilledCall(b.labels, 1);
-        }
-        loop.index = spillTo;
-        loop.retries = 0;
-        kind = 'spill-over';
-        continue;
-      }
-      const step = nextStep(x.route.spec, loop, r);
-      switch (step.action) {
-        case 'retry':
-          this.countRetry(x, b, r);
-          await sleep(step.delayMs, x.client);
-          loop.retries++;
-          kind = 'retry';
-          break;
-        case 'fallover':
-          this.countFallover(x, b, plan[step.next] as RuntimeBackend, r);
-          loop.index = step.next;
-          loop.retries = 0;
-          kind = 'fallback';
-          break;
-        case 'fail':
-          return { status: step.error.status, served: b, error: step.error };
-        case 'stop':
-          return { status: step.status, served: b };
-        default: {
-          const never: never = step;
-          throw new Error(`unknown step ${JSON.stringify(never)}`);
-        }
-      }
+    from: RuntimeBackend | undefined,
+  ): { from?: RuntimeBackend | undefined } {
+    if (from !== undefined && plan[0] !== undefined) {
+      this.countSpill(x, from, plan[0], 'saturated');
+      this.deps.metrics.spilledCall(from.labels, 1);
     }
+    return { from };
   }
 
-  /** One upstream call, in its own span when the request is traced. */
-  private async attempt(x: UpstreamRequest, b: RuntimeBackend, started: number, kind: AttemptKind) {
+  /** `b` throttled the request, which goes on to `to`; it counts as the first such backend's demand. */
+  private spillOver(
+    x: UpstreamRequest,
+    b: RuntimeBackend,
+    to: RuntimeBackend,
+    spill: { from?: RuntimeBackend | undefined },
+  ): AttemptKind {
+    this.countSpill(x, b, to, 'throttled');
+    if (spill.from === undefined) {
+      spill.from = b;
+      this.deps.metrics.spilledCall(b.labels, 1);
+    }
+    return 'spill-over';
+  }
+
+  /** One upstream call; a traced request's in its own span (untraced, no async step of its own). */
+  private attempt(
+    x: UpstreamRequest,
+    b: RuntimeBackend,
+    started: number,
+    kind: AttemptKind,
+  ): Promise<AttemptResult> {
+    return x.trace === undefined
+      ? this.deps.upstream.attempt(x, b, started)
+      : this.tracedAttempt(x, b, started, kind);
+  }
+
+  /** One upstream call of a traced request, in its own span. */
+  private async tracedAttempt(x: UpstreamRequest, b: RuntimeBackend, started: number, kind: AttemptKind) {
     const span = x.trace?.attempt(b, kind);
     const r = await this.deps.upstream.attempt(x, b, started);
     span?.end(r);

@@ -12,6 +12,8 @@ import {
   METRICS,
   type AttemptOutcome,
 } from '../../../api/v1alpha1/index.js';
+import type { CompiledRoute } from '../../../api/v1alpha1/gatewayconfig.js';
+import type { CacheLookupResult } from '../cache/response-cache.js';
 import type { MetricLabels, RuntimeBackend, RuntimeRoute } from '../config/load.js';
 import type { BreakerState } from '../resilience/breaker.js';
 import type { BoundState } from '../resilience/concurrency.js';
@@ -183,6 +185,7 @@ export class GatewayMetrics {
     help: 'Cache lookups, by result (hit: exact, semantic-hit, miss, bypass)',
     labelNames: ['namespace', 'route', 'result'],
     registers: this.registers,
+    collect: this.folded.collect,
   });
   readonly cacheSemanticEmbeddings = new client.Counter({
     name: METRICS.cacheSemanticEmbeddings,
@@ -285,11 +288,20 @@ export class GatewayMetrics {
   // config; a reload makes new ones and the old entries go with them): folded counters and gauges, and
   // prom-client's labelled children for the histograms.
   private readonly series = new WeakMap<ServedBy, Series>();
+  private readonly lookupSeries = new WeakMap<CompiledRoute, { [R in CacheLookupResult]?: FoldedCounter }>();
 
   private seriesOf(by: ServedBy): Series {
     let s = this.series.get(by);
     if (s === undefined) this.series.set(by, (s = { requests: {}, attempts: {} }));
     return s;
+  }
+
+  /** A cache lookup on `route` (one object per route of a config), by its result. */
+  cacheLookup(route: CompiledRoute, result: CacheLookupResult): void {
+    let s = this.lookupSeries.get(route);
+    if (s === undefined) this.lookupSeries.set(route, (s = {}));
+    const labels = { namespace: route.namespace, route: route.name, result };
+    (s[result] ??= this.folded.counter(this.cacheLookups, labels)).inc();
   }
 
   request(by: ServedBy, status: number): void {

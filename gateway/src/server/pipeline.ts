@@ -21,6 +21,7 @@ import type { Caller } from '../policy/types.js';
 import type { ShadowMirror } from '../shadow/mirror.js';
 import type { Tracer } from '../tracing/tracer.js';
 import { boundPlan, cacheProducers, planAttempts, promptText, type PlanDeps } from './attempt-plan.js';
+import type { EmbeddingScore } from './embedding-scores.js';
 import type { AttemptRunner } from './attempt-runner.js';
 import { Cancellation } from './cancel.js';
 import { retainedLookup, screenPlan } from './compliance-stage.js';
@@ -216,23 +217,33 @@ export class Pipeline {
     if (admitted instanceof Promise) admitted = await admitted;
     // A refusal on a known route counts against that route (its error rate, its dashboards).
     if (isGatewayError(admitted)) return this.refuse(x.res, admitted, x.route.labels);
-    const planned = await this.planned(x, admitted);
+    let planned = this.planned(x, admitted);
+    if (planned instanceof Promise) planned = await planned;
     if (planned !== undefined) await this.cachedOrUpstream(x, admitted, planned);
   }
 
   /**
    * select → compliance screening → concurrency bounds: the attempt plan, or undefined once the client
-   * was refused.
+   * was refused. Synchronous unless the route's selection scores the prompt's embedding.
    */
-  private async planned(x: Exchange, admission: Admission): Promise<Planned | undefined> {
+  private planned(x: Exchange, admission: Admission): Planned | undefined | Promise<Planned | undefined> {
     const spec = x.route.spec;
     const scorer = this.deps.planning.embeddings;
-    const embedded =
+    if (
       scorer !== undefined &&
       spec.selection.qualityCost?.embeddings !== undefined &&
       spec.selection.policy === 'quality-cost'
-        ? await scorer.score(spec, promptText(x.body))
-        : undefined;
+    )
+      return scorer.score(spec, promptText(x.body)).then((e) => this.plannedWith(x, admission, e));
+    return this.plannedWith(x, admission, undefined);
+  }
+
+  private plannedWith(
+    x: Exchange,
+    admission: Admission,
+    embedded: EmbeddingScore | undefined,
+  ): Planned | undefined {
+    const spec = x.route.spec;
     const choice = planAttempts(this.deps.planning, x, admission.pinnedBackend, embedded);
     // Why a quality-cost or domain route chose its backend (its domain, the learner's plan, the router's
     // score against its threshold, or the difficulty).
@@ -267,7 +278,8 @@ export class Pipeline {
     let lookup: CacheLookup<RuntimeBackend> | undefined;
     const caches = experiments.caches(x.experiment, policy, spec);
     if (plan.length > 0 && caches && planned.cacheable) {
-      lookup = await policy.lookupCache(x.caller, spec, x.body, cacheProducers(plan));
+      const looked = policy.lookupCache(x.caller, spec, x.body, cacheProducers(plan));
+      lookup = looked instanceof Promise ? await looked : looked;
       if (spec.compliance !== undefined) lookup = retainedLookup(lookup, spec.compliance);
       x.res.setHeader(HEADERS.cache, lookup.header);
       x.trace?.cache(lookup);

@@ -35,6 +35,41 @@ export function bodyPaceOf(req: IncomingMessage): BodyPace {
 /** Requests whose body readBody gave up on because it came too slowly. */
 const tooSlow = new WeakSet<IncomingMessage>();
 
+/** A body being read: how much has come, since when, and how to give it up. */
+interface Reading {
+  readonly startedAt: number;
+  readonly pace: BodyPace;
+  size: number;
+  giveUp(): void;
+}
+
+/**
+ * How often the bodies being read are held to their pace. One timer checks them all (a timer a request
+ * cost a Timeout and a list insertion on every request), so a body is given up at most this much later
+ * than its pace allows.
+ */
+const PACE_CHECK_MS = 100;
+
+const reading = new Set<Reading>();
+let paceTimer: NodeJS.Timeout | undefined;
+
+function checkPaces(): void {
+  const now = performance.now();
+  for (const r of reading) {
+    if (now - r.startedAt > r.pace.patienceMs + (r.size / r.pace.bytesPerSecond) * 1000) r.giveUp();
+  }
+  if (reading.size === 0) {
+    clearInterval(paceTimer);
+    paceTimer = undefined;
+  }
+}
+
+function watch(r: Reading): void {
+  reading.add(r);
+  // Unref'd: a body being read keeps its socket, not the process, alive.
+  paceTimer ??= setInterval(checkPaces, PACE_CHECK_MS).unref();
+}
+
 /**
  * Reads the body up to `max` bytes at `pace`; undefined when it is larger or comes too slowly (the caller
  * answers `slowBodyRefusal(req)` or else 413, and closes the connection).
@@ -48,46 +83,40 @@ export function readBody(
     const declared = Number(req.headers['content-length'] ?? '0');
     if (declared > max) return resolve(undefined);
     const chunks: Buffer[] = [];
-    let size = 0;
-    const startedAt = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const stop = (): void => {
-      clearTimeout(timer);
+    // The listeners stay on the request (it ends with its exchange); once settled they do nothing.
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      reading.delete(r);
       req.off('data', onData);
+      return true;
     };
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > max) {
-        stop();
+    const r: Reading = {
+      startedAt: performance.now(),
+      pace,
+      size: 0,
+      giveUp: () => {
+        if (!settle()) return;
+        tooSlow.add(req);
         resolve(undefined);
-        return;
-      }
-      chunks.push(c);
+      },
     };
-    // One timer, re-armed when it fires early (bytes came in meanwhile), not on every chunk.
-    const checkPace = (): void => {
-      const left = startedAt + pace.patienceMs + (size / pace.bytesPerSecond) * 1000 - performance.now();
-      if (left > 0) {
-        timer = setTimeout(checkPace, left);
-        return;
-      }
-      stop();
-      tooSlow.add(req);
-      resolve(undefined);
+    const onData = (c: Buffer): void => {
+      r.size += c.length;
+      if (r.size <= max) chunks.push(c);
+      else if (settle()) resolve(undefined);
     };
-    timer = setTimeout(checkPace, pace.patienceMs);
+    watch(r);
     req.on('data', onData);
-    req.once('end', () => {
-      stop();
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    req.on('end', () => {
+      if (settle()) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
     });
-    req.once('error', (err) => {
-      stop();
-      reject(err);
+    req.on('error', (err) => {
+      if (settle()) reject(err);
     });
-    req.once('close', () => {
-      stop();
-      if (!req.complete) reject(new Error('client closed the request while sending it'));
+    req.on('close', () => {
+      if (!req.complete && settle()) reject(new Error('client closed the request while sending it'));
     });
   });
 }

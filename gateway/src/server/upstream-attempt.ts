@@ -155,7 +155,8 @@ export class UpstreamCaller {
     }
     const body = sentBody(x, b);
     if (body === undefined) return refusedByCompliance(b);
-    const apiKey = await this.credentials(b);
+    // A backend without credentials (an in-cluster model server) awaits nothing for them.
+    const apiKey = b.spec.credentials === undefined ? undefined : await this.credentials(b);
     if (typeof apiKey === 'object') return apiKey;
     const deadline = new AttemptDeadline(x.client, x.route.spec.timeouts);
     const ctx: TransformContext = {

@@ -51,7 +51,7 @@ class PodServices {
       }
       case 'limits.adjust': {
         const p = call.params as Calls['limits.adjust']['params'];
-        await this.limits.adjust(p.req, p.nowMs);
+        this.limits.adjust(p.req, p.nowMs);
         return null;
       }
       case 'feedback.claim':
