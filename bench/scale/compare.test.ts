@@ -5,6 +5,8 @@ import {
   comparePolicies,
   cpuMicrosPerRequest,
   formatPolicyCosts,
+  requests,
+  together,
   type Compared,
   type MeasuredStep,
 } from './compare.js';
@@ -86,5 +88,40 @@ describe('bench:scale policy comparison', () => {
     expect(lines[1]).not.toContain('× off');
     expect(lines[2]).toContain('1.06× off  1.70× bare');
     expect(off?.vsBare).toBeCloseTo(1.6, 6);
+  });
+});
+
+describe('bench:scale requests', () => {
+  const target = (name: string, port: number) => ({
+    name,
+    origin: `http://127.0.0.1:${port}`,
+    path: '/v1/chat/completions',
+    headers: {},
+  });
+  const on = [target('on', 1), target('on', 2)];
+  const full = [target('full', 3)];
+
+  it('sends one request to every mode but full, whose requests are all distinct (every one a miss)', () => {
+    expect(requests('on', on, 's', 100)).toBe(on);
+    const distinct = requests('full', full, 's', 100);
+    expect(new Set(distinct.map((t) => t.body)).size).toBe(100);
+  });
+
+  it('together: the modes in turn, each offered the same share, full still distinct', () => {
+    const batch = together(
+      [
+        { policy: 'on', targets: on },
+        { policy: 'full', targets: full },
+      ],
+      'step',
+      10,
+    );
+    expect(batch).toHaveLength(20);
+    expect(batch.map((t) => t.name)).toEqual(Array.from({ length: 10 }, () => ['on', 'full']).flat());
+    // The on gateways in turn, as vegeta spreads one mode's requests over its G gateways.
+    expect(batch.filter((t) => t.name === 'on').map((t) => t.origin)).toEqual(
+      Array.from({ length: 5 }, () => ['http://127.0.0.1:1', 'http://127.0.0.1:2']).flat(),
+    );
+    expect(new Set(batch.filter((t) => t.name === 'full').map((t) => t.body)).size).toBe(10);
   });
 });

@@ -4,7 +4,9 @@
 // move with a scheduler stall or a collection that lands in one 10 s step. This module turns those
 // measurements into the comparison the summary prints. "bare" is the floor measured beside them: a bare
 // node:http server forwarding through an undici Pool (bench/gateway/bare-proxy.ts), the least any Node proxy
-// pays. Pure: the steps are passed in.
+// pays. Also the requests each mode is sent, one mode's or every mode's together (--together). Pure: the
+// steps and targets are passed in.
+import type { Target } from '../lib/loadgen.js';
 import type { PolicyMode } from './fleet.js';
 
 /** What one series of steps ran: the gateway in a policy mode, or the bare proxy. */
@@ -95,4 +97,33 @@ export function formatPolicyCosts(costs: readonly PolicyCost[], rates: readonly 
       `(≈ ${perCore}/s a core; ${over})${ratio}  largest passing ${passing}`
     );
   });
+}
+
+/** Distinct requests (every one a cache miss) for policy "full"; one request otherwise. */
+export function requests(policy: Compared, base: Target[], step: string, count: number): Target[] {
+  if (policy !== 'full') return base;
+  return Array.from({ length: count }, (_, i) => ({
+    ...(base[i % base.length] as Target),
+    body: JSON.stringify({
+      model: 'chat',
+      messages: [{ role: 'user', content: `Say hello to request ${i} of ${step}.` }],
+      max_tokens: 16,
+      temperature: 0,
+    }),
+  }));
+}
+
+/**
+ * The targets of a step run together: for each request index, one request to every mode's fleet in turn
+ * (full's distinct), so vegeta offers each mode the same rate, interleaved.
+ */
+export function together(
+  modes: readonly { policy: Compared; targets: Target[] }[],
+  step: string,
+  count: number,
+): Target[] {
+  const perMode = modes.map((m) => requests(m.policy, m.targets, step, count));
+  const out: Target[] = [];
+  for (let i = 0; i < count; i++) for (const list of perMode) out.push(list[i % list.length] as Target);
+  return out;
 }

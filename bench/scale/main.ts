@@ -6,8 +6,10 @@
 // errors. With several policy modes (--policy off,on,full) each G runs the same steps once per mode and
 // the summary adds each mode's gateway CPU per request against "off" (compare.ts); "bare" in that list runs
 // the same steps against G bare node:http + undici proxies, the floor the gateway's tails and CPU are judged
-// against on the machine at hand. Defaults scale to the cores found (see layout.ts); it runs on 2 cores
-// (G = 1) as on 16.
+// against on the machine at hand. With --together the modes run at the same time instead, on the same
+// cores, each offered the step's rate (vegeta alternates between them): a slow moment of the machine falls
+// on every mode alike, so their CPU per request compares within each step. Defaults scale to the cores
+// found (see layout.ts); it runs on 2 cores (G = 1) as on 16.
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,6 +21,8 @@ import {
   comparePolicies,
   cpuMicrosPerRequest,
   formatPolicyCosts,
+  requests,
+  together,
   type Compared,
   type MeasuredStep,
 } from './compare.js';
@@ -45,6 +49,10 @@ const USAGE = `Usage: npm run bench:scale -- [options]
                        a cache miss; bare: G bare node:http + undici proxies instead (the floor); a list
                        (bare,off,on,full) runs each G once per mode and compares their CPU per request
                        with off's and bare's
+  --together           with several --policy modes: run them at the same time on the same cores, each
+                       offered the step's rate, and compare their CPU per request step by step (the
+                       machine's drift between one mode's steps and the next's drops out; latencies
+                       are then of all modes together)
   --seconds 10         length of each step
   --start 1000         first step's rate per gateway (req/s); each next step is 1.5 times the last
   --p99-ms 25          a step passes with p99 below this, no errors and 99% of the offered rate served
@@ -63,6 +71,7 @@ const { values } = parseArgs({
     'p99-ms': { type: 'string', default: '25' },
     'max-steps': { type: 'string', default: '8' },
     'node-options': { type: 'string' },
+    together: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -76,7 +85,8 @@ const policies = (values.policy ?? 'on').split(',') as Compared[];
 if (
   !['processes', 'workers'].includes(mode) ||
   new Set(policies).size !== policies.length ||
-  !policies.every((p) => ['bare', 'off', 'on', 'full'].includes(p))
+  !policies.every((p) => ['bare', 'off', 'on', 'full'].includes(p)) ||
+  (values.together === true && policies.length < 2)
 ) {
   process.stderr.write(USAGE);
   process.exit(2);
@@ -104,18 +114,78 @@ interface Step extends MeasuredStep {
 const percent = (pids: number[], before: number[], seconds: number): string =>
   pids.map((p, i) => `${Math.round((100 * (cpuSeconds(p) - (before[i] ?? 0))) / seconds)}%`).join(' ');
 
-/** Distinct requests (every one a cache miss) for policy "full"; one request otherwise. */
-function requests(policy: Compared, base: Target[], step: string, count: number): Target[] {
-  if (policy !== 'full') return base;
-  return Array.from({ length: count }, (_, i) => ({
-    ...(base[i % base.length] as Target),
-    body: JSON.stringify({
-      model: 'chat',
-      messages: [{ role: 'user', content: `Say hello to request ${i} of ${step}.` }],
-      max_tokens: 16,
-      temperature: 0,
-    }),
-  }));
+interface ModeFleet {
+  policy: Compared;
+  fleet: Fleet;
+}
+
+const subjects = (fleets: readonly ModeFleet[]) =>
+  fleets.map((f) => ({ policy: f.policy, targets: f.fleet.targets }));
+
+/**
+ * The steps of every mode run at the same time: one line a step with each mode's CPU per request and its
+ * ratio to the first mode's in that step; returns each mode's steps (served and CPU its own).
+ */
+async function runTogether(
+  label: string,
+  fleets: readonly ModeFleet[],
+  vegeta: Vegeta,
+  upstreams: Started[],
+  firstRate: number,
+): Promise<Map<Compared, Step[]>> {
+  const n = fleets.length;
+  const warmCount = Math.min(firstRate * WARM_UP_SECONDS, 60_000);
+  await vegetaRate(
+    vegeta,
+    together(subjects(fleets), `${label}-warm-up`, warmCount),
+    firstRate * n,
+    WARM_UP_SECONDS,
+  );
+  const byPolicy = new Map<Compared, Step[]>(fleets.map((f) => [f.policy, []]));
+  for (let i = 0, rate = firstRate; i < MAX_STEPS; i++, rate = Math.round(rate * 1.5)) {
+    const pids = fleets.map((f) => f.fleet.gatewayPids());
+    const up = upstreams.map((u) => u.pid);
+    const before = pids.map((ps) => ps.map(cpuSeconds));
+    const upBefore = up.map(cpuSeconds);
+    const batch = together(subjects(fleets), `${label}-${rate}`, Math.min(rate * SECONDS, 60_000));
+    const r = await vegetaRate(vegeta, batch, rate * n, SECONDS);
+    // vegeta sends to the modes in turn: each served its share (a step with errors fails anyway).
+    const served = (r.achieved * SECONDS) / n;
+    const pass = r.errors === 0 && r.p99 < P99_MS && r.achieved >= 0.99 * rate * n;
+    const micros: string[] = [];
+    let first = Number.NaN;
+    fleets.forEach((f, k) => {
+      const gatewayCpuSeconds = (pids[k] ?? []).reduce(
+        (sum, pid, j) => sum + cpuSeconds(pid) - (before[k]?.[j] ?? 0),
+        0,
+      );
+      const step: Step = {
+        rate,
+        served,
+        gatewayCpuSeconds,
+        p50: r.p50,
+        p95: r.p95,
+        p99: r.p99,
+        max: r.max,
+        errors: r.errors,
+        pass,
+        cpu: '',
+      };
+      byPolicy.get(f.policy)?.push(step);
+      const us = cpuMicrosPerRequest(step);
+      if (k === 0) first = us;
+      micros.push(`${f.policy} ${Math.round(us)}${k === 0 ? '' : ` (${(us / first).toFixed(2)}×)`}`);
+    });
+    process.stdout.write(
+      `${label.padEnd(14)} offered ${String(rate).padStart(6)}/s each  served ${String(Math.round(r.achieved / n)).padStart(6)}/s each  ` +
+        `p50 ${r.p50.toFixed(1)}  p95 ${r.p95.toFixed(1)}  p99 ${r.p99.toFixed(1)}  max ${r.max.toFixed(0)} ms  ` +
+        `errors ${r.errors}  ${pass ? 'pass' : 'FAIL'}  µs/request: ${micros.join(', ')}  ` +
+        `upstreams ${percent(up, upBefore, SECONDS)}  (${machineLoad()})\n`,
+    );
+    if (!pass) break;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  return byPolicy;
 }
 
 async function runSteps(
@@ -193,13 +263,13 @@ interface Bench {
 }
 
 /** G gateways (or workers) in a policy mode, or G bare proxies, with the gateway's NODE_OPTIONS. */
-function startSubject(policy: Compared, g: number, b: Bench): Promise<Fleet> {
+function startSubject(policy: Compared, g: number, b: Bench, basePort = GATEWAY_PORT): Promise<Fleet> {
   if (policy === 'bare')
     return startBare({
       repoRoot,
       count: g,
       cpus: layout.gateways,
-      basePort: GATEWAY_PORT,
+      basePort,
       upstreams: b.upstreamUrls,
       env: { NODE_OPTIONS: b.nodeOptions },
     });
@@ -210,7 +280,7 @@ function startSubject(policy: Compared, g: number, b: Bench): Promise<Fleet> {
     count: g,
     mode,
     cpus: layout.gateways,
-    basePort: GATEWAY_PORT,
+    basePort,
     files,
     headers: headersFor(policy),
   });
@@ -236,10 +306,24 @@ async function measurePolicies(g: number, b: Bench, summary: string[]): Promise<
   return byPolicy;
 }
 
+/** Every mode's G gateways (or workers) at once, on the same cores, running the steps together. */
+async function measureTogether(g: number, b: Bench, summary: string[]): Promise<Map<Compared, Step[]>> {
+  const fleets: ModeFleet[] = [];
+  for (const [k, policy] of policies.entries())
+    fleets.push({ policy, fleet: await startSubject(policy, g, b, GATEWAY_PORT + 100 * k) });
+  const label = `${g} ${mode === 'workers' ? 'worker' : 'gateway'}${g === 1 ? '' : 's'} each`;
+  const byPolicy = await runTogether(label, fleets, b.vegeta, b.upstreams, START * g);
+  for (const [policy, steps] of byPolicy) summary.push(`  ${`${label} ${policy}`.padEnd(24)} ${best(steps)}`);
+  await Promise.all(fleets.flatMap((f) => f.fleet.gateways.map(stop)));
+  process.stdout.write('\n');
+  return byPolicy;
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`Gateway scale benchmark: ${describeLayout(layout)}\n`);
   process.stdout.write(
-    `mode ${mode}, policy ${policies.join(', ')}, ${SECONDS}s steps from ${START}/s per gateway ×1.5, ` +
+    `mode ${mode}, policy ${policies.join(', ')}${values.together ? ' together' : ''}, ` +
+      `${SECONDS}s steps from ${START}/s per gateway ×1.5, ` +
       `pass: p99 < ${P99_MS} ms, no errors, ≥ 99% served; ${machineLoad()}\n\n`,
   );
   const vegetaBin = await ensureVegeta((l) => process.stderr.write(`${l}\n`));
@@ -270,11 +354,10 @@ async function main(): Promise<void> {
   const nodeOptions = values['node-options'] ?? GATEWAY_NODE_OPTIONS;
   process.stdout.write(`gateway NODE_OPTIONS: ${nodeOptions || '(none)'}\n`);
   for (const g of counts) {
-    const byPolicy = await measurePolicies(
-      g,
-      { main, vegeta, upstreams, upstreamUrls, nodeOptions },
-      summary,
-    );
+    const bench = { main, vegeta, upstreams, upstreamUrls, nodeOptions };
+    const byPolicy = values.together
+      ? await measureTogether(g, bench, summary)
+      : await measurePolicies(g, bench, summary);
     if (policies.length > 1) {
       const { rates, costs: perMode } = comparePolicies(byPolicy);
       costs.push(`  G = ${g}:`, ...formatPolicyCosts(perMode, rates));
