@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '../../cluster/paths.js';
 import type { Target } from '../lib/loadgen.js';
 import { cpuSeconds, machineLoad, stop, stopAll, type Started } from '../lib/processes.js';
-import { ensureVegeta, vegetaRate, type Vegeta } from '../lib/vegeta.js';
+import { ensureVegeta, vegetaRate, type Vegeta, type VegetaRateResult } from '../lib/vegeta.js';
 import {
   comparePolicies,
   cpuMicrosPerRequest,
@@ -111,6 +111,16 @@ interface Step extends MeasuredStep {
   cpu: string;
 }
 
+/** A step as measured: what vegeta saw, and the served count, CPU and verdict the caller worked out. */
+const stepOf = (r: VegetaRateResult, s: Omit<Step, 'p50' | 'p95' | 'p99' | 'max' | 'errors'>): Step => ({
+  ...s,
+  p50: r.p50,
+  p95: r.p95,
+  p99: r.p99,
+  max: r.max,
+  errors: r.errors,
+});
+
 const percent = (pids: number[], before: number[], seconds: number): string =>
   pids.map((p, i) => `${Math.round((100 * (cpuSeconds(p) - (before[i] ?? 0))) / seconds)}%`).join(' ');
 
@@ -159,18 +169,7 @@ async function runTogether(
         (sum, pid, j) => sum + cpuSeconds(pid) - (before[k]?.[j] ?? 0),
         0,
       );
-      const step: Step = {
-        rate,
-        served,
-        gatewayCpuSeconds,
-        p50: r.p50,
-        p95: r.p95,
-        p99: r.p99,
-        max: r.max,
-        errors: r.errors,
-        pass,
-        cpu: '',
-      };
+      const step = stepOf(r, { rate, served, gatewayCpuSeconds, pass, cpu: '' });
       byPolicy.get(f.policy)?.push(step);
       const us = cpuMicrosPerRequest(step);
       if (k === 0) first = us;
@@ -218,18 +217,7 @@ async function runSteps(
       (gw.length > 0 ? `gateways ${percent(gw, before, SECONDS)}  ` : '') +
       `upstreams ${percent(up, before.slice(gw.length), SECONDS)}`;
     const pass = r.errors === 0 && r.p99 < P99_MS && r.achieved >= 0.99 * rate;
-    const step: Step = {
-      rate,
-      served,
-      gatewayCpuSeconds,
-      p50: r.p50,
-      p95: r.p95,
-      p99: r.p99,
-      max: r.max,
-      errors: r.errors,
-      pass,
-      cpu,
-    };
+    const step = stepOf(r, { rate, served, gatewayCpuSeconds, pass, cpu });
     steps.push(step);
     const micros = cpuMicrosPerRequest(step);
     const perRequest = gw.length > 0 && Number.isFinite(micros) ? `  ${Math.round(micros)} µs/request` : '';
