@@ -26,10 +26,14 @@ export interface StartOptions {
   cwd?: string;
 }
 
+/** The command line that runs `command` on `cpus` (through taskset, which execs), or as is without either. */
+export function pinned(cpus: string | undefined, command: string, args: string[]): [string, string[]] {
+  return cpus !== undefined && hasTaskset ? ['taskset', ['-c', cpus, command, ...args]] : [command, args];
+}
+
 /** Spawns a server; with `cpus`, through taskset (which execs: the pid is the server's own). */
 export function start(name: string, command: string, args: string[], o: StartOptions = {}): Started {
-  const [cmd, argv] =
-    o.cpus !== undefined && hasTaskset ? ['taskset', ['-c', o.cpus, command, ...args]] : [command, args];
+  const [cmd, argv] = pinned(o.cpus, command, args);
   const child = spawn(cmd, argv, {
     cwd: o.cwd,
     env: { ...process.env, ...o.env },

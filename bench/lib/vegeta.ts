@@ -12,8 +12,8 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensureGoTool } from '../../cluster/go-tools.js';
 import { BODY, type RateResult, type Target } from './loadgen.js';
+import { pinned } from './processes.js';
 
 export const VEGETA_MODULE = 'github.com/tsenart/vegeta/v12';
 export const VEGETA_VERSION = 'v12.13.0';
@@ -42,9 +42,11 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): 
 
 /**
  * The vegeta binary, built with `go install <module>@<version>` into the cache on the first call on a
- * machine; undefined when it is not cached and Go is not installed.
+ * machine; undefined when it is not cached and Go is not installed. The Go tooling is loaded only here:
+ * a benchmark bundled into a kit (bench:kit) runs where there is no repository and brings its vegeta.
  */
-export function ensureVegeta(onProgress: (line: string) => void): Promise<string | undefined> {
+export async function ensureVegeta(onProgress: (line: string) => void): Promise<string | undefined> {
+  const { ensureGoTool } = await import('../../cluster/go-tools.js');
   return ensureGoTool({ name: 'vegeta', module: VEGETA_MODULE, version: VEGETA_VERSION }, onProgress);
 }
 
@@ -52,7 +54,7 @@ export interface Vegeta {
   bin: string;
   /** Working directory for targets and results files. */
   dir: string;
-  /** CPU list for `taskset -c` (e.g. "1"), or undefined to leave vegeta unpinned. */
+  /** CPU list for `taskset -c` (e.g. "1"), or undefined to leave vegeta unpinned (also without taskset). */
   cpus?: string | undefined;
 }
 
@@ -112,7 +114,7 @@ export async function vegetaRate(
     '-max-body=-1',
     `-output=${results}`,
   ];
-  const [cmd, args] = v.cpus !== undefined ? ['taskset', ['-c', v.cpus, v.bin, ...attack]] : [v.bin, attack];
+  const [cmd, args] = pinned(v.cpus, v.bin, attack);
   await run(cmd, args, process.env, v.dir);
   const rep = JSON.parse(
     await run(v.bin, ['report', '-type=json', results], process.env, v.dir),

@@ -1,15 +1,16 @@
 // What the scale benchmark runs: U upstream simulators (1 ms latency), and G gateways — G processes with
 // one core each, or one gateway with G workers on G cores — built as the image runs them (compiled
-// JavaScript, not the tsx loader), all serving one route over the U simulators. Policy: "off" (no auth,
+// JavaScript, or a kit's bundle; not the tsx loader), all serving one route over the U simulators (where
+// each comes from: programs.ts). Policy: "off" (no auth,
 // limits, budgets or cache at all), "on" (the layer as deployed, with nothing configured) or "full" (API
 // keys, a rate limit, a budget and the exact cache on every request). Beside them, the floor: G bare proxies
 // (bench/gateway/bare-proxy.ts: node:http and an undici Pool, nothing else) on the same cores.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compiledRoute, gatewayConfig } from '../../testkit/gateway-config.js';
 import type { Target } from '../lib/loadgen.js';
 import { processTree, start, waitFor, type Started } from '../lib/processes.js';
+import type { Programs } from './programs.js';
 
 export type PolicyMode = 'off' | 'on' | 'full';
 export type GatewayMode = 'processes' | 'workers';
@@ -24,18 +25,7 @@ export interface Fleet {
   gatewayPids(): number[];
 }
 
-/** Compiles the shipped code (tsconfig.build.json) into `outDir` once per run: what the image runs. */
-export function buildGateway(repoRoot: string, outDir: string): string {
-  const tsc = path.join(repoRoot, 'node_modules', '.bin', 'tsc');
-  const r = spawnSync(tsc, ['-p', 'tsconfig.build.json', '--outDir', outDir], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`tsc failed:\n${r.stdout}${r.stderr}`);
-  return path.join(outDir, 'cli', 'main.js');
-}
-
-export async function startUpstreams(repoRoot: string, count: number, cpus: string, basePort: number) {
+export async function startUpstreams(p: Programs, count: number, cpus: string, basePort: number) {
   const sims: Started[] = [];
   for (let i = 0; i < count; i++) {
     const port = basePort + i;
@@ -43,8 +33,8 @@ export async function startUpstreams(repoRoot: string, count: number, cpus: stri
       start(
         `upstream-${i}`,
         NODE,
-        ['--import', 'tsx', 'cli/main.ts', 'simulator', '--port', String(port), '--latency-ms', '1'],
-        { cpus, cwd: repoRoot },
+        [...p.simulator, 'simulator', '--port', String(port), '--latency-ms', '1'],
+        { cpus, cwd: p.cwd },
       ),
     );
   }
@@ -140,7 +130,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
 }
 
 export interface BareOptions {
-  repoRoot: string;
+  programs: Programs;
   count: number;
   cpus: number[];
   basePort: number;
@@ -151,19 +141,18 @@ export interface BareOptions {
 
 /**
  * G bare proxies, one core and port each, run as bench:gateway runs its floor (the tsx loader, which costs
- * nothing once the module is loaded), with the gateway's NODE_OPTIONS (in `env`).
+ * nothing once the module is loaded; a kit's bundle), with the gateway's NODE_OPTIONS (in `env`).
  */
 export async function startBare(o: BareOptions): Promise<Fleet> {
   const gateways: Started[] = [];
   for (let i = 0; i < o.count; i++) {
     const upstream = o.upstreams[i % o.upstreams.length] as string;
     gateways.push(
-      start(
-        `bare-${i}`,
-        NODE,
-        ['--import', 'tsx', 'bench/gateway/bare-proxy.ts', String(o.basePort + i), upstream],
-        { cpus: String(o.cpus[i]), cwd: o.repoRoot, env: o.env },
-      ),
+      start(`bare-${i}`, NODE, [...o.programs.bare, String(o.basePort + i), upstream], {
+        cpus: String(o.cpus[i]),
+        cwd: o.programs.cwd,
+        env: o.env,
+      }),
     );
   }
   const ports = gateways.map((_, i) => o.basePort + i);

@@ -9,14 +9,14 @@
 // against on the machine at hand. With --together the modes run at the same time instead, on the same
 // cores, each offered the step's rate (vegeta alternates between them): a slow moment of the machine falls
 // on every mode alike, so their CPU per request compares within each step. Defaults scale to the cores
-// found (see layout.ts); it runs on 2 cores (G = 1) as on 16.
+// found (see layout.ts); it runs on 2 cores (G = 1) as on 16, from a source checkout or from a kit
+// (`npm run bench:kit`: bundles, vegeta and Node in one file, for a machine with neither npm nor Go).
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot } from '../../cluster/paths.js';
 import type { Target } from '../lib/loadgen.js';
-import { cpuSeconds, machineLoad, stop, stopAll, type Started } from '../lib/processes.js';
-import { ensureVegeta, vegetaRate, type Vegeta, type VegetaRateResult } from '../lib/vegeta.js';
+import { cpuSeconds, hasTaskset, machineLoad, stop, stopAll, type Started } from '../lib/processes.js';
+import { vegetaRate, type Vegeta, type VegetaRateResult } from '../lib/vegeta.js';
 import {
   comparePolicies,
   cpuMicrosPerRequest,
@@ -28,7 +28,6 @@ import {
 } from './compare.js';
 import {
   BENCH_KEY,
-  buildGateway,
   startBare,
   startFleet,
   startUpstreams,
@@ -38,6 +37,7 @@ import {
 } from './fleet.js';
 import { GATEWAY_NODE_OPTIONS } from '../../operator/src/render/gateway.js';
 import { coreLayout, defaultGatewayCounts, describeLayout, type CoreLayout } from './layout.js';
+import { findPrograms, type Programs } from './programs.js';
 
 const USAGE = `Usage: npm run bench:scale -- [options]
 
@@ -54,6 +54,7 @@ const USAGE = `Usage: npm run bench:scale -- [options]
                        machine's drift between one mode's steps and the next's drops out; latencies
                        are then of all modes together)
   --seconds 10         length of each step
+  --warm-up 15         seconds of unreported load on fresh processes before their first step
   --start 1000         first step's rate per gateway (req/s); each next step is 1.5 times the last
   --p99-ms 25          a step passes with p99 below this, no errors and 99% of the offered rate served
   --max-steps 8        steps per gateway count at most
@@ -67,6 +68,7 @@ const { values } = parseArgs({
     mode: { type: 'string', default: 'processes' },
     policy: { type: 'string', default: 'on' },
     seconds: { type: 'string', default: '10' },
+    'warm-up': { type: 'string', default: '15' },
     start: { type: 'string', default: '1000' },
     'p99-ms': { type: 'string', default: '25' },
     'max-steps': { type: 'string', default: '8' },
@@ -92,14 +94,19 @@ if (
   process.exit(2);
 }
 const SECONDS = Number(values.seconds);
+const WARM_UP_SECONDS = Number(values['warm-up']);
 const START = Number(values.start);
 const P99_MS = Number(values['p99-ms']);
 const MAX_STEPS = Number(values['max-steps']);
+if (![SECONDS, START, P99_MS, MAX_STEPS].every((n) => n > 0) || !(WARM_UP_SECONDS >= 0)) {
+  process.stderr.write(
+    `bench:scale: --seconds, --start, --p99-ms and --max-steps take a positive number, --warm-up zero or more\n\n${USAGE}`,
+  );
+  process.exit(2);
+}
 const layout: CoreLayout = coreLayout(cpus().length);
 const counts = values.gateways?.split(',').map(Number) ?? defaultGatewayCounts(layout);
-const work = path.join(repoRoot, '.beastmode', 'bench-scale');
 const UPSTREAM_PORT = 19500;
-const WARM_UP_SECONDS = 15;
 const GATEWAY_PORT = 19600;
 
 interface Step extends MeasuredStep {
@@ -145,12 +152,13 @@ async function runTogether(
 ): Promise<Map<Compared, Step[]>> {
   const n = fleets.length;
   const warmCount = Math.min(firstRate * WARM_UP_SECONDS, 60_000);
-  await vegetaRate(
-    vegeta,
-    together(subjects(fleets), `${label}-warm-up`, warmCount),
-    firstRate * n,
-    WARM_UP_SECONDS,
-  );
+  if (WARM_UP_SECONDS > 0)
+    await vegetaRate(
+      vegeta,
+      together(subjects(fleets), `${label}-warm-up`, warmCount),
+      firstRate * n,
+      WARM_UP_SECONDS,
+    );
   const byPolicy = new Map<Compared, Step[]>(fleets.map((f) => [f.policy, []]));
   for (let i = 0, rate = firstRate; i < MAX_STEPS; i++, rate = Math.round(rate * 1.5)) {
     const pids = fleets.map((f) => f.fleet.gatewayPids());
@@ -198,12 +206,13 @@ async function runSteps(
   // Warm-up, not reported: a fresh process runs its first seconds in the interpreter, before the JIT, and
   // its first full collections while the heap grows to its working size (measured: the first two come
   // within ~15 s at 600/s); a step measured then reports those, not the gateway at work.
-  await vegetaRate(
-    vegeta,
-    requests(policy, targets, `${label}-warm-up`, Math.min(firstRate * WARM_UP_SECONDS, 60_000)),
-    firstRate,
-    WARM_UP_SECONDS,
-  );
+  if (WARM_UP_SECONDS > 0)
+    await vegetaRate(
+      vegeta,
+      requests(policy, targets, `${label}-warm-up`, Math.min(firstRate * WARM_UP_SECONDS, 60_000)),
+      firstRate,
+      WARM_UP_SECONDS,
+    );
   const steps: Step[] = [];
   for (let i = 0, rate = firstRate; i < MAX_STEPS; i++, rate = Math.round(rate * 1.5)) {
     const gw = procs.gateways();
@@ -243,7 +252,7 @@ const headersFor = (policy: Compared): Record<string, string> =>
     : { 'content-type': 'application/json' };
 
 interface Bench {
-  main: string;
+  programs: Programs;
   vegeta: Vegeta;
   upstreams: Started[];
   upstreamUrls: string[];
@@ -254,17 +263,17 @@ interface Bench {
 function startSubject(policy: Compared, g: number, b: Bench, basePort = GATEWAY_PORT): Promise<Fleet> {
   if (policy === 'bare')
     return startBare({
-      repoRoot,
+      programs: b.programs,
       count: g,
       cpus: layout.gateways,
       basePort,
       upstreams: b.upstreamUrls,
       env: { NODE_OPTIONS: b.nodeOptions },
     });
-  const files = writeGatewayFiles(path.join(work, policy), b.upstreamUrls, policy);
+  const files = writeGatewayFiles(path.join(b.programs.work, policy), b.upstreamUrls, policy);
   files.env.NODE_OPTIONS = b.nodeOptions;
   return startFleet({
-    main: b.main,
+    main: b.programs.gateway,
     count: g,
     mode,
     cpus: layout.gateways,
@@ -308,18 +317,22 @@ async function measureTogether(g: number, b: Bench, summary: string[]): Promise<
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(`Gateway scale benchmark: ${describeLayout(layout)}\n`);
+  const programs = await findPrograms();
+  process.stdout.write(
+    `Gateway scale benchmark: ${describeLayout(layout)}${hasTaskset ? '' : ' (not pinned: no taskset)'}\n` +
+      `running a ${programs.origin} on Node ${process.version}\n`,
+  );
   process.stdout.write(
     `mode ${mode}, policy ${policies.join(', ')}${values.together ? ' together' : ''}, ` +
       `${SECONDS}s steps from ${START}/s per gateway ×1.5, ` +
       `pass: p99 < ${P99_MS} ms, no errors, ≥ 99% served; ${machineLoad()}\n\n`,
   );
-  const vegetaBin = await ensureVegeta((l) => process.stderr.write(`${l}\n`));
-  if (vegetaBin === undefined)
-    throw new Error('bench:scale needs vegeta: install Go (it is built once and cached)');
-  const vegeta: Vegeta = { bin: vegetaBin, dir: path.join(work, 'vegeta'), cpus: layout.loadgen };
-  const main = buildGateway(repoRoot, path.join(work, 'dist'));
-  const upstreams = await startUpstreams(repoRoot, layout.upstreamCount, layout.upstreams, UPSTREAM_PORT);
+  const vegeta: Vegeta = {
+    bin: programs.vegeta,
+    dir: path.join(programs.work, 'vegeta'),
+    cpus: layout.loadgen,
+  };
+  const upstreams = await startUpstreams(programs, layout.upstreamCount, layout.upstreams, UPSTREAM_PORT);
   const upstreamUrls = upstreams.map((_, i) => `http://127.0.0.1:${UPSTREAM_PORT + i}`);
   const summary: string[] = [];
   const costs: string[] = [];
@@ -342,7 +355,7 @@ async function main(): Promise<void> {
   const nodeOptions = values['node-options'] ?? GATEWAY_NODE_OPTIONS;
   process.stdout.write(`gateway NODE_OPTIONS: ${nodeOptions || '(none)'}\n`);
   for (const g of counts) {
-    const bench = { main, vegeta, upstreams, upstreamUrls, nodeOptions };
+    const bench = { programs, vegeta, upstreams, upstreamUrls, nodeOptions };
     const byPolicy = values.together
       ? await measureTogether(g, bench, summary)
       : await measurePolicies(g, bench, summary);
