@@ -11,6 +11,8 @@ Builds the gateway scale benchmark (npm run bench:scale) into one archive that r
 Go or network: the benchmark, the gateway, the simulator and the bare proxy bundled, vegeta, and the Node
 binary they run on. Carry the output directory, then run its run.sh with bench:scale's options:
   <out>/run.sh --policy bare,on,full --together
+  <out>/run.sh --mode workers
+  <out>/run.sh --latency --policy bare,on,full
 
   --out DIR        where kit.tar.xz, run.sh and kit.json go (default .beastmode/scale-kit)
   --node PATH      the Node binary to carry (default: the one running this, the project's pinned Node);

@@ -71,7 +71,7 @@ describe('bench:kit', () => {
     expect(JSON.parse(readFileSync(path.join(out, 'kit.json'), 'utf8'))).toEqual(kit.manifest);
   });
 
-  it('runs the benchmark outside the repository: every policy mode together, and a gateway with workers', () => {
+  it('runs the benchmark outside the repository: every policy mode together, a gateway with workers, and the latency at concurrency 1', () => {
     const help = runKit(['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('--together');
@@ -90,7 +90,23 @@ describe('bench:kit', () => {
     const workers = runKit([...step, '--policy', 'full', '--mode', 'workers', '--p99-ms', '60000']);
     expect(workers.status).toBe(0);
     expect(workers.stdout).toMatch(/^1 worker +offered +50\/s .* errors 0 {2}pass/m);
-  }, 180_000);
+    const latency = runKit([
+      '--latency',
+      '--policy',
+      'bare,full',
+      '--rounds',
+      '1',
+      '--per-round',
+      '20',
+      '--warm-up',
+      '0',
+    ]);
+    expect(latency.stderr).toBe('');
+    expect(latency.stdout).toMatch(
+      /^round {2}1 {2}direct \d+\.\d{3} {2}bare \+-?\d+\.\d{3} {2}full \+-?\d+\.\d{3} \(-?\d+\.\d\d× bare\)/m,
+    );
+    expect(latency.stdout).toMatch(/^ {2}policy full +-?\d+\.\d{3} ms {2}-?\d+\.\d\d× bare$/m);
+  }, 240_000);
 
   it('unpacks once, and again when the kit beside run.sh is another build', async () => {
     const marker = path.join(unpack, 'marker');

@@ -13,9 +13,16 @@
 // (`npm run bench:kit`: bundles, vegeta and Node in one file, for a machine with neither npm nor Go).
 import { cpus } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Target } from '../lib/loadgen.js';
-import { cpuSeconds, hasTaskset, machineLoad, stop, stopAll, type Started } from '../lib/processes.js';
+import {
+  cpuSeconds,
+  hasTaskset,
+  machineLoad,
+  pinProcess,
+  stop,
+  stopAll,
+  type Started,
+} from '../lib/processes.js';
 import { vegetaRate, type Vegeta, type VegetaRateResult } from '../lib/vegeta.js';
 import {
   comparePolicies,
@@ -26,86 +33,27 @@ import {
   type Compared,
   type MeasuredStep,
 } from './compare.js';
-import {
-  BENCH_KEY,
-  startBare,
-  startFleet,
-  startUpstreams,
-  writeGatewayFiles,
-  type Fleet,
-  type GatewayMode,
-} from './fleet.js';
+import { BENCH_KEY, startBare, startFleet, startUpstreams, writeGatewayFiles, type Fleet } from './fleet.js';
 import { GATEWAY_NODE_OPTIONS } from '../../operator/src/render/gateway.js';
+import { addedLatency, measureLatency, type LatencySubject } from './latency.js';
 import { coreLayout, defaultGatewayCounts, describeLayout, type CoreLayout } from './layout.js';
+import { readOptions } from './options.js';
 import { findPrograms, type Programs } from './programs.js';
 
-const USAGE = `Usage: npm run bench:scale -- [options]
-
-  --gateways 1,2,4     gateway counts to measure (default: 1, 2, 4 … up to the gateway cores)
-  --mode processes     G gateway processes, one core each, vegeta spreading requests over them;
-         workers       one gateway with --workers G on G cores (one pod on many cores)
-  --policy on          on: the policy layer as deployed, nothing configured (default);
-           off         BEASTMODE_POLICY=off; full: API key, rate limit, budget and exact cache, every request
-                       a cache miss; bare: G bare node:http + undici proxies instead (the floor); a list
-                       (bare,off,on,full) runs each G once per mode and compares their CPU per request
-                       with off's and bare's
-  --together           with several --policy modes: run them at the same time on the same cores, each
-                       offered the step's rate, and compare their CPU per request step by step (the
-                       machine's drift between one mode's steps and the next's drops out; latencies
-                       are then of all modes together)
-  --seconds 10         length of each step
-  --warm-up 15         seconds of unreported load on fresh processes before their first step
-  --start 1000         first step's rate per gateway (req/s); each next step is 1.5 times the last
-  --p99-ms 25          a step passes with p99 below this, no errors and 99% of the offered rate served
-  --max-steps 8        steps per gateway count at most
-  --node-options='…'   NODE_OPTIONS of the gateway processes (default: what the operator's Deployment sets)
-  -h, --help           this help
-`;
-
-const { values } = parseArgs({
-  options: {
-    gateways: { type: 'string' },
-    mode: { type: 'string', default: 'processes' },
-    policy: { type: 'string', default: 'on' },
-    seconds: { type: 'string', default: '10' },
-    'warm-up': { type: 'string', default: '15' },
-    start: { type: 'string', default: '1000' },
-    'p99-ms': { type: 'string', default: '25' },
-    'max-steps': { type: 'string', default: '8' },
-    'node-options': { type: 'string' },
-    together: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h' },
-  },
-  strict: true,
-});
-if (values.help) {
-  process.stdout.write(USAGE);
-  process.exit(0);
+const read = readOptions(process.argv.slice(2));
+if (!read.ok) {
+  (read.exit === 0 ? process.stdout : process.stderr).write(read.text);
+  process.exit(read.exit);
 }
-const mode = values.mode as GatewayMode;
-const policies = (values.policy ?? 'on').split(',') as Compared[];
-if (
-  !['processes', 'workers'].includes(mode) ||
-  new Set(policies).size !== policies.length ||
-  !policies.every((p) => ['bare', 'off', 'on', 'full'].includes(p)) ||
-  (values.together === true && policies.length < 2)
-) {
-  process.stderr.write(USAGE);
-  process.exit(2);
-}
-const SECONDS = Number(values.seconds);
-const WARM_UP_SECONDS = Number(values['warm-up']);
-const START = Number(values.start);
-const P99_MS = Number(values['p99-ms']);
-const MAX_STEPS = Number(values['max-steps']);
-if (![SECONDS, START, P99_MS, MAX_STEPS].every((n) => n > 0) || !(WARM_UP_SECONDS >= 0)) {
-  process.stderr.write(
-    `bench:scale: --seconds, --start, --p99-ms and --max-steps take a positive number, --warm-up zero or more\n\n${USAGE}`,
-  );
-  process.exit(2);
-}
+const o = read.options;
+const { mode, policies } = o;
+const SECONDS = o.seconds;
+const WARM_UP_SECONDS = o.warmUp;
+const START = o.start;
+const P99_MS = o.p99Ms;
+const MAX_STEPS = o.maxSteps;
 const layout: CoreLayout = coreLayout(cpus().length);
-const counts = values.gateways?.split(',').map(Number) ?? defaultGatewayCounts(layout);
+const counts = o.gateways ?? defaultGatewayCounts(layout);
 const UPSTREAM_PORT = 19500;
 const GATEWAY_PORT = 19600;
 
@@ -316,49 +264,80 @@ async function measureTogether(g: number, b: Bench, summary: string[]): Promise<
   return byPolicy;
 }
 
-async function main(): Promise<void> {
-  const programs = await findPrograms();
+/**
+ * --latency: one gateway of each mode (or the bare proxy) on the first gateway core, warmed up together at
+ * --start/s each, then the interleaved rounds at concurrency 1 from this process, moved to vegeta's cores.
+ */
+async function latencyAtConcurrencyOne(b: Bench, direct: Target): Promise<void> {
+  pinProcess(process.pid, layout.loadgen);
+  const fleets: ModeFleet[] = [];
+  for (const [k, policy] of policies.entries())
+    fleets.push({ policy, fleet: await startSubject(policy, 1, b, GATEWAY_PORT + 100 * k) });
+  if (WARM_UP_SECONDS > 0) {
+    const count = Math.min(START * WARM_UP_SECONDS, 60_000);
+    await vegetaRate(
+      b.vegeta,
+      together(subjects(fleets), 'latency-warm-up', count),
+      START * fleets.length,
+      WARM_UP_SECONDS,
+    );
+  }
+  const measured: LatencySubject[] = [
+    { name: 'direct', target: direct },
+    ...fleets.map((f) => ({ name: f.policy, target: f.fleet.targets[0] as Target })),
+  ];
   process.stdout.write(
+    `Concurrency 1: ${o.rounds} rounds of ${o.perRound} sequential requests to each in turn; ` +
+      `median ms of direct, and what each adds to it:\n`,
+  );
+  const rounds = await measureLatency(measured, {
+    rounds: o.rounds,
+    perRound: o.perRound,
+    warmUp: 200,
+    print: (line) => process.stdout.write(`${line}  (${machineLoad()})\n`),
+  });
+  process.stdout.write(
+    `Added latency at concurrency 1, median of the rounds (× bare: the median of the rounds' ratios; ` +
+      `the design asks ≤ 0.3 ms and ≤ 1.25× bare):\n`,
+  );
+  for (const a of addedLatency(rounds))
+    process.stdout.write(
+      `  ${a.name === 'bare' ? 'bare proxy  ' : `policy ${a.name.padEnd(5)}`} ${a.addedMs.toFixed(3)} ms` +
+        `${a.vsBare === undefined || a.name === 'bare' ? '' : `  ${a.vsBare.toFixed(2)}× bare`}\n`,
+    );
+  await Promise.all(fleets.flatMap((f) => f.fleet.gateways.map(stop)));
+}
+
+/** What runs where, from what, and how it is judged: the first lines of every run. */
+function header(programs: Programs): string {
+  return (
     `Gateway scale benchmark: ${describeLayout(layout)}${hasTaskset ? '' : ' (not pinned: no taskset)'}\n` +
-      `running a ${programs.origin} on Node ${process.version}\n`,
+    `running a ${programs.origin} on Node ${process.version}\n` +
+    `mode ${mode}, policy ${policies.join(', ')}${o.together ? ' together' : ''}, ` +
+    (o.latency
+      ? 'added latency at concurrency 1, upstream at 1 ms; '
+      : `${SECONDS}s steps from ${START}/s per gateway ×1.5, ` +
+        `pass: p99 < ${P99_MS} ms, no errors, ≥ 99% served; `) +
+    `${machineLoad()}\n\n`
   );
-  process.stdout.write(
-    `mode ${mode}, policy ${policies.join(', ')}${values.together ? ' together' : ''}, ` +
-      `${SECONDS}s steps from ${START}/s per gateway ×1.5, ` +
-      `pass: p99 < ${P99_MS} ms, no errors, ≥ 99% served; ${machineLoad()}\n\n`,
-  );
-  const vegeta: Vegeta = {
-    bin: programs.vegeta,
-    dir: path.join(programs.work, 'vegeta'),
-    cpus: layout.loadgen,
-  };
-  const upstreams = await startUpstreams(programs, layout.upstreamCount, layout.upstreams, UPSTREAM_PORT);
-  const upstreamUrls = upstreams.map((_, i) => `http://127.0.0.1:${UPSTREAM_PORT + i}`);
+}
+
+/** The steps direct to the upstreams, then each gateway count's, and the summary. */
+async function rateSteps(b: Bench, direct: Target[]): Promise<void> {
   const summary: string[] = [];
   const costs: string[] = [];
-  const first = policies[0] as Compared;
-  const direct = upstreamUrls.map((u) => ({
-    name: 'direct',
-    origin: u,
-    path: '/v1/chat/completions',
-    headers: headersFor(first),
-  }));
   const directSteps = await runSteps(
     'direct',
-    first,
-    vegeta,
+    policies[0] as Compared,
+    b.vegeta,
     direct,
-    { gateways: () => [], upstreams },
+    { gateways: () => [], upstreams: b.upstreams },
     START,
   );
   summary.push(`  ${'direct'.padEnd(24)} ${best(directSteps)}`);
-  const nodeOptions = values['node-options'] ?? GATEWAY_NODE_OPTIONS;
-  process.stdout.write(`gateway NODE_OPTIONS: ${nodeOptions || '(none)'}\n`);
+  process.stdout.write(`gateway NODE_OPTIONS: ${b.nodeOptions || '(none)'}\n`);
   for (const g of counts) {
-    const bench = { programs, vegeta, upstreams, upstreamUrls, nodeOptions };
-    const byPolicy = values.together
-      ? await measureTogether(g, bench, summary)
-      : await measurePolicies(g, bench, summary);
+    const byPolicy = o.together ? await measureTogether(g, b, summary) : await measurePolicies(g, b, summary);
     if (policies.length > 1) {
       const { rates, costs: perMode } = comparePolicies(byPolicy);
       costs.push(`  G = ${g}:`, ...formatPolicyCosts(perMode, rates));
@@ -369,6 +348,30 @@ async function main(): Promise<void> {
   );
   if (costs.length > 0)
     process.stdout.write(`Gateway CPU per served request, by policy mode:\n${costs.join('\n')}\n`);
+}
+
+async function main(): Promise<void> {
+  const programs = await findPrograms();
+  process.stdout.write(header(programs));
+  const vegeta: Vegeta = {
+    bin: programs.vegeta,
+    dir: path.join(programs.work, 'vegeta'),
+    cpus: layout.loadgen,
+  };
+  const upstreams = await startUpstreams(programs, layout.upstreamCount, layout.upstreams, UPSTREAM_PORT);
+  const upstreamUrls = upstreams.map((_, i) => `http://127.0.0.1:${UPSTREAM_PORT + i}`);
+  const direct = upstreamUrls.map((u) => ({
+    name: 'direct',
+    origin: u,
+    path: '/v1/chat/completions',
+    headers: headersFor(policies[0] as Compared),
+  }));
+  const nodeOptions = o.nodeOptions ?? GATEWAY_NODE_OPTIONS;
+  const bench: Bench = { programs, vegeta, upstreams, upstreamUrls, nodeOptions };
+  if (o.latency) {
+    process.stdout.write(`gateway NODE_OPTIONS: ${nodeOptions || '(none)'}\n`);
+    await latencyAtConcurrencyOne(bench, direct[0] as Target);
+  } else await rateSteps(bench, direct);
   process.stdout.write(`${machineLoad()}\n`);
 }
 

@@ -1,0 +1,108 @@
+// bench:scale --latency: the latency the gateway adds at concurrency 1, as the design states its goal
+// (≤ 0.3 ms, and ≤ 1.25× a bare node:http + undici proxy measured in the same run). One gateway of each
+// policy mode (and the bare proxy) on the same core, the client on the load generator's cores, the
+// upstream at its 1 ms. In each round every subject, direct to the upstream first, serves the same number
+// of sequential requests in turn, so a slow moment of the machine falls on one round of all of them rather
+// than on one subject; a subject's added latency in a round is its median minus the direct median of that
+// round, and its ratio to the bare proxy is taken round by round. "full" is sent distinct prompts (every
+// request a cache miss), as in the rate steps.
+import { Pool } from 'undici';
+import { BODY, percentile, type Target } from '../lib/loadgen.js';
+import { requests, type Compared } from './compare.js';
+
+/** What is measured in turn: the upstream itself ("direct") or one fleet of a policy mode. */
+export interface LatencySubject {
+  name: 'direct' | Compared;
+  target: Target;
+}
+
+/** One round: each subject's median latency over its sequential requests, ms. */
+export type LatencyRound = ReadonlyMap<LatencySubject['name'], number>;
+
+export interface AddedLatency {
+  name: Compared;
+  /** The median over rounds of the subject's median minus direct's, ms. */
+  addedMs: number;
+  /** The median over rounds of its added latency ÷ the bare proxy's; undefined without "bare". */
+  vsBare: number | undefined;
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+/** Each subject's added latency over the rounds, and its ratio to the bare proxy's, round by round. */
+export function addedLatency(rounds: readonly LatencyRound[]): AddedLatency[] {
+  const names = [...(rounds[0]?.keys() ?? [])].filter((n): n is Compared => n !== 'direct');
+  const added = (r: LatencyRound, n: Compared) => (r.get(n) as number) - (r.get('direct') as number);
+  return names.map((name) => ({
+    name,
+    addedMs: median(rounds.map((r) => added(r, name))),
+    vsBare: names.includes('bare') ? median(rounds.map((r) => added(r, name) / added(r, 'bare'))) : undefined,
+  }));
+}
+
+/** One round's line: "direct 1.262  bare +0.452  on +0.560 (1.24× bare) …". */
+export function formatRound(r: LatencyRound): string {
+  const direct = r.get('direct') as number;
+  return [...r]
+    .map(([name, ms]) => {
+      if (name === 'direct') return `direct ${ms.toFixed(3)}`;
+      const bare = r.get('bare');
+      const ratio =
+        bare === undefined || name === 'bare'
+          ? ''
+          : ` (${((ms - direct) / (bare - direct)).toFixed(2)}× bare)`;
+      return `${name} +${(ms - direct).toFixed(3)}${ratio}`;
+    })
+    .join('  ');
+}
+
+/**
+ * `rounds` rounds of `perRound` sequential requests to each subject in turn, after `warmUp` requests to
+ * each (connections, the client's JIT); the rounds as measured, each printed as it ends.
+ */
+export async function measureLatency(
+  subjects: readonly LatencySubject[],
+  o: { rounds: number; perRound: number; warmUp: number; print: (line: string) => void },
+): Promise<LatencyRound[]> {
+  const pools = subjects.map((s) => new Pool(s.target.origin, { connections: 1, pipelining: 1 }));
+  const timed = async (k: number, round: string, n: number): Promise<number> => {
+    const s = subjects[k] as LatencySubject;
+    const pool = pools[k] as Pool;
+    const sent = requests(s.name === 'direct' ? 'on' : s.name, [s.target], round, n);
+    const ms: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = sent[i % sent.length] as Target;
+      const began = performance.now();
+      const r = await pool.request({
+        path: t.path,
+        method: 'POST',
+        headers: t.headers,
+        body: t.body ?? BODY,
+      });
+      await r.body.text();
+      if (r.statusCode !== 200) throw new Error(`${s.name}: status ${r.statusCode} at concurrency 1`);
+      ms.push(performance.now() - began);
+    }
+    return percentile(
+      ms.sort((a, b) => a - b),
+      50,
+    );
+  };
+  try {
+    for (const k of subjects.keys()) await timed(k, 'latency-warm-up', o.warmUp);
+    const rounds: LatencyRound[] = [];
+    for (let r = 0; r < o.rounds; r++) {
+      const round = new Map<LatencySubject['name'], number>();
+      for (const [k, s] of subjects.entries()) round.set(s.name, await timed(k, `latency-${r}`, o.perRound));
+      rounds.push(round);
+      o.print(`round ${String(r + 1).padStart(2)}  ${formatRound(round)}`);
+    }
+    return rounds;
+  } finally {
+    await Promise.all(pools.map((p) => p.close()));
+  }
+}
