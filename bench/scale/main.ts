@@ -287,7 +287,7 @@ async function latencyAtConcurrencyOne(b: Bench, direct: Target): Promise<void> 
     ...fleets.map((f) => ({ name: f.policy, target: f.fleet.targets[0] as Target })),
   ];
   process.stdout.write(
-    `Concurrency 1: ${o.rounds} rounds of ${o.perRound} sequential requests to each in turn; ` +
+    `Concurrency 1: ${o.rounds} rounds of ${o.perRound} sequential requests to each, ten at a time in turn; ` +
       `median ms of direct, and what each adds to it:\n`,
   );
   const rounds = await measureLatency(measured, {
