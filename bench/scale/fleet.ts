@@ -1,10 +1,10 @@
 // What the scale benchmark runs: U upstream simulators (1 ms latency), and G gateways — G processes with
 // one core each, or one gateway with G workers on G cores — built as the image runs them (compiled
 // JavaScript, or a kit's bundle; not the tsx loader), all serving one route over the U simulators (where
-// each comes from: programs.ts). Policy: "off" (no auth,
-// limits, budgets or cache at all), "on" (the layer as deployed, with nothing configured) or "full" (API
-// keys, a rate limit, a budget and the exact cache on every request). Beside them, the floor: G bare proxies
-// (bench/gateway/bare-proxy.ts: node:http and an undici Pool, nothing else) on the same cores.
+// each program comes from: programs.ts). Policy: "off" (no auth, limits, budgets or cache at all), "on"
+// (the layer as deployed, with nothing configured) or "full" (API keys, a rate limit, a budget and the
+// exact cache on every request). Beside them, the floor: G bare proxies (bench/gateway/bare-proxy.ts:
+// node:http and an undici Pool, nothing else) on the same cores.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compiledRoute, gatewayConfig } from '../../testkit/gateway-config.js';
