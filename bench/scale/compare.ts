@@ -41,7 +41,8 @@ export interface PolicyCost {
   largestPassing: number | undefined;
 }
 
-const median = (xs: number[]): number => {
+/** The middle value; the mean of the middle two for an even count. */
+export const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;

@@ -8,7 +8,7 @@
 // request a cache miss), as in the rate steps.
 import { Pool } from 'undici';
 import { BODY, percentile, type Target } from '../lib/loadgen.js';
-import { requests, type Compared } from './compare.js';
+import { median, requests, type Compared } from './compare.js';
 
 /** What is measured in turn: the upstream itself ("direct") or one fleet of a policy mode. */
 export interface LatencySubject {
@@ -26,12 +26,6 @@ export interface AddedLatency {
   /** The median over rounds of its added latency ÷ the bare proxy's; undefined without "bare". */
   vsBare: number | undefined;
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 /** Each subject's added latency over the rounds, and its ratio to the bare proxy's, round by round. */
 export function addedLatency(rounds: readonly LatencyRound[]): AddedLatency[] {

@@ -87,6 +87,21 @@ interface ModeFleet {
 const subjects = (fleets: readonly ModeFleet[]) =>
   fleets.map((f) => ({ policy: f.policy, targets: f.fleet.targets }));
 
+/** Every mode's fleet warmed up at once, each at `rate` (unreported): the JIT, the first collections. */
+async function warmTogether(fleets: readonly ModeFleet[], vegeta: Vegeta, label: string, rate: number) {
+  if (WARM_UP_SECONDS === 0) return;
+  const count = Math.min(rate * WARM_UP_SECONDS, 60_000);
+  await vegetaRate(vegeta, together(subjects(fleets), label, count), rate * fleets.length, WARM_UP_SECONDS);
+}
+
+/** G gateways (or workers, or bare proxies) of every --policy mode, each mode on ports of its own. */
+async function startModes(g: number, b: Bench): Promise<ModeFleet[]> {
+  const fleets: ModeFleet[] = [];
+  for (const [k, policy] of policies.entries())
+    fleets.push({ policy, fleet: await startSubject(policy, g, b, GATEWAY_PORT + 100 * k) });
+  return fleets;
+}
+
 /**
  * The steps of every mode run at the same time: one line a step with each mode's CPU per request and its
  * ratio to the first mode's in that step; returns each mode's steps (served and CPU its own).
@@ -99,14 +114,7 @@ async function runTogether(
   firstRate: number,
 ): Promise<Map<Compared, Step[]>> {
   const n = fleets.length;
-  const warmCount = Math.min(firstRate * WARM_UP_SECONDS, 60_000);
-  if (WARM_UP_SECONDS > 0)
-    await vegetaRate(
-      vegeta,
-      together(subjects(fleets), `${label}-warm-up`, warmCount),
-      firstRate * n,
-      WARM_UP_SECONDS,
-    );
+  await warmTogether(fleets, vegeta, `${label}-warm-up`, firstRate);
   const byPolicy = new Map<Compared, Step[]>(fleets.map((f) => [f.policy, []]));
   for (let i = 0, rate = firstRate; i < MAX_STEPS; i++, rate = Math.round(rate * 1.5)) {
     const pids = fleets.map((f) => f.fleet.gatewayPids());
@@ -253,9 +261,7 @@ async function measurePolicies(g: number, b: Bench, summary: string[]): Promise<
 
 /** Every mode's G gateways (or workers) at once, on the same cores, running the steps together. */
 async function measureTogether(g: number, b: Bench, summary: string[]): Promise<Map<Compared, Step[]>> {
-  const fleets: ModeFleet[] = [];
-  for (const [k, policy] of policies.entries())
-    fleets.push({ policy, fleet: await startSubject(policy, g, b, GATEWAY_PORT + 100 * k) });
+  const fleets = await startModes(g, b);
   const label = `${g} ${mode === 'workers' ? 'worker' : 'gateway'}${g === 1 ? '' : 's'} each`;
   const byPolicy = await runTogether(label, fleets, b.vegeta, b.upstreams, START * g);
   for (const [policy, steps] of byPolicy) summary.push(`  ${`${label} ${policy}`.padEnd(24)} ${best(steps)}`);
@@ -270,18 +276,8 @@ async function measureTogether(g: number, b: Bench, summary: string[]): Promise<
  */
 async function latencyAtConcurrencyOne(b: Bench, direct: Target): Promise<void> {
   pinProcess(process.pid, layout.loadgen);
-  const fleets: ModeFleet[] = [];
-  for (const [k, policy] of policies.entries())
-    fleets.push({ policy, fleet: await startSubject(policy, 1, b, GATEWAY_PORT + 100 * k) });
-  if (WARM_UP_SECONDS > 0) {
-    const count = Math.min(START * WARM_UP_SECONDS, 60_000);
-    await vegetaRate(
-      b.vegeta,
-      together(subjects(fleets), 'latency-warm-up', count),
-      START * fleets.length,
-      WARM_UP_SECONDS,
-    );
-  }
+  const fleets = await startModes(1, b);
+  await warmTogether(fleets, b.vegeta, 'latency-warm-up', START);
   const measured: LatencySubject[] = [
     { name: 'direct', target: direct },
     ...fleets.map((f) => ({ name: f.policy, target: f.fleet.targets[0] as Target })),
