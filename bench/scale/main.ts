@@ -273,10 +273,12 @@ async function measureTogether(g: number, b: Bench, summary: string[]): Promise<
 /**
  * --latency: one gateway of each mode (or the bare proxy) on the first gateway core, warmed up together at
  * --start/s each, then the interleaved rounds at concurrency 1 from this process, moved to vegeta's cores.
+ * Every subject forwards to the upstream `direct` calls (the first): spread over several, a gateway would
+ * find each one idler, and slower to answer, than the direct calls and the bare proxy do.
  */
 async function latencyAtConcurrencyOne(b: Bench, direct: Target): Promise<void> {
   pinProcess(process.pid, layout.loadgen);
-  const fleets = await startModes(1, b);
+  const fleets = await startModes(1, { ...b, upstreamUrls: [direct.origin] });
   await warmTogether(fleets, b.vegeta, 'latency-warm-up', START);
   const measured: LatencySubject[] = [
     { name: 'direct', target: direct },

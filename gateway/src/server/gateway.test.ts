@@ -35,6 +35,62 @@ describe('gateway over HTTP', () => {
     expect(response.headers.get(HEADERS.configRevision)).toBe(g.state.store.current()?.config.revision);
   });
 
+  test('every answer names its request id and config revision, whichever stage wrote it', async () => {
+    const s = await sim();
+    const down = await sim({ faults: { errorRate: 1, errorStatus: 500 } });
+    const g = await gateway([
+      compiledRoute('chat', [b('primary', s)], {
+        cache: { mode: 'exact', ttlMs: 60_000, scope: 'api-key', cacheNonDeterministic: false },
+      }),
+      compiledRoute('down', [b('broken', down)], {
+        fallback: { on: [], maxAttempts: 1 },
+        retry: { attempts: 0, backoffMs: 10, maxBackoffMs: 100, maxRetryAfterMs: 10_000 },
+      }),
+    ]);
+    const revision = g.state.store.current()?.config.revision;
+    expect(revision).toMatch(/\w/);
+    let n = 0;
+    const send = async (path: string, body?: unknown) => {
+      const id = `answer-${++n}`;
+      const r = await fetch(`${g.url}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': id },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
+      const text = await r.text();
+      return { status: r.status, id, headers: r.headers, text };
+    };
+    const json = { ...ask, temperature: 0 };
+    const answers = {
+      upstream: await send('/v1/chat/completions', json),
+      cacheHit: await send('/v1/chat/completions', json),
+      stream: await send('/v1/chat/completions', { ...ask, stream: true }),
+      models: await send('/v1/models'),
+      unknownModel: await send('/v1/chat/completions', { ...ask, model: 'nope' }),
+      notJson: await send('/v1/chat/completions', '{"model":'),
+      upstreamFailed: await send('/v1/chat/completions', { ...ask, model: 'down' }),
+    };
+    const feedback = await send('/v1/feedback', { request_id: answers.upstream.id, score: 1 });
+    expect({ ...answers, feedback }).toMatchObject({
+      upstream: { status: 200 },
+      cacheHit: { status: 200 },
+      stream: { status: 200 },
+      models: { status: 200 },
+      unknownModel: { status: 404 },
+      notJson: { status: 400 },
+      upstreamFailed: { status: 500 },
+      feedback: { status: 202 },
+    });
+    expect(answers.cacheHit.headers.get(HEADERS.cache)).toBe('hit');
+    expect(answers.stream.text).toContain('data: [DONE]');
+    for (const [name, a] of Object.entries({ ...answers, feedback })) {
+      expect({ name, id: a.headers.get(HEADERS.requestId) }).toEqual({ name, id: a.id });
+      expect({ name, revision: a.headers.get(HEADERS.configRevision) }).toEqual({ name, revision });
+    }
+    expect(answers.upstreamFailed.headers.get(HEADERS.backend)).toBe('broken');
+    expect(answers.unknownModel.headers.get(HEADERS.backend)).toBe('none');
+  });
+
   test('streams chat completions chunk by chunk', async () => {
     const s = await sim();
     const g = await gateway([compiledRoute('chat', [b('primary', s)])]);

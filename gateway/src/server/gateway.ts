@@ -288,7 +288,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (closing) res.setHeader('connection', 'close');
     else {
       answering.add(res);
-      res.once('close', () => answering.delete(res));
+      res.on('close', () => answering.delete(res));
     }
     handler(req, res);
   });

@@ -1,5 +1,7 @@
 // The HTTP edges of the pipeline: which paths it serves, the request id, and the JSON answers it writes
-// itself (errors and small bodies), each naming no backend.
+// itself (errors and small bodies), each naming no backend. Every answer carries the request id and the
+// config revision it was served under; they are written with the answer's other headers (one writeHead,
+// nothing set on the response while the request is on its way upstream), so each answer writer names them.
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { HEADERS } from '../../../api/v1alpha1/index.js';
@@ -25,21 +27,34 @@ export function requestIdOf(headers: IncomingHttpHeaders): string {
   return incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
-export function sendErrorWithServedHeaders(res: ServerResponse, e: GatewayError): void {
+/** A response of the pipeline, with what every answer to it names. */
+export interface Answering {
+  res: ServerResponse;
+  requestId: string;
+  /** The config revision the request was served under ("none" before a config was loaded). */
+  revision: string;
+}
+
+export function sendErrorWithServedHeaders(a: Answering, e: GatewayError): void {
+  const { res } = a;
   if (!res.headersSent) {
+    res.setHeader(HEADERS.requestId, a.requestId);
+    res.setHeader(HEADERS.configRevision, a.revision);
     if (!res.hasHeader(HEADERS.backend)) res.setHeader(HEADERS.backend, 'none');
     if (!res.hasHeader(HEADERS.variant)) res.setHeader(HEADERS.variant, 'none');
   }
   sendError(res, e);
 }
 
-export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+export function sendJson(a: Answering, status: number, value: unknown): void {
   const body = JSON.stringify(value);
-  res.writeHead(status, {
+  a.res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
+    [HEADERS.requestId]: a.requestId,
+    [HEADERS.configRevision]: a.revision,
     [HEADERS.backend]: 'none',
     [HEADERS.variant]: 'none',
   });
-  res.end(body);
+  a.res.end(body);
 }

@@ -28,7 +28,13 @@ import { retainedLookup, screenPlan } from './compliance-stage.js';
 import { gatewayError, isGatewayError, type GatewayError } from './errors.js';
 import type { GatewayMetrics, ServedBy } from './metrics.js';
 import { jsonObject, parseJson, readBody, slowBodyRefusal } from './request-body.js';
-import { MODEL_ENDPOINTS, requestIdOf, sendErrorWithServedHeaders, sendJson } from './pipeline-http.js';
+import {
+  MODEL_ENDPOINTS,
+  requestIdOf,
+  sendErrorWithServedHeaders,
+  sendJson,
+  type Answering,
+} from './pipeline-http.js';
 import { answerFromCache, finish, settle, type Exchange } from './request-outcome.js';
 import { requestShapeError } from './request-shape.js';
 
@@ -72,26 +78,27 @@ export class Pipeline {
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const requestId = requestIdOf(req.headers);
     const snapshot = this.deps.store.current();
-    // Backend and variant are set with the answer (one writeHead on the hot path), or as "none" on errors.
-    res.setHeader(HEADERS.requestId, requestId);
-    res.setHeader(HEADERS.configRevision, snapshot?.config.revision ?? 'none');
+    // The request id, the revision, the backend and the variant are written with the answer (one
+    // writeHead on the hot path), the last two as "none" on errors.
+    const a: Answering = { res, requestId, revision: snapshot?.config.revision ?? 'none' };
     this.deps.tracer.begin(req, res, requestId);
     if (snapshot === undefined) {
       const e = gatewayError(503, 'the gateway has no config yet', 'not_ready', { retryAfterSeconds: 1 });
-      return this.refuse(res, e);
+      return this.refuse(a, e);
     }
     if (this.inflight >= snapshot.config.limits.maxConcurrentRequests) {
       res.setHeader('connection', 'close');
       const e = gatewayError(503, 'too many concurrent requests, retry shortly', 'overloaded', {
         retryAfterSeconds: 1,
       });
-      return this.refuse(res, e);
+      return this.refuse(a, e);
     }
     this.inflight++;
     this.deps.metrics.requestsInFlight.inc();
     const client = new Cancellation();
     let released = false;
-    res.once('close', () => {
+    // A response closes once: `on` spares the wrapper `once` makes.
+    res.on('close', () => {
       if (!released) {
         released = true;
         this.inflight--;
@@ -100,79 +107,80 @@ export class Pipeline {
       // A client that goes away aborts the upstream call and frees its slot.
       if (!res.writableFinished) client.abort();
     });
-    void this.serveSafely(req, res, requestId, snapshot, client);
+    void this.serveSafely(req, a, snapshot, client);
   };
 
-  private refuse(res: ServerResponse, e: GatewayError, by = NONE): void {
-    this.deps.tracer.refused(res, e);
+  private refuse(a: Answering, e: GatewayError, by = NONE): void {
+    this.deps.tracer.refused(a.res, e);
     this.deps.metrics.request(by, e.status);
-    sendErrorWithServedHeaders(res, e);
+    sendErrorWithServedHeaders(a, e);
   }
 
   private async serveSafely(
     req: IncomingMessage,
-    res: ServerResponse,
-    requestId: string,
+    a: Answering,
     snapshot: RuntimeConfig,
     client: Cancellation,
   ): Promise<void> {
     try {
-      await this.serve(req, res, requestId, snapshot, client);
+      await this.serve(req, a, snapshot, client);
     } catch (err) {
       if (client.cancelled) return;
       this.deps.log.log('error', 'Request failed unexpectedly', {
-        requestId,
+        requestId: a.requestId,
         reason: err instanceof Error ? err.message : String(err),
       });
-      this.refuse(res, gatewayError(500, 'internal gateway error', 'internal_error'));
+      this.refuse(a, gatewayError(500, 'internal gateway error', 'internal_error'));
     }
   }
 
   /** Authenticate, then by path: the model list, feedback, or a model endpoint's body and route. */
   private async serve(
     req: IncomingMessage,
-    res: ServerResponse,
-    requestId: string,
+    a: Answering,
     snapshot: RuntimeConfig,
     client: Cancellation,
   ): Promise<void> {
+    const { res } = a;
     const path = (req.url ?? '/').split('?', 1)[0] as string;
     const auth = this.deps.policy.authenticate(req.headers, snapshot.config);
-    if (!auth.ok) return this.refuse(res, auth.refusal);
+    if (!auth.ok) return this.refuse(a, auth.refusal);
     if (path === '/v1/models') {
       if (req.method !== 'GET')
-        return this.refuse(res, gatewayError(405, 'use GET /v1/models', 'method_not_allowed'));
-      return this.listModels(res, snapshot);
+        return this.refuse(a, gatewayError(405, 'use GET /v1/models', 'method_not_allowed'));
+      return this.listModels(a, snapshot);
     }
-    if (path === '/v1/feedback') return this.feedback(req, res, auth.caller);
+    if (path === '/v1/feedback') return this.feedback(req, a, auth.caller);
     const endpoint = MODEL_ENDPOINTS[path];
     if (endpoint === undefined)
-      return this.refuse(res, gatewayError(404, `unknown path ${path}`, 'unknown_url'));
+      return this.refuse(a, gatewayError(404, `unknown path ${path}`, 'unknown_url'));
     if (req.method !== 'POST')
-      return this.refuse(res, gatewayError(405, `use POST ${path}`, 'method_not_allowed'));
-    const body = await this.modelRequestBody(req, res, snapshot.config.limits.maxRequestBytes);
+      return this.refuse(a, gatewayError(405, `use POST ${path}`, 'method_not_allowed'));
+    const max = snapshot.config.limits.maxRequestBytes;
+    const body = this.modelRequestBody(req, a, max, await readBody(req, max));
     if (body === undefined) return;
     const model = body.model;
     if (typeof model !== 'string' || model === '') {
       const e = gatewayError(400, 'you must provide a model parameter', 'missing_model', { param: 'model' });
-      return this.refuse(res, e);
+      return this.refuse(a, e);
     }
     const route = snapshot.routes.get(model);
     if (route === undefined) {
       const e = gatewayError(404, `The model \`${model}\` does not exist`, 'model_not_found', {
         param: 'model',
       });
-      return this.refuse(res, e);
+      return this.refuse(a, e);
     }
     // Before admission: a malformed request spends no rate-limit token, budget, cache lookup or upstream.
     const malformed = requestShapeError(endpoint, body);
     if (malformed !== undefined)
-      return this.refuse(res, this.deps.policy.countRefusal(malformed), route.labels);
+      return this.refuse(a, this.deps.policy.countRefusal(malformed), route.labels);
     const stream = body.stream === true && endpoint !== 'embeddings';
     const arm = experiments.assign(route, endpoint, req.headers, body, auth.caller, this.deps.planning);
     if (arm !== undefined) res.setHeader(HEADERS.experiment, arm.variant.header);
     const x: Exchange = {
-      requestId,
+      requestId: a.requestId,
+      revision: a.revision,
       route,
       endpoint,
       body: arm?.body ?? body,
@@ -189,17 +197,20 @@ export class Pipeline {
     await this.admitted(x);
   }
 
-  /** The body as a JSON object, or undefined once the client was answered 413 or 400. */
-  private async modelRequestBody(
+  /**
+   * The body read (`raw`) as a JSON object, or undefined once the client was answered 408, 413 or 400. The
+   * caller awaits the read itself: one async step less on every request.
+   */
+  private modelRequestBody(
     req: IncomingMessage,
-    res: ServerResponse,
+    a: Answering,
     max: number,
-  ): Promise<Record<string, unknown> | undefined> {
-    const raw = await readBody(req, max);
+    raw: Buffer | undefined,
+  ): Record<string, unknown> | undefined {
     if (raw === undefined) {
-      res.setHeader('connection', 'close');
+      a.res.setHeader('connection', 'close');
       this.refuse(
-        res,
+        a,
         slowBodyRefusal(req) ??
           gatewayError(413, `request body is larger than ${max} bytes`, 'request_too_large'),
       );
@@ -207,7 +218,7 @@ export class Pipeline {
     }
     const body = jsonObject(raw);
     if (body === undefined)
-      this.refuse(res, gatewayError(400, 'the request body is not a JSON object', 'invalid_json'));
+      this.refuse(a, gatewayError(400, 'the request body is not a JSON object', 'invalid_json'));
     return body;
   }
 
@@ -216,7 +227,7 @@ export class Pipeline {
     let admitted = this.deps.policy.admit(x.caller, x.route.spec, x.body);
     if (admitted instanceof Promise) admitted = await admitted;
     // A refusal on a known route counts against that route (its error rate, its dashboards).
-    if (isGatewayError(admitted)) return this.refuse(x.res, admitted, x.route.labels);
+    if (isGatewayError(admitted)) return this.refuse(x, admitted, x.route.labels);
     let planned = this.planned(x, admitted);
     if (planned instanceof Promise) planned = await planned;
     if (planned !== undefined) await this.cachedOrUpstream(x, admitted, planned);
@@ -255,7 +266,7 @@ export class Pipeline {
       c && screenPlan(x.route, c, x.endpoint, x.body, choice.backends, this.deps.metrics.security);
     if (screened?.refusal !== undefined) {
       settle(this.deps, x, admission, undefined, { status: screened.refusal.status, served: undefined });
-      this.refuse(x.res, screened.refusal, x.route.labels);
+      this.refuse(x, screened.refusal, x.route.labels);
       return undefined;
     }
     x.compliance = screened?.pass;
@@ -292,7 +303,7 @@ export class Pipeline {
         `model ${spec.model} does not support ${x.endpoint}`,
         'unsupported_endpoint',
       );
-      return this.refuse(x.res, e, x.route.labels);
+      return this.refuse(x, e, x.route.labels);
     }
     const tap = x.stream ? policy.observeStream(x.body, admission, lookup) : undefined;
     x.observer = experiments.observeFirstChunk(x.experiment, this.deps.shadow.begin(x, tap));
@@ -309,33 +320,33 @@ export class Pipeline {
       'backend_saturated',
       { retryAfterSeconds: 1 },
     );
-    this.refuse(x.res, e, x.route.labels);
+    this.refuse(x, e, x.route.labels);
   }
 
   /** POST /v1/feedback: a score for a request this caller made, read with its own small body limit. */
-  private async feedback(req: IncomingMessage, res: ServerResponse, caller: Caller): Promise<void> {
+  private async feedback(req: IncomingMessage, a: Answering, caller: Caller): Promise<void> {
     if (req.method !== 'POST')
-      return this.refuse(res, gatewayError(405, 'use POST /v1/feedback', 'method_not_allowed'));
+      return this.refuse(a, gatewayError(405, 'use POST /v1/feedback', 'method_not_allowed'));
     const raw = await readBody(req, MAX_FEEDBACK_BYTES);
     if (raw === undefined) {
-      res.setHeader('connection', 'close');
+      a.res.setHeader('connection', 'close');
       const message = `feedback bodies are limited to ${MAX_FEEDBACK_BYTES} bytes`;
-      return this.refuse(res, slowBodyRefusal(req) ?? gatewayError(413, message, 'request_too_large'));
+      return this.refuse(a, slowBodyRefusal(req) ?? gatewayError(413, message, 'request_too_large'));
     }
     const body = parseJson(raw);
-    if (body === undefined) return this.refuse(res, gatewayError(400, 'body is not JSON', 'invalid_json'));
+    if (body === undefined) return this.refuse(a, gatewayError(400, 'body is not JSON', 'invalid_json'));
     const answer = await this.deps.policy.recordFeedback(body, caller).catch(() => undefined);
-    if (answer === undefined) return this.refuse(res, gatewayError(500, 'feedback failed'));
-    if (!answer.ok) return this.refuse(res, answer.refusal);
+    if (answer === undefined) return this.refuse(a, gatewayError(500, 'feedback failed'));
+    if (!answer.ok) return this.refuse(a, answer.refusal);
     if (answer.accepted !== undefined)
       experiments.observeFeedback(this.deps.metrics.experiments, this.deps.store.current(), answer.accepted);
-    sendJson(res, 202, answer.receipt);
+    sendJson(a, 202, answer.receipt);
   }
 
-  private listModels(res: ServerResponse, snapshot: RuntimeConfig): void {
+  private listModels(a: Answering, snapshot: RuntimeConfig): void {
     const data = [...snapshot.routes.keys()]
       .sort()
       .map((id) => ({ id, object: 'model', created: 0, owned_by: 'beastmode' }));
-    sendJson(res, 200, { object: 'list', data });
+    sendJson(a, 200, { object: 'list', data });
   }
 }

@@ -20,6 +20,9 @@ export interface BodyPace {
 /** The pace of a request that did not come through an http.Server (whose headers timeout sets it). */
 export const DEFAULT_BODY_PACE: BodyPace = { patienceMs: 30_000, bytesPerSecond: 65_536 };
 
+/** The pace of the last server timeout seen (bodyPaceOf). */
+let lastPace: BodyPace = DEFAULT_BODY_PACE;
+
 /**
  * A body gets the patience its headers got: the server's headersTimeout (limits.headersTimeoutSeconds,
  * which the gateway keeps on the server as the config changes).
@@ -27,9 +30,10 @@ export const DEFAULT_BODY_PACE: BodyPace = { patienceMs: 30_000, bytesPerSecond:
 export function bodyPaceOf(req: IncomingMessage): BodyPace {
   const server = (req.socket as Socket & { server?: Partial<Server> }).server;
   const headersTimeout = server?.headersTimeout;
-  return typeof headersTimeout === 'number' && headersTimeout > 0
-    ? { ...DEFAULT_BODY_PACE, patienceMs: headersTimeout }
-    : DEFAULT_BODY_PACE;
+  if (typeof headersTimeout !== 'number' || headersTimeout <= 0) return DEFAULT_BODY_PACE;
+  // The timeout changes only with the config: every request until then shares one pace.
+  if (lastPace.patienceMs !== headersTimeout) lastPace = { ...DEFAULT_BODY_PACE, patienceMs: headersTimeout };
+  return lastPace;
 }
 
 /** Requests whose body readBody gave up on because it came too slowly. */

@@ -53,6 +53,8 @@ export function answerFromCache(
   x.res.writeHead(200, {
     'content-type': r.stream ? 'text/event-stream; charset=utf-8' : 'application/json',
     'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
+    [HEADERS.requestId]: x.requestId,
+    [HEADERS.configRevision]: x.revision,
     [HEADERS.backend]: producer.spec.name,
     [HEADERS.variant]: producer.spec.variant,
   });
@@ -107,7 +109,7 @@ export function finish(
       res.setHeader(HEADERS.backend, served.spec.name);
       res.setHeader(HEADERS.variant, served.spec.variant);
     }
-    if (result.status !== 499) sendErrorWithServedHeaders(res, result.error);
+    if (result.status !== 499) sendErrorWithServedHeaders(x, result.error);
   }
   const by = served ? servedBy(route, served) : route.labels;
   deps.metrics.request(by, result.status);

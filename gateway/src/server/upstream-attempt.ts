@@ -40,6 +40,8 @@ export interface StreamObserver {
 /** What an attempt needs of the request it serves. */
 export interface UpstreamRequest {
   requestId: string;
+  /** The config revision it is served under, named in its answer. */
+  revision: string;
   route: RuntimeRoute;
   endpoint: Endpoint;
   body: Record<string, unknown>;
@@ -75,7 +77,9 @@ type Expiry = 'first' | 'total' | 'client';
 /**
  * The attempt's cancellation: the client left, no first token in time, or not complete in time. One timer
  * at a time: the first-token deadline (or the total one, if sooner), then, once the first token is in, the
- * rest of the total — a JSON answer, complete when its first token is, never arms the second.
+ * rest of the total — a JSON answer, complete when its first token is, never arms the second. Its clocks
+ * start (`arm`) once the upstream request is on its way, so arming them adds nothing to the request's
+ * latency; both deadlines count from the attempt's start.
  */
 class AttemptDeadline {
   readonly signal = new Cancellation();
@@ -87,12 +91,17 @@ class AttemptDeadline {
   constructor(
     private readonly client: Cancellation,
     readonly timeouts: RuntimeRoute['spec']['timeouts'],
-  ) {
-    client.once('abort', this.onClientGone);
-    const first = timeouts.firstTokenMs < timeouts.totalMs;
+  ) {}
+
+  arm(): void {
+    if (this.client.cancelled) return this.expire('client');
+    this.client.once('abort', this.onClientGone);
+    const { firstTokenMs, totalMs } = this.timeouts;
+    const first = firstTokenMs < totalMs;
+    const elapsed = performance.now() - this.startedAt;
     this.timer = setTimeout(
       expire,
-      first ? timeouts.firstTokenMs : timeouts.totalMs,
+      Math.max(0, (first ? firstTokenMs : totalMs) - elapsed),
       this,
       first ? 'first' : 'total',
     );
@@ -159,16 +168,13 @@ export class UpstreamCaller {
     const apiKey = b.spec.credentials === undefined ? undefined : await this.credentials(b);
     if (typeof apiKey === 'object') return apiKey;
     const deadline = new AttemptDeadline(x.client, x.route.spec.timeouts);
-    const ctx: TransformContext = {
-      model: b.spec.model,
-      created: Math.floor(this.deps.now() / 1000),
-      clientWantsUsage: clientWantsUsage(x.body),
-    };
     let headersIn = false;
     const by = b.labels;
     this.deps.metrics.upstreamCall(by, 1);
     try {
-      const resp = await this.deps.pools.get(b.origin).request({
+      // The request goes upstream first (undici writes it before returning): what it does not need is done
+      // while the backend works, off the latency the gateway adds.
+      const answer = this.deps.pools.get(b.origin).request({
         path: b.basePath + path,
         method: 'POST',
         headers: traced(
@@ -178,11 +184,18 @@ export class UpstreamCaller {
         body: JSON.stringify(buildUpstreamBody(b.adapter, x.endpoint, body, b.spec.model)),
         signal: deadline.signal,
       });
+      deadline.arm();
+      const ctx: TransformContext = {
+        model: b.spec.model,
+        created: Math.floor(this.deps.now() / 1000),
+        clientWantsUsage: clientWantsUsage(x.body),
+      };
+      const resp = await answer;
       headersIn = true;
       if (resp.statusCode < 200 || resp.statusCode >= 300) return await this.upstreamError(b, resp);
       if (x.stream) return await this.answerStream(x, b, resp, ctx, started, deadline);
+      // Complete, so no deadline holds any more: `dispose` below clears it once the answer is out.
       const text = await resp.body.text();
-      deadline.firstTokenArrived();
       return this.answerJson(x, b, text, ctx, started);
     } catch (err) {
       return this.brokenOff(x, err, deadline, headersIn);
@@ -276,11 +289,11 @@ export class UpstreamCaller {
   ): AttemptResult {
     let body: string;
     let usage: Usage | undefined;
-    if (b.adapter.passthroughResponses && looksLikeJsonObject(text)) {
-      // Same wire format: send the upstream bytes untouched and read usage without parsing everything.
-      body = text;
-      usage = scanUsage(text);
-    } else {
+    // Same wire format: send the upstream bytes untouched, and read usage (without parsing everything)
+    // once they are on their way.
+    const passthrough = b.adapter.passthroughResponses && looksLikeJsonObject(text);
+    if (passthrough) body = text;
+    else {
       let upstream: unknown;
       try {
         upstream = JSON.parse(text);
@@ -292,15 +305,19 @@ export class UpstreamCaller {
       usage = openAIUsage(out);
     }
     body = answerRestore(x, b)?.json(body) ?? body;
-    this.deps.metrics.ttft(servedBy(x.route, b), (this.deps.now() - started) / 1000);
+    const answered = this.deps.now();
     x.trace?.attemptInProgress?.firstToken();
     x.res.writeHead(200, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
+      [HEADERS.requestId]: x.requestId,
+      [HEADERS.configRevision]: x.revision,
       [HEADERS.backend]: b.spec.name,
       [HEADERS.variant]: b.spec.variant,
     });
     x.res.end(body);
+    if (passthrough) usage = scanUsage(text);
+    this.deps.metrics.ttft(servedBy(x.route, b), (answered - started) / 1000);
     return { ok: true, status: 200, usage, body };
   }
 
@@ -353,6 +370,8 @@ export class UpstreamCaller {
     this.deps.metrics.ttft(servedBy(x.route, b), (this.deps.now() - started) / 1000);
     x.trace?.attemptInProgress?.firstToken();
     x.res.writeHead(200, {
+      [HEADERS.requestId]: x.requestId,
+      [HEADERS.configRevision]: x.revision,
       [HEADERS.backend]: b.spec.name,
       [HEADERS.variant]: b.spec.variant,
       'content-type': 'text/event-stream; charset=utf-8',
