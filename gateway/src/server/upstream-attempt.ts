@@ -194,7 +194,7 @@ export class UpstreamCaller {
       headersIn = true;
       if (resp.statusCode < 200 || resp.statusCode >= 300) return await this.upstreamError(b, resp);
       if (x.stream) return await this.answerStream(x, b, resp, ctx, started, deadline);
-      // Complete, so no deadline holds any more: `dispose` below clears it once the answer is out.
+      // The first-token deadline holds while the body is read; `dispose` clears it once the answer is out.
       const text = await resp.body.text();
       return this.answerJson(x, b, text, ctx, started);
     } catch (err) {
